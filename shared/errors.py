@@ -14,7 +14,7 @@ decide in one place. Clients translate httpx and service errors into this tree w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,7 +78,7 @@ class InvalidRequestError(AudiochainError, ValueError):
         return cls(list(_problems_from_pydantic(exc.errors(include_url=False))), operation)
 
 
-def _problems_from_pydantic(errors: Iterable[dict[str, object]]) -> Iterable[Problem]:
+def _problems_from_pydantic(errors: Iterable[Mapping[str, object]]) -> Iterable[Problem]:
     for err in errors:
         loc = err.get("loc") or ()
         assert isinstance(loc, tuple)

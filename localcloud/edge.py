@@ -1,0 +1,95 @@
+"""The single edge port: one WSGI app that routes each request to a service by path and authorization scheme.
+
+/2016-08-15/proxy/<service>/<function>/…         → the local FC runtime (HTTP triggers)
+/compatible-mode/…, /api/v1/… (Bearer or none)   → DashScope
+/topics/…, /queues/… or `Authorization: MNS …`   → MNS
+POST / with `x-acs-action` (version 2020-09-30)  → IMM
+POST / with `x-acs-action` (version 2020-11-09)  → ICE
+anything else                                    → OSS (path-style: /<bucket>/<key>)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from werkzeug.wrappers import Request, Response
+
+from localcloud.services.base import RequestContext, ServiceHttpError, ServiceProvider
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+log = structlog.get_logger("localcloud.edge")
+
+IMM_VERSION = "2020-09-30"
+ICE_VERSION = "2020-11-09"
+FC_PROXY_PREFIX = "/2016-08-15/proxy/"
+
+
+class Edge:
+    """Routes requests; services register themselves by name."""
+
+    def __init__(self) -> None:
+        self.services: dict[str, ServiceProvider] = {}
+        self.fc_proxy: Callable[[Request, RequestContext], Response] | None = None
+
+    def register(self, service: ServiceProvider) -> None:
+        self.services[service.name] = service
+
+    def route(self, request: Request) -> str:
+        path = request.path
+        auth = request.headers.get("Authorization", "")
+        if path.startswith(FC_PROXY_PREFIX):
+            return "fc"
+        if (path.startswith("/compatible-mode/") or path.startswith("/api/v1/")) and (
+            not auth or auth.startswith("Bearer ")
+        ):
+            return "dashscope"
+        if auth.startswith("MNS ") or path.startswith("/topics/") or path.startswith("/queues/"):
+            return "mns"
+        action_version = request.headers.get("x-acs-version")
+        if request.headers.get("x-acs-action") or auth.startswith("ACS3-"):
+            if action_version == ICE_VERSION:
+                return "ice"
+            return "imm"
+        return "oss"
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        ctx = RequestContext()
+        target = self.route(request)
+        response = self._dispatch(target, request, ctx)
+        return response(environ, start_response)  # type: ignore[no-any-return]
+
+    def _dispatch(self, target: str, request: Request, ctx: RequestContext) -> Response:
+        if target == "fc":
+            if self.fc_proxy is None:
+                return Response("no function runtime is running\n", status=404, content_type="text/plain")
+            return self.fc_proxy(request, ctx)
+        service = self.services.get(target)
+        if service is None:
+            return Response(f"service {target} is not running\n", status=503, content_type="text/plain")
+        try:
+            return service.handle(request, ctx)
+        except ServiceHttpError as error:
+            log.info(
+                "request refused",
+                service=target,
+                method=request.method,
+                path=request.path,
+                status=error.status,
+                code=error.code,
+            )
+            return service.render_error(error, ctx)
+        except Exception:
+            log.exception("request failed", service=target, method=request.method, path=request.path)
+            return service.render_error(
+                ServiceHttpError(500, "InternalError", "localcloud hit an internal error; see its log"), ctx
+            )
+
+
+def describe(request: Request) -> dict[str, Any]:
+    """What is safe to log about a request: never the query string (presigned URLs carry signatures)."""
+    return {"method": request.method, "path": request.path}

@@ -1,0 +1,123 @@
+"""LocalCloud: the services, their state, the task pool and the edge port, started and stopped together.
+
+    with LocalCloud(LocalCloudConfig(port=0, data_dir=tmp)) as cloud:   # port 0: any free loopback port
+        client = OssClient(cloud.endpoint, ...)
+
+`cloud.app` is the WSGI app itself, for in-process tests through httpx.WSGITransport.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from localcloud.config import LocalCloudConfig
+from localcloud.edge import Edge
+from localcloud.state import StateStore
+from localcloud.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from localcloud.services.base import BaseService
+
+log = structlog.get_logger("localcloud")
+
+
+class LocalCloud:
+    def __init__(self, config: LocalCloudConfig | None = None) -> None:
+        self.config = config or LocalCloudConfig()
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.state = StateStore(self.config.data_dir)
+        self.tasks = TaskRunner(self.config.workers)
+        self.edge = Edge()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._port = self.config.port
+        self.services: dict[str, BaseService] = {}
+        self._build_services()
+
+    # --- composition -----------------------------------------------------------------------------------
+
+    def _build_services(self) -> None:
+        # Imported here so that `import localcloud.server` stays light and services may import LocalCloud.
+        from localcloud.services import registry
+
+        for factory in registry.SERVICE_FACTORIES:
+            service = factory(self)
+            self.services[service.name] = service
+            self.edge.register(service)  # type: ignore[arg-type]
+
+    def service(self, name: str) -> Any:
+        return self.services[name]
+
+    @property
+    def app(self) -> Edge:
+        return self.edge
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.config.host}:{self._port}"
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> LocalCloud:
+        """Start the services and serve the edge port in a background thread."""
+        for service in self.services.values():
+            service.start()
+        self._server = make_server(self.config.host, self.config.port, self.edge, threaded=True)
+        self._port = self._server.server_port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="localcloud-edge", daemon=True
+        )
+        self._thread.start()
+        log.info("localcloud listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
+        return self
+
+    def start_services_only(self) -> LocalCloud:
+        """Start the services without a port (in-process tests through `app`)."""
+        for service in self.services.values():
+            service.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Foreground mode for `python -m localcloud up`; returns on KeyboardInterrupt."""
+        self.start()
+        assert self._thread is not None
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            log.info("stopping localcloud")
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for service in reversed(list(self.services.values())):
+            service.stop()
+        self.tasks.shutdown(wait=True)
+        self.state.close()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        return self.tasks.wait_idle(timeout)
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,87 @@
+"""What every localcloud service provider shares: the error type, the request context, the interface."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from xml.sax.saxutils import escape
+
+from werkzeug.wrappers import Request, Response
+
+if TYPE_CHECKING:
+    from localcloud.server import LocalCloud
+
+
+class ServiceHttpError(Exception):
+    """An error answer in the service's own format (status, code, message, extra fields)."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+@dataclass
+class RequestContext:
+    request_id: str = field(default_factory=lambda: new_request_id())  # noqa: PLW0108 - defined below
+    received_at: float = field(default_factory=time.time)
+    access_key_id: str | None = None
+
+
+def new_request_id() -> str:
+    # OSS and MNS use 24 upper-case hex characters; good enough for every service here.
+    return uuid.uuid4().hex[:24].upper()
+
+
+def new_uuid_request_id() -> str:
+    """The dashed, upper-case request id of OpenAPI services (IMM, ICE)."""
+    return str(uuid.uuid4()).upper()
+
+
+class ServiceProvider(Protocol):
+    name: str
+
+    def handle(self, request: Request, ctx: RequestContext) -> Response: ...
+
+    def render_error(self, error: ServiceHttpError, ctx: RequestContext) -> Response: ...
+
+
+class BaseService:
+    """Shared plumbing; concrete services override `handle` and pick an error style."""
+
+    name = "service"
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self.cloud = cloud
+        self.config = cloud.config
+        self.state = cloud.state
+
+    def start(self) -> None:
+        """Called once when localcloud starts (resume unfinished work here)."""
+
+    def stop(self) -> None:
+        """Called once when localcloud stops."""
+
+
+def xml_response(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body.encode("utf-8"), status=status, headers=headers or {}, content_type="application/xml"
+    )
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        status=status,
+        headers=headers or {},
+        content_type="application/json;charset=UTF-8",
+    )
+
+
+def xml_text(value: object) -> str:
+    return escape(str(value))

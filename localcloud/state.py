@@ -1,0 +1,135 @@
+"""Durable state for every localcloud service: one SQLite database plus a directory of blobs.
+
+Why SQLite: it is in the standard library, survives restarts ("a restart loses nothing"), and gives atomic
+multi-row updates, which MNS visibility timeouts and task state machines need. Media never goes into the
+database: object bodies live as files under `blobs/` and are streamed in and out.
+
+One connection is shared behind a lock; every statement is short, and media work happens outside the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+
+class StateStore:
+    """The data directory: `state.db` and `blobs/`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.blob_dir = data_dir / "blobs"
+        self.tmp_dir = data_dir / "tmp"
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            str(data_dir / "state.db"), check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+
+    # --- SQL -------------------------------------------------------------------------------------------
+
+    def ensure_schema(self, statements: str) -> None:
+        with self._lock:
+            self._db.executescript(statements)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._db.execute(sql, params).fetchall())
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
+            return row
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the number of rows changed."""
+        with self._lock:
+            return self._db.execute(sql, params).rowcount
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A serialised read-modify-write: BEGIN IMMEDIATE … COMMIT (rolled back on error)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- blobs -----------------------------------------------------------------------------------------
+
+    def blob_path(self, blob_id: str) -> Path:
+        return self.blob_dir / blob_id[:2] / blob_id
+
+    def new_temp_path(self, suffix: str = "") -> Path:
+        return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+
+    def write_blob(self, chunks: Iterator[bytes] | IO[bytes], *, chunk_size: int = 1 << 20) -> BlobInfo:
+        """Stream chunks into a new blob; returns its id, size and MD5 (computed on the way through)."""
+        tmp = self.new_temp_path()
+        md5 = hashlib.md5()  # OSS ETags and Content-MD5 are MD5 by definition
+        size = 0
+        iterator: Iterator[bytes]
+        if hasattr(chunks, "read"):
+            stream = chunks
+            iterator = iter(lambda: stream.read(chunk_size), b"")  # type: ignore[union-attr]
+        else:
+            iterator = chunks  # type: ignore[assignment]
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in iterator:
+                    if not chunk:
+                        continue
+                    md5.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            return self.adopt_file(tmp, size=size, md5_digest=md5.digest())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def adopt_file(self, path: Path, *, size: int | None = None, md5_digest: bytes | None = None) -> BlobInfo:
+        """Move a finished file (e.g. a transcoder's output) into the blob store."""
+        if md5_digest is None or size is None:
+            md5 = hashlib.md5()
+            size = 0
+            with open(path, "rb") as src:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    md5.update(chunk)
+                    size += len(chunk)
+            md5_digest = md5.digest()
+        blob_id = uuid.uuid4().hex
+        target = self.blob_path(blob_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        return BlobInfo(blob_id=blob_id, size=size, md5=md5_digest)
+
+    def delete_blob(self, blob_id: str) -> None:
+        self.blob_path(blob_id).unlink(missing_ok=True)
+
+
+class BlobInfo:
+    __slots__ = ("blob_id", "md5", "size")
+
+    def __init__(self, blob_id: str, size: int, md5: bytes) -> None:
+        self.blob_id = blob_id
+        self.size = size
+        self.md5 = md5

@@ -1,0 +1,67 @@
+"""A small pool that runs asynchronous work (transcoding, merging, synthesis, recognition) off the request
+path.
+
+Tasks are persisted by the service that owns them before they are queued here, so a restart can resume them:
+each service's `start()` re-queues whatever it finds unfinished.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import structlog
+
+log = structlog.get_logger("localcloud.tasks")
+
+
+class TaskRunner:
+    def __init__(self, workers: int = 2) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="localcloud-task")
+        self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, name: str, work: Callable[[], None], *, delay: float = 0.0) -> None:
+        """Run `work` in the pool (after `delay` seconds). Exceptions are logged, never raised here."""
+
+        def run() -> None:
+            if delay > 0:
+                threading.Event().wait(delay)
+            try:
+                work()
+            except Exception:
+                log.exception("task crashed", task=name)
+
+        with self._lock:
+            if self._closed:
+                log.warning("task dropped: runner is stopping", task=name)
+                return
+            future = self._pool.submit(run)
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._pending
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until no task is queued or running (tests use this instead of sleeping)."""
+        deadline = threading.Event()
+        waited = 0.0
+        while waited < timeout:
+            if self.idle():
+                return True
+            deadline.wait(0.02)
+            waited += 0.02
+        return self.idle()
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)

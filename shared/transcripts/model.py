@@ -1,0 +1,88 @@
+"""The canonical transcript: what every recognition mode is normalised to before anything is written.
+
+Times are integer milliseconds from the start of the audio that was recognised. One channel per recognised
+track (`channel_id` as Qwen-ASR numbers them); sentences in time order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import Self
+
+TRANSCRIPT_SCHEMA_VERSION = 1
+
+
+class TranscriptWord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    begin_ms: int = Field(ge=0)
+    end_ms: int = Field(ge=0)
+    text: str
+    punctuation: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end_ms < self.begin_ms:
+            raise ValueError("time_order: end_ms must not be before begin_ms")
+        return self
+
+
+class TranscriptSentence(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    begin_ms: int = Field(ge=0)
+    end_ms: int = Field(ge=0)
+    text: str
+    language: str | None = None
+    emotion: str | None = None
+    words: tuple[TranscriptWord, ...] = ()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end_ms < self.begin_ms:
+            raise ValueError("time_order: end_ms must not be before begin_ms")
+        return self
+
+
+class TranscriptChannel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    channel_id: int = Field(default=0, ge=0)
+    sentences: tuple[TranscriptSentence, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.sentences if s.text.strip())
+
+
+class Transcript(BaseModel):
+    """A whole transcript plus where it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = TRANSCRIPT_SCHEMA_VERSION
+    language: str | None = None
+    duration_ms: int | None = Field(default=None, ge=0)
+    source: dict[str, Any] = Field(default_factory=dict)
+    engine: dict[str, Any] = Field(default_factory=dict)
+    channels: tuple[TranscriptChannel, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(channel.text for channel in self.channels if channel.text)
+
+    def excerpt(self, limit: int = 160) -> str:
+        text = " ".join(self.text.split())
+        return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+    def cues(self) -> list[tuple[int, int, str, int]]:
+        """Every sentence as (begin_ms, end_ms, text, channel_id), in time order across channels."""
+        rows = [
+            (s.begin_ms, s.end_ms, s.text.strip(), channel.channel_id)
+            for channel in self.channels
+            for s in channel.sentences
+            if s.text.strip()
+        ]
+        return sorted(rows, key=lambda row: (row[0], row[3]))

@@ -1,0 +1,91 @@
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from shared.transcripts import (
+    Transcript,
+    TranscriptChannel,
+    TranscriptSentence,
+    TranscriptWord,
+    render_json,
+    render_srt,
+    render_txt,
+    render_vtt,
+)
+
+
+def _transcript(*sentences: TranscriptSentence, channels: int = 1) -> Transcript:
+    return Transcript(
+        language="en",
+        channels=tuple(TranscriptChannel(channel_id=i, sentences=sentences) for i in range(channels)),
+    )
+
+
+HELLO = TranscriptSentence(begin_ms=240, end_ms=1720, text="Hello world.")
+AGAIN = TranscriptSentence(begin_ms=3_661_001, end_ms=3_662_500, text="Again, an hour later.")
+
+
+def test_srt_numbers_cues_and_uses_comma_milliseconds() -> None:
+    srt = render_srt(_transcript(HELLO, AGAIN))
+    assert srt == (
+        "1\n00:00:00,240 --> 00:00:01,720\nHello world.\n\n"
+        "2\n01:01:01,001 --> 01:01:02,500\nAgain, an hour later.\n"
+    )
+
+
+def test_vtt_starts_with_its_header_and_uses_dot_milliseconds() -> None:
+    vtt = render_vtt(_transcript(HELLO))
+    assert vtt == "WEBVTT\n\n00:00:00.240 --> 00:00:01.720\nHello world.\n"
+
+
+def test_txt_is_one_sentence_per_line() -> None:
+    assert render_txt(_transcript(HELLO, AGAIN)) == "Hello world.\nAgain, an hour later.\n"
+
+
+def test_txt_and_srt_label_channels_when_there_are_several() -> None:
+    transcript = _transcript(HELLO, channels=2)
+    assert render_txt(transcript) == "[channel 0] Hello world.\n[channel 1] Hello world.\n"
+    assert "[1] Hello world." in render_srt(transcript)
+
+
+def test_json_round_trips_to_an_equal_transcript() -> None:
+    word = TranscriptWord(begin_ms=240, end_ms=700, text="Hello", punctuation="")
+    transcript = _transcript(
+        TranscriptSentence(begin_ms=240, end_ms=1720, text="Hello world.", words=(word,))
+    )
+    assert Transcript.model_validate(json.loads(render_json(transcript))) == transcript
+
+
+def test_long_sentences_are_split_at_word_timings_into_readable_cues() -> None:
+    words = tuple(TranscriptWord(begin_ms=i * 500, end_ms=i * 500 + 400, text=f"word{i}") for i in range(40))
+    sentence = TranscriptSentence(
+        begin_ms=0, end_ms=20_000, text=" ".join(w.text for w in words), words=words
+    )
+    srt = render_srt(_transcript(sentence))
+    blocks = srt.strip().split("\n\n")
+    assert len(blocks) > 2
+    for block in blocks:
+        text_lines = block.split("\n")[2:]
+        assert len(text_lines) <= 2
+        assert all(len(line) <= 42 for line in text_lines)
+    # Cues follow each other in time and cover every word exactly once.
+    spoken = " ".join(" ".join(b.split("\n")[2:]) for b in blocks).split()
+    assert spoken == [w.text for w in words]
+
+
+def test_long_sentences_without_word_timings_share_time_proportionally() -> None:
+    sentence = TranscriptSentence(begin_ms=0, end_ms=30_000, text=" ".join(["syllable"] * 40))
+    cues = render_vtt(_transcript(sentence)).strip().split("\n\n")[1:]
+    assert len(cues) >= 4
+    assert cues[-1].split("\n")[0].endswith("00:00:30.000")
+
+
+def test_a_sentence_ending_before_it_begins_is_refused() -> None:
+    with pytest.raises(ValidationError, match="end_ms must not be before begin_ms"):
+        TranscriptSentence(begin_ms=10, end_ms=5, text="x")
+
+
+def test_excerpt_is_bounded() -> None:
+    sentence = TranscriptSentence(begin_ms=0, end_ms=1, text="a " * 200)
+    assert len(_transcript(sentence).excerpt(50)) == 50

@@ -177,6 +177,7 @@ class ImmAudioCodec(str, Enum):
     VORBIS = "vorbis"
     PCM_S16LE = "pcm_s16le"
     WMAV2 = "wmav2"
+    AMR = "amr"
 
 
 class ImmContainer(str, Enum):
@@ -191,6 +192,8 @@ class ImmContainer(str, Enum):
     OPUS = "opus"
     OGG = "ogg"
     M4A = "m4a"
+    OGA = "oga"
+    AMR = "amr"
 
 
 class IceOutputFormat(str, Enum):

@@ -1,0 +1,355 @@
+"""Signature verification for every scheme localcloud accepts, reusing the shared signers' pure functions.
+
+A request is authentic when recomputing its signature with the secret of the access key it names gives
+the same value. Errors are raised as ServiceHttpError with the codes the real services use, so clients see
+the same failures they would see in the cloud.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote
+
+from werkzeug.wrappers import Request
+
+from localcloud.config import LocalCloudConfig
+from localcloud.services.base import ServiceHttpError
+from shared.auth import (
+    OSS_V1_SUB_RESOURCES,
+    OSS_V4_ALGORITHM,
+    acs3_canonical_request,
+    acs3_signature,
+    acs3_string_to_sign,
+    mns_signature,
+    mns_string_to_sign,
+    oss_v1_canonical_resource,
+    oss_v1_signature,
+    oss_v1_string_to_sign,
+    oss_v4_canonical_request,
+    oss_v4_scope,
+    oss_v4_signature,
+    oss_v4_signing_key,
+    oss_v4_string_to_sign,
+    parse_acs3_authorization,
+    parse_mns_authorization,
+    parse_oss_v1_authorization,
+    parse_oss_v4_authorization,
+)
+from shared.errors import InvalidRequestError
+
+# How far a signed request's clock may be from ours, as the services allow.
+MAX_SKEW = timedelta(minutes=15)
+# alibabacloud-oss-v2's SignerV1 signs fewer sub-resources than oss2 (no x-oss-async-process); accept both.
+_V2_SDK_V1_SUB_RESOURCES = OSS_V1_SUB_RESOURCES - {"x-oss-async-process"}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def query_pairs(request: Request) -> list[tuple[str, str]]:
+    return list(request.args.items(multi=True))
+
+
+def headers_of(request: Request) -> dict[str, str]:
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
+# --------------------------------------------------------------------------------------------------- OSS
+
+
+def verify_oss(
+    request: Request,
+    config: LocalCloudConfig,
+    bucket: str | None,
+    key: str | None,
+    now: datetime | None = None,
+) -> str:
+    """Authenticate an OSS request (V4 or V1 header, V4 or V1 presigned URL); returns the access key id."""
+    moment = now or _now()
+    auth = request.headers.get("Authorization", "")
+    args = request.args
+    if auth.startswith(OSS_V4_ALGORITHM):
+        return _verify_oss_v4_header(request, config, bucket, key, moment)
+    if auth.startswith("OSS "):
+        return _verify_oss_v1_header(request, config, bucket, key, moment)
+    if args.get("x-oss-signature-version") == OSS_V4_ALGORITHM:
+        return _verify_oss_v4_presigned(request, config, bucket, key, moment)
+    if "OSSAccessKeyId" in args and "Signature" in args:
+        return _verify_oss_v1_presigned(request, config, bucket, key, moment)
+    raise ServiceHttpError(
+        403, "AccessDenied", "AccessDenied: anonymous access is not allowed; sign the request."
+    )
+
+
+def _oss_secret(config: LocalCloudConfig, access_key_id: str) -> str:
+    secret = config.secret_for(access_key_id)
+    if secret is None:
+        raise ServiceHttpError(
+            403,
+            "InvalidAccessKeyId",
+            "The OSS Access Key Id you provided does not exist in our records.",
+            OSSAccessKeyId=access_key_id,
+        )
+    return secret
+
+
+def _signature_mismatch(expected_string_to_sign: str) -> ServiceHttpError:
+    return ServiceHttpError(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+        StringToSign=expected_string_to_sign,
+    )
+
+
+def _check_skew(moment: datetime, signed_at: datetime) -> None:
+    if abs(moment - signed_at) > MAX_SKEW:
+        raise ServiceHttpError(
+            403,
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+        )
+
+
+def _parse_basic_timestamp(value: str, field: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise ServiceHttpError(
+            400, "InvalidArgument", f"{field} must be written YYYYMMDDTHHMMSSZ, got {value!r}"
+        ) from None
+
+
+def _verify_oss_v4_header(
+    request: Request, config: LocalCloudConfig, bucket: str | None, key: str | None, moment: datetime
+) -> str:
+    try:
+        parsed = parse_oss_v4_authorization(request.headers["Authorization"])
+    except ValueError as exc:
+        raise ServiceHttpError(400, "InvalidArgument", f"Authorization header is malformed: {exc}") from None
+    secret = _oss_secret(config, parsed.access_key_id)
+    timestamp = request.headers.get("x-oss-date", "")
+    if not timestamp:
+        raise ServiceHttpError(403, "AccessDenied", "x-oss-date header is required for V4 signatures.")
+    _check_skew(moment, _parse_basic_timestamp(timestamp, "x-oss-date"))
+    if timestamp[:8] != parsed.scope_day:
+        raise ServiceHttpError(403, "AccessDenied", "The credential date does not match x-oss-date.")
+    try:
+        scope = oss_v4_scope(parsed.scope_day, parsed.region)
+        canonical = oss_v4_canonical_request(
+            request.method, bucket, key, query_pairs(request), headers_of(request), parsed.additional_headers
+        )
+    except InvalidRequestError as exc:
+        raise ServiceHttpError(400, "InvalidArgument", str(exc)) from None
+    string_to_sign = oss_v4_string_to_sign(timestamp, scope, canonical)
+    expected = oss_v4_signature(oss_v4_signing_key(secret, parsed.scope_day, parsed.region), string_to_sign)
+    if not _same(expected, parsed.signature):
+        raise _signature_mismatch(string_to_sign)
+    return parsed.access_key_id
+
+
+def _verify_oss_v4_presigned(
+    request: Request, config: LocalCloudConfig, bucket: str | None, key: str | None, moment: datetime
+) -> str:
+    args = request.args
+    credential = args.get("x-oss-credential", "")
+    parts = credential.split("/")
+    if len(parts) != 5:
+        raise ServiceHttpError(400, "InvalidArgument", "x-oss-credential is malformed.")
+    access_key_id, day, region = parts[0], parts[1], parts[2]
+    secret = _oss_secret(config, access_key_id)
+    timestamp = args.get("x-oss-date", "")
+    signed_at = _parse_basic_timestamp(timestamp, "x-oss-date")
+    try:
+        expires = int(args.get("x-oss-expires", ""))
+    except ValueError:
+        raise ServiceHttpError(400, "InvalidArgument", "x-oss-expires must be a whole number.") from None
+    if moment > signed_at + timedelta(seconds=expires):
+        raise ServiceHttpError(403, "AccessDenied", "Request has expired.", Expires=str(expires))
+    pairs = [(name, value) for name, value in query_pairs(request) if name != "x-oss-signature"]
+    additional = tuple(n for n in args.get("x-oss-additional-headers", "").split(";") if n)
+    try:
+        scope = oss_v4_scope(day, region)
+        canonical = oss_v4_canonical_request(
+            request.method, bucket, key, pairs, _presigned_headers(request), additional
+        )
+    except InvalidRequestError as exc:
+        raise ServiceHttpError(400, "InvalidArgument", str(exc)) from None
+    string_to_sign = oss_v4_string_to_sign(timestamp, scope, canonical)
+    expected = oss_v4_signature(oss_v4_signing_key(secret, day, region), string_to_sign)
+    if not _same(expected, args.get("x-oss-signature", "")):
+        raise _signature_mismatch(string_to_sign)
+    return access_key_id
+
+
+def _presigned_headers(request: Request) -> dict[str, str]:
+    # A presigned URL signs x-oss-* headers and content-type/md5 only when the signer was given them; a
+    # plain GET from a browser or a recogniser sends none. The content-sha256 header is never part of it.
+    return {k: v for k, v in headers_of(request).items() if k != "x-oss-content-sha256"}
+
+
+def _verify_oss_v1_header(
+    request: Request, config: LocalCloudConfig, bucket: str | None, key: str | None, moment: datetime
+) -> str:
+    try:
+        access_key_id, signature = parse_oss_v1_authorization(request.headers["Authorization"])
+    except ValueError as exc:
+        raise ServiceHttpError(400, "InvalidArgument", f"Authorization header is malformed: {exc}") from None
+    secret = _oss_secret(config, access_key_id)
+    date = request.headers.get("Date", "")
+    try:
+        _check_skew(moment, parsedate_to_datetime(date))
+    except (TypeError, ValueError):
+        raise ServiceHttpError(403, "AccessDenied", "A valid Date header is required.") from None
+    headers = headers_of(request)
+    last = ""
+    for sub_resources in (OSS_V1_SUB_RESOURCES, _V2_SDK_V1_SUB_RESOURCES):
+        resource = oss_v1_canonical_resource(bucket, key, query_pairs(request), sub_resources=sub_resources)
+        last = oss_v1_string_to_sign(
+            request.method,
+            headers.get("content-md5", ""),
+            headers.get("content-type", ""),
+            date,
+            headers,
+            resource,
+        )
+        if _same(oss_v1_signature(secret, last), signature):
+            return access_key_id
+    raise _signature_mismatch(last)
+
+
+def _verify_oss_v1_presigned(
+    request: Request, config: LocalCloudConfig, bucket: str | None, key: str | None, moment: datetime
+) -> str:
+    args = request.args
+    access_key_id = args["OSSAccessKeyId"]
+    secret = _oss_secret(config, access_key_id)
+    try:
+        expires_at = int(args.get("Expires", ""))
+    except ValueError:
+        raise ServiceHttpError(400, "InvalidArgument", "Expires must be a whole number.") from None
+    if moment.timestamp() > expires_at:
+        raise ServiceHttpError(403, "AccessDenied", "Request has expired.", Expires=str(expires_at))
+    pairs = [(n, v) for n, v in query_pairs(request) if n not in ("OSSAccessKeyId", "Expires", "Signature")]
+    headers = headers_of(request)
+    string_to_sign = oss_v1_string_to_sign(
+        request.method,
+        headers.get("content-md5", ""),
+        headers.get("content-type", ""),
+        str(expires_at),
+        headers,
+        oss_v1_canonical_resource(bucket, key, pairs),
+    )
+    if not _same(oss_v1_signature(secret, string_to_sign), args["Signature"]):
+        raise _signature_mismatch(string_to_sign)
+    return access_key_id
+
+
+# ------------------------------------------------------------------------------------------ ACS3 (IMM, ICE)
+
+
+def verify_acs3(request: Request, config: LocalCloudConfig, now: datetime | None = None) -> str:
+    """Authenticate an OpenAPI V3 request; returns the access key id."""
+    auth = request.headers.get("Authorization", "")
+    if not auth:
+        raise ServiceHttpError(400, "MissingAuthorization", "Authorization is mandatory for this action.")
+    try:
+        access_key_id, signed_headers, signature = parse_acs3_authorization(auth)
+    except ValueError as exc:
+        raise ServiceHttpError(
+            400, "IncompleteSignature", f"The Authorization header is malformed: {exc}"
+        ) from None
+    secret = config.secret_for(access_key_id)
+    if secret is None:
+        raise ServiceHttpError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+    headers = headers_of(request)
+    body_hash = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+    if headers.get("x-acs-content-sha256", body_hash) != body_hash:
+        raise ServiceHttpError(400, "IncompleteSignature", "x-acs-content-sha256 does not match the body.")
+    date = headers.get("x-acs-date", "")
+    try:
+        signed_at = datetime.strptime(date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise ServiceHttpError(
+            400, "InvalidTimeStamp.Format", "x-acs-date must be YYYY-MM-DDThh:mm:ssZ."
+        ) from None
+    if abs((now or _now()) - signed_at) > MAX_SKEW:
+        raise ServiceHttpError(400, "InvalidTimeStamp.Expired", "The x-acs-date is out of the allowed range.")
+    try:
+        canonical = acs3_canonical_request(
+            request.method, request.path, query_pairs(request), headers, signed_headers, body_hash
+        )
+    except InvalidRequestError as exc:
+        raise ServiceHttpError(400, "IncompleteSignature", str(exc)) from None
+    string_to_sign = acs3_string_to_sign(canonical)
+    if not _same(acs3_signature(secret, string_to_sign), signature):
+        raise ServiceHttpError(
+            400,
+            "SignatureDoesNotMatch",
+            f"Specified signature does not match our calculation. server string to sign is:{string_to_sign}",
+        )
+    return access_key_id
+
+
+# --------------------------------------------------------------------------------------------------- MNS
+
+
+def verify_mns(request: Request, config: LocalCloudConfig, now: datetime | None = None) -> str:
+    auth = request.headers.get("Authorization", "")
+    if not auth:
+        raise ServiceHttpError(403, "AccessDenied", "The request is not signed.")
+    try:
+        access_key_id, signature = parse_mns_authorization(auth)
+    except ValueError as exc:
+        raise ServiceHttpError(400, "InvalidArgument", f"Authorization header is malformed: {exc}") from None
+    secret = config.secret_for(access_key_id)
+    if secret is None:
+        raise ServiceHttpError(403, "InvalidAccessKeyId", "The access Id you provided does not exist.")
+    date = request.headers.get("Date", "")
+    try:
+        signed_at = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        raise ServiceHttpError(400, "InvalidArgument", "A valid Date header is required.") from None
+    if abs((now or _now()) - signed_at) > MAX_SKEW:
+        raise ServiceHttpError(408, "TimeExpired", "The http request you sent is expired.")
+    headers = headers_of(request)
+    string_to_sign = mns_string_to_sign(
+        request.method,
+        headers.get("content-md5", ""),
+        headers.get("content-type", ""),
+        date,
+        headers,
+        raw_target(request),
+    )
+    if not _same(mns_signature(secret, string_to_sign), signature):
+        raise ServiceHttpError(403, "SignatureDoesNotMatch", "The request signature does not match.")
+    return access_key_id
+
+
+def raw_target(request: Request) -> str:
+    """Path and query as they went on the wire (MNS signs them undecoded)."""
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return str(raw)
+    path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/")
+    query = environ.get("QUERY_STRING", "")
+    return f"{path}?{query}" if query else path
+
+
+# --------------------------------------------------------------------------------------------- DashScope
+
+
+def bearer_key(request: Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None

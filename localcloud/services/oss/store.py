@@ -193,7 +193,7 @@ class ObjectStore:
                 "The Content-MD5 you specified did not match what we received.",
             )
         return self._commit(
-            bucket, key, blob, blob.md5.hex().upper(), content_type, metadata, forbid_overwrite
+            bucket, key, blob, content_type=content_type, metadata=metadata, forbid_overwrite=forbid_overwrite
         )
 
     def put_file(
@@ -211,7 +211,7 @@ class ObjectStore:
         check_object_key(key)
         blob = self.state.adopt_file(path)
         return self._commit(
-            bucket, key, blob, blob.md5.hex().upper(), content_type, metadata, forbid_overwrite
+            bucket, key, blob, content_type=content_type, metadata=metadata, forbid_overwrite=forbid_overwrite
         )
 
     def _commit(

@@ -41,6 +41,8 @@ class LocalCloudConfig:
     # How long a simulated asynchronous task waits in PENDING before it runs (seconds). Real services take a
     # moment too; a non-zero value lets clients observe PENDING → RUNNING → SUCCEEDED.
     task_start_delay: float = 0.0
+    # Multiplies every MNS push-retry interval; tests shrink it so retry strategies run in milliseconds.
+    retry_scale: float = 1.0
 
     @property
     def endpoint(self) -> str:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,9 @@ log = structlog.get_logger("localcloud")
 
 
 class LocalCloud:
-    def __init__(self, config: LocalCloudConfig | None = None) -> None:
+    def __init__(
+        self, config: LocalCloudConfig | None = None, *, services: Sequence[str] | None = None
+    ) -> None:
         self.config = config or LocalCloudConfig()
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self.state = StateStore(self.config.data_dir)
@@ -37,21 +40,26 @@ class LocalCloud:
         self._thread: threading.Thread | None = None
         self._port = self.config.port
         self.services: dict[str, BaseService] = {}
-        self._build_services()
+        self._build_services(services)
 
     # --- composition -----------------------------------------------------------------------------------
 
-    def _build_services(self) -> None:
+    def _build_services(self, names: Sequence[str] | None) -> None:
         # Imported here so that `import localcloud.server` stays light and services may import LocalCloud.
         from localcloud.services import registry
 
-        for factory in registry.SERVICE_FACTORIES:
-            service = factory(self)
-            self.services[service.name] = service
-            self.edge.register(service)  # type: ignore[arg-type]
+        for name in registry.ALL_SERVICES:
+            if names is None or name in names:
+                service = registry.build(name, self)
+                self.services[service.name] = service
+                self.edge.register(service)  # type: ignore[arg-type]
 
     def service(self, name: str) -> Any:
-        return self.services[name]
+        """A running service provider by name (its internal API is what other services use)."""
+        try:
+            return self.services[name]
+        except KeyError:
+            raise LookupError(f"localcloud service {name!r} is not running") from None
 
     @property
     def app(self) -> Edge:

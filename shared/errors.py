@@ -82,7 +82,7 @@ def _problems_from_pydantic(errors: Iterable[Mapping[str, object]]) -> Iterable[
     for err in errors:
         loc = err.get("loc") or ()
         assert isinstance(loc, tuple)
-        field = ".".join(str(part) for part in loc if part != "__root__")
+        field = _field_path(part for part in loc if part != "__root__")
         message = str(err.get("msg", "is invalid"))
         # Our own validators raise ValueError("<rule>: <sentence>"); pydantic prefixes "Value error, ".
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -92,6 +92,17 @@ def _problems_from_pydantic(errors: Iterable[Mapping[str, object]]) -> Iterable[
             if candidate.replace("_", "").replace("-", "").isalnum() and " " not in candidate:
                 rule, message = candidate, rest
         yield Problem(field=field, rule=rule, message=message)
+
+
+def _field_path(parts: Iterable[object]) -> str:
+    """`("Sources", 0, "URI")` -> `Sources[0].URI`: list positions in brackets, as people write them."""
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
 
 
 class ConfigurationError(AudiochainError):

@@ -82,7 +82,7 @@ def transcode(data: dict[str, Any]) -> dict[str, Any]:
     return audio
 
 
-TRANSCODE = "Targets.0.Audio.TranscodeAudio"
+TRANSCODE = "Targets[0].Audio.TranscodeAudio"
 
 CASES: list[tuple[str, Callable[[], object], str, str]] = [
     # --- IMM CreateMediaConvertTask -------------------------------------------------------------------
@@ -97,31 +97,31 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     (
         "source that is an https URL",
         merge_with(lambda d: d["Sources"][0].update(URI="https://x.com/a.mp3")),
-        "Sources.0.URI",
+        "Sources[0].URI",
         "oss_uri",
     ),
     (
         "source with {autoext}",
         merge_with(lambda d: d["Sources"][1].update(URI="oss://test-bucket/a.{autoext}")),
-        "Sources.1.URI",
+        "Sources[1].URI",
         "oss_uri",
     ),
     (
         "source bucket in upper case",
         merge_with(lambda d: d["Sources"][2].update(URI="oss://Test/a.mp3")),
-        "Sources.2.URI",
+        "Sources[2].URI",
         "bucket_name",
     ),
     (
         "negative source start",
         merge_with(lambda d: d["Sources"][0].update(StartTime=-1)),
-        "Sources.0.StartTime",
+        "Sources[0].StartTime",
         "range",
     ),
     (
         "source duration that is not a number",
         merge_query_with({"Sources": '[{"URI":"oss://b1b/a.mp3","Duration":NaN}]', "AlignmentIndex": "0"}),
-        "Sources.0.Duration",
+        "Sources[0].Duration",
         "range",
     ),
     (
@@ -140,7 +140,7 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     (
         "video container",
         merge_with(lambda d: d["Targets"][0].update(Container="mp4")),
-        "Targets.0.Container",
+        "Targets[0].Container",
         "enum",
     ),
     ("copy codec", merge_with(lambda d: transcode(d).update(Codec="copy")), f"{TRANSCODE}.Codec", "enum"),
@@ -203,13 +203,13 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     (
         "aac in an mp3 container",
         merge_with(lambda d: d["Targets"][0].update(Container="mp3")),
-        "Targets.0.Container",
+        "Targets[0].Container",
         "codec_container",
     ),
     (
         "audio disabled and transcoded",
         merge_with(lambda d: d["Targets"][0]["Audio"].update(DisableAudio=True)),
-        "Targets.0.Audio.DisableAudio",
+        "Targets[0].Audio.DisableAudio",
         "mutually_exclusive",
     ),
     (
@@ -221,7 +221,7 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     (
         "target field IMM has but audio does not use",
         merge_with(lambda d: d["Targets"][0].update(Speed=0.5)),
-        "Targets.0.Speed",
+        "Targets[0].Speed",
         "extra_forbidden",
     ),
     (
@@ -251,7 +251,7 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     (
         "subtitles on a source",
         merge_query_with({"Sources": '[{"URI":"oss://b1b/a.mp3","Subtitles":[{}]}]', "AlignmentIndex": "0"}),
-        "Sources.0.Subtitles",
+        "Sources[0].Subtitles",
         "unsupported",
     ),
     (

@@ -172,14 +172,14 @@ CASES = [
     Case(
         "negative clip start",
         concat([{"object": "a"}, {"object": "b", "ss": -1}]),
-        "clips.1.ss",
+        "clips[1].ss",
         "greater_than_equal",
         "0",
     ),
     Case(
         "clip key with a newline",
         concat([{"object": "a\n"}, {"object": "b"}]),
-        "clips.0.object",
+        "clips[0].object",
         "control_character",
         "newline",
     ),

@@ -1,0 +1,1 @@
+"""Benchmarks. Figures are quoted in bench/RESULTS.md and the README, never asserted in tests."""

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from localcloud.config import LocalCloudConfig
 from localcloud.edge import Edge
@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from localcloud.services.base import BaseService
 
 log = structlog.get_logger("localcloud")
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """werkzeug's access log writes the whole request line, query string included; presigned URLs carry
+    signatures and security tokens there. Log the method, path and status only, through structlog."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path.split("?", 1)[0]
+        log.debug("request", method=self.command, path=path, status=str(code))
 
 
 class LocalCloud:
@@ -79,7 +88,9 @@ class LocalCloud:
         """Start the services and serve the edge port in a background thread."""
         for service in self.services.values():
             service.start()
-        self._server = make_server(self.config.host, self.config.port, self.edge, threaded=True)
+        self._server = make_server(
+            self.config.host, self.config.port, self.edge, threaded=True, request_handler=_QuietRequestHandler
+        )
         self._port = self._server.server_port
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="localcloud-edge", daemon=True

@@ -78,6 +78,8 @@ _CONTAINER_CODECS = {
     ImmContainer.OGG: frozenset({ImmAudioCodec.VORBIS, ImmAudioCodec.OPUS, ImmAudioCodec.FLAC}),
     ImmContainer.WAV: frozenset({ImmAudioCodec.PCM_S16LE}),
     ImmContainer.WMA: frozenset({ImmAudioCodec.WMAV2}),
+    ImmContainer.OGA: frozenset({ImmAudioCodec.VORBIS, ImmAudioCodec.OPUS, ImmAudioCodec.FLAC}),
+    ImmContainer.AMR: frozenset({ImmAudioCodec.AMR}),
 }
 _RATE_OPTIONS = ("fixed", "adaptive")
 

@@ -304,21 +304,28 @@ def verify_acs3(request: Request, config: LocalCloudConfig, now: datetime | None
 
 
 def verify_mns(request: Request, config: LocalCloudConfig, now: datetime | None = None) -> str:
+    """Authenticate an MNS request; returns the access key id. Codes and statuses are MNS's own."""
     auth = request.headers.get("Authorization", "")
     if not auth:
-        raise ServiceHttpError(403, "AccessDenied", "The request is not signed.")
+        raise ServiceHttpError(400, "MissingAuthorizationHeader", "Authorization header is required.")
     try:
         access_key_id, signature = parse_mns_authorization(auth)
     except ValueError as exc:
-        raise ServiceHttpError(400, "InvalidArgument", f"Authorization header is malformed: {exc}") from None
+        raise ServiceHttpError(
+            400, "InvalidAuthorizationHeader", f"The Authorization header format is invalid: {exc}"
+        ) from None
     secret = config.secret_for(access_key_id)
     if secret is None:
-        raise ServiceHttpError(403, "InvalidAccessKeyId", "The access Id you provided does not exist.")
+        raise ServiceHttpError(403, "InvalidAccessKeyId", "The AccessKey Id you provided is not exist.")
     date = request.headers.get("Date", "")
+    if not date:
+        raise ServiceHttpError(400, "MissingDateHeader", "Date header is required.")
     try:
         signed_at = parsedate_to_datetime(date)
     except (TypeError, ValueError):
-        raise ServiceHttpError(400, "InvalidArgument", "A valid Date header is required.") from None
+        raise ServiceHttpError(400, "InvalidDateHeader", "The Date header format is invalid.") from None
+    if signed_at.tzinfo is None:
+        raise ServiceHttpError(400, "InvalidDateHeader", "The Date header must name its zone (GMT).")
     if abs((now or _now()) - signed_at) > MAX_SKEW:
         raise ServiceHttpError(408, "TimeExpired", "The http request you sent is expired.")
     headers = headers_of(request)
@@ -331,7 +338,12 @@ def verify_mns(request: Request, config: LocalCloudConfig, now: datetime | None 
         raw_target(request),
     )
     if not _same(mns_signature(secret, string_to_sign), signature):
-        raise ServiceHttpError(403, "SignatureDoesNotMatch", "The request signature does not match.")
+        raise ServiceHttpError(
+            403,
+            "SignatureDoesNotMatch",
+            f"The request signature we calculated does not match the signature you provided. "
+            f"Our string to sign is: {string_to_sign!r}",
+        )
     return access_key_id
 
 

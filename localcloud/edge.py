@@ -47,7 +47,11 @@ class Edge:
             not auth or auth.startswith("Bearer ")
         ):
             return "dashscope"
-        if auth.startswith("MNS ") or path.startswith("/topics/") or path.startswith("/queues/"):
+        if (
+            auth.startswith("MNS ")
+            or path in ("/topics", "/queues")
+            or path.startswith(("/topics/", "/queues/"))
+        ):
             return "mns"
         action_version = request.headers.get("x-acs-version")
         if request.headers.get("x-acs-action") or auth.startswith("ACS3-"):

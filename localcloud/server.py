@@ -93,7 +93,10 @@ class LocalCloud:
         )
         self._port = self._server.server_port
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="localcloud-edge", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
+            name="localcloud-edge",
+            daemon=True,
         )
         self._thread.start()
         log.info("localcloud listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))

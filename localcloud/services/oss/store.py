@@ -4,10 +4,16 @@ This is the internal API the other services use (IMM reads sources and writes ta
 DashScope reads audio and writes results, the FC runtime listens for created objects). Object bodies are
 files in the blob store; metadata rows live in SQLite. Every write replaces the row in one statement, so a
 reader sees the old object or the new one, never half of either.
+
+`ObjectRecord.metadata` holds user metadata by name, lower-case and without the `x-oss-meta-` prefix
+(`{"lang": "en"}` is sent and served as `x-oss-meta-lang: en`). `ObjectRecord.crc64` is the object's
+CRC-64/ECMA (`x-oss-hash-crc64ecma`), computed on the way in for bodies up to `CRC64_MAX_BYTES` and None
+above that (see crc64.py). Multipart uploads live in multipart.py and end in `commit_blob`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -20,6 +26,7 @@ from typing import IO
 import structlog
 
 from localcloud.services.base import ServiceHttpError
+from localcloud.services.oss.crc64 import CRC64_MAX_BYTES, Crc64
 from localcloud.state import BlobInfo, StateStore
 
 log = structlog.get_logger("localcloud.oss")
@@ -38,6 +45,7 @@ CREATE TABLE IF NOT EXISTS oss_objects (
     content_type TEXT NOT NULL,
     metadata TEXT NOT NULL,
     last_modified REAL NOT NULL,
+    crc64 TEXT,
     PRIMARY KEY (bucket, key)
 );
 CREATE TABLE IF NOT EXISTS oss_uploads (
@@ -46,7 +54,8 @@ CREATE TABLE IF NOT EXISTS oss_uploads (
     key TEXT NOT NULL,
     content_type TEXT NOT NULL,
     metadata TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    forbid_overwrite INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS oss_parts (
     upload_id TEXT NOT NULL REFERENCES oss_uploads(upload_id) ON DELETE CASCADE,
@@ -54,9 +63,17 @@ CREATE TABLE IF NOT EXISTS oss_parts (
     blob_id TEXT NOT NULL,
     size INTEGER NOT NULL,
     etag TEXT NOT NULL,
+    crc64 TEXT,
+    last_modified REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (upload_id, part_number)
 );
 """
+# Columns added after the first release of the schema; older data directories get them on start-up.
+_ADDED_COLUMNS = {
+    "oss_objects": {"crc64": "TEXT"},
+    "oss_uploads": {"forbid_overwrite": "INTEGER NOT NULL DEFAULT 0"},
+    "oss_parts": {"crc64": "TEXT", "last_modified": "REAL NOT NULL DEFAULT 0"},
+}
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1023
@@ -72,10 +89,15 @@ class ObjectRecord:
     content_type: str
     metadata: dict[str, str]
     last_modified: float
+    crc64: int | None = None  # CRC-64/ECMA of the body; None when it was too large to compute
 
     @property
     def quoted_etag(self) -> str:
         return f'"{self.etag}"'
+
+    @property
+    def is_multipart(self) -> bool:
+        return "-" in self.etag
 
 
 @dataclass(frozen=True)
@@ -118,6 +140,7 @@ class ObjectStore:
     def __init__(self, state: StateStore) -> None:
         self.state = state
         state.ensure_schema(_SCHEMA)
+        _add_missing_columns(state)
         self.listeners: list[ObjectCreatedListener] = []
         self._listener_lock = threading.Lock()
 
@@ -184,7 +207,26 @@ class ObjectStore:
         check_object_key(key)
         if forbid_overwrite and self.exists(bucket, key):
             raise _already_exists(key)
-        blob = self.state.write_blob(body)
+        blob, crc = self.write_checked_blob(body, expected_md5=expected_md5)
+        return self._commit(
+            bucket,
+            key,
+            blob,
+            content_type=content_type,
+            metadata=metadata,
+            forbid_overwrite=forbid_overwrite,
+            crc64=crc,
+        )
+
+    def write_checked_blob(
+        self, body: Iterator[bytes] | IO[bytes], *, expected_md5: bytes | None = None
+    ) -> tuple[BlobInfo, int | None]:
+        """Stream a body into a new blob, computing its CRC-64 on the way (None past CRC64_MAX_BYTES).
+
+        A Content-MD5 mismatch deletes the blob and raises InvalidDigest, as OSS answers it.
+        """
+        summer = _CrcSummer()
+        blob = self.state.write_blob(summer.wrap(body))
         if expected_md5 is not None and blob.md5 != expected_md5:
             self.state.delete_blob(blob.blob_id)
             raise ServiceHttpError(
@@ -192,9 +234,7 @@ class ObjectStore:
                 "InvalidDigest",
                 "The Content-MD5 you specified did not match what we received.",
             )
-        return self._commit(
-            bucket, key, blob, content_type=content_type, metadata=metadata, forbid_overwrite=forbid_overwrite
-        )
+        return blob, summer.value
 
     def put_file(
         self,
@@ -209,9 +249,49 @@ class ObjectStore:
         """Adopt a finished local file (it is moved, not copied) as an object."""
         self.require_bucket(bucket)
         check_object_key(key)
-        blob = self.state.adopt_file(path)
+        size, md5_digest, crc = digest_file(path)
+        blob = self.state.adopt_file(path, size=size, md5_digest=md5_digest)
         return self._commit(
-            bucket, key, blob, content_type=content_type, metadata=metadata, forbid_overwrite=forbid_overwrite
+            bucket,
+            key,
+            blob,
+            content_type=content_type,
+            metadata=metadata,
+            forbid_overwrite=forbid_overwrite,
+            crc64=crc,
+        )
+
+    def commit_blob(
+        self,
+        bucket: str,
+        key: str,
+        blob: BlobInfo,
+        *,
+        etag: str | None = None,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+        forbid_overwrite: bool = False,
+        crc64: int | None = None,
+    ) -> ObjectRecord:
+        """Make an already written blob the object at `bucket/key` (copies and completed multipart uploads).
+
+        `etag` defaults to the blob's MD5; the blob is deleted when the commit is refused.
+        """
+        try:
+            self.require_bucket(bucket)
+            check_object_key(key)
+        except ServiceHttpError:
+            self.state.delete_blob(blob.blob_id)
+            raise
+        return self._commit(
+            bucket,
+            key,
+            blob,
+            etag=etag,
+            content_type=content_type,
+            metadata=metadata,
+            forbid_overwrite=forbid_overwrite,
+            crc64=crc64,
         )
 
     def _commit(
@@ -224,6 +304,7 @@ class ObjectStore:
         content_type: str,
         metadata: dict[str, str] | None,
         forbid_overwrite: bool,
+        crc64: int | None = None,
     ) -> ObjectRecord:
         now = time.time()
         etag = etag or blob.md5.hex().upper()
@@ -238,7 +319,8 @@ class ObjectStore:
                     raise _already_exists(key)
                 old_blob = row["blob_id"]
             db.execute(
-                "INSERT OR REPLACE INTO oss_objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO oss_objects (bucket, key, blob_id, size, etag, content_type, "
+                "metadata, last_modified, crc64) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     bucket,
                     key,
@@ -248,6 +330,7 @@ class ObjectStore:
                     content_type,
                     json.dumps(metadata or {}),
                     now,
+                    None if crc64 is None else str(crc64),
                 ),
             )
         if old_blob is not None:
@@ -261,6 +344,7 @@ class ObjectStore:
             content_type,
             metadata or {},
             now,
+            crc64,
         )
 
     def delete(self, bucket: str, key: str) -> bool:
@@ -299,6 +383,7 @@ class ObjectStore:
             content_type=r["content_type"],  # type: ignore[index]
             metadata=json.loads(r["metadata"]),  # type: ignore[index]
             last_modified=r["last_modified"],  # type: ignore[index]
+            crc64=None if r["crc64"] is None else int(r["crc64"]),  # type: ignore[index]
         )
 
     # --- events ----------------------------------------------------------------------------------------
@@ -320,3 +405,49 @@ class ObjectStore:
 
 def _already_exists(key: str) -> ServiceHttpError:
     return ServiceHttpError(409, "FileAlreadyExists", "The object you specified already exists.", Key=key)
+
+
+def _add_missing_columns(state: StateStore) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        present = {row["name"] for row in state.query(f"PRAGMA table_info({table})")}
+        for name, declaration in columns.items():
+            if name not in present:
+                state.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+
+
+class _CrcSummer:
+    """Computes the CRC-64 of a body as it streams past, giving up (value None) past CRC64_MAX_BYTES."""
+
+    def __init__(self) -> None:
+        self._crc: Crc64 | None = Crc64()
+
+    def wrap(self, body: Iterator[bytes] | IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        chunks: Iterator[bytes]
+        if hasattr(body, "read"):
+            stream = body
+            chunks = iter(lambda: stream.read(chunk_size), b"")  # type: ignore[union-attr]
+        else:
+            chunks = body  # type: ignore[assignment]
+        for chunk in chunks:
+            if self._crc is not None:
+                if self._crc.size + len(chunk) > CRC64_MAX_BYTES:
+                    self._crc = None
+                else:
+                    self._crc.update(chunk)
+            yield chunk
+
+    @property
+    def value(self) -> int | None:
+        return None if self._crc is None else self._crc.value
+
+
+def digest_file(path: Path, chunk_size: int = 1 << 20) -> tuple[int, bytes, int | None]:
+    """(size, MD5 digest, CRC-64 or None past CRC64_MAX_BYTES) of a local file, in one pass."""
+    md5 = hashlib.md5()  # OSS ETags are MD5 by definition
+    summer = _CrcSummer()
+    size = 0
+    with open(path, "rb") as source:
+        for chunk in summer.wrap(source, chunk_size):
+            md5.update(chunk)
+            size += len(chunk)
+    return size, md5.digest(), summer.value

@@ -1,0 +1,106 @@
+"""One page of an object listing: prefix, delimiter (common prefixes), a start point and a page size.
+
+Keys are walked in UTF-8 byte order (SQLite's binary collation, which Python's code-point order matches).
+With a delimiter, every key whose remainder after the prefix contains it rolls up into one common prefix,
+listed once and counted once towards the page size; a page that ends on a common prefix resumes after
+every key under it. ListObjects (marker) and ListObjectsV2 (continuation token, start-after) share this.
+
+    >>> page = list_page(store, "media", prefix="in/", delimiter="/", after="", max_keys=9)  # doctest: +SKIP
+    >>> page.prefixes, [record.key for record in page.objects]                                # doctest: +SKIP
+    (['in/2024/'], ['in/a.wav'])
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+
+from localcloud.services.base import ServiceHttpError
+from localcloud.services.oss.store import ObjectRecord, ObjectStore
+
+# Sorts after every character a key can continue with: resuming here skips a whole common prefix.
+_PAST_PREFIX = "\U0010ffff"
+_BATCH = 1000
+MAX_KEYS_LIMIT = 1000
+
+
+@dataclass
+class ListingPage:
+    objects: list[ObjectRecord] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    truncated: bool = False
+    last: str = ""  # the last key or common prefix listed: where the next page starts
+
+    @property
+    def count(self) -> int:
+        return len(self.objects) + len(self.prefixes)
+
+
+def list_page(
+    store: ObjectStore, bucket: str, *, prefix: str, delimiter: str, after: str, max_keys: int
+) -> ListingPage:
+    """Up to `max_keys` objects and common prefixes under `prefix` that sort after `after`."""
+    page = ListingPage()
+    cursor = after
+    while True:
+        records = store.list(bucket, prefix=prefix, start_after=cursor, limit=_BATCH)
+        if not records:
+            return page
+        for record in records:
+            cursor = record.key
+            common = _common_prefix(record.key, prefix, delimiter)
+            if common is not None and common <= after:
+                # Listed on an earlier page (the previous page ended on it, or inside it).
+                cursor = common + _PAST_PREFIX
+                break
+            if page.count == max_keys:
+                page.truncated = True
+                return page
+            if common is None:
+                page.objects.append(record)
+                page.last = record.key
+                continue
+            page.prefixes.append(common)
+            page.last = common
+            cursor = common + _PAST_PREFIX
+            break
+
+
+def _common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
+    if not delimiter:
+        return None
+    index = key.find(delimiter, len(prefix))
+    return None if index < 0 else key[: index + len(delimiter)]
+
+
+def max_keys_argument(value: str | None, *, default: int, name: str = "max-keys") -> int:
+    """A page size parameter: a whole number from 1 to 1000 (InvalidArgument otherwise)."""
+    if value is None or value == "":
+        return default
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_KEYS_LIMIT:
+        raise ServiceHttpError(
+            400,
+            "InvalidArgument",
+            f"{name} must be a whole number from 1 to {MAX_KEYS_LIMIT}, got {value!r}.",
+            ArgumentName=name,
+            ArgumentValue=value,
+        )
+    return int(value)
+
+
+def encode_token(last: str) -> str:
+    """An opaque continuation token for ListObjectsV2 (URL-safe base64 of where the page ended)."""
+    return base64.urlsafe_b64encode(last.encode("utf-8")).decode("ascii")
+
+
+def decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise ServiceHttpError(
+            400,
+            "InvalidArgument",
+            "The continuation-token is not one this service issued; pass NextContinuationToken as given.",
+            ArgumentName="continuation-token",
+        ) from None

@@ -1,0 +1,120 @@
+"""A restart loses nothing: objects, uploads in progress, tasks that never ran, messages never published."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import oss2
+import pytest
+
+from localcloud.engines.media import probe
+from localcloud.engines.testaudio import write_tone
+from localcloud.server import LocalCloud
+from localcloud.services.oss.service import OssService
+from shared.auth import Credentials
+from shared.clients.oss import OssClient
+from shared.encoding import b64url_encode
+from shared.ops.enums import ImmTaskStatus
+from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, make_config
+from tests.functional.oss.conftest import REGION
+from tests.functional.oss.notifications import existing_queue, received_notifications, subscribe_queue
+
+pytestmark = pytest.mark.sdk  # the MNS queue is created with the official MNS SDK
+
+_SERVICES = ("oss", "mns")
+
+
+def _client(cloud: LocalCloud) -> OssClient:
+    return OssClient(cloud.endpoint, REGION, Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+
+
+def _oss(cloud: LocalCloud) -> OssService:
+    service: OssService = cloud.service("oss")
+    return service
+
+
+def test_objects_and_an_upload_in_progress_survive_a_restart(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "lc")
+    with LocalCloud(config, services=_SERVICES) as first:
+        _oss(first).store.create_bucket("keep")
+        with _client(first) as oss:
+            put = oss.put_object("keep", "a/b.txt", b"kept", metadata={"lang": "en"})
+        bucket = oss2.Bucket(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), first.endpoint, "keep")
+        upload_id = bucket.init_multipart_upload("parts.bin").upload_id
+        part = bucket.upload_part("parts.bin", upload_id, 1, b"part one")
+
+    with LocalCloud(config, services=_SERVICES) as second:
+        with _client(second) as oss:
+            info = oss.head_object("keep", "a/b.txt")
+            body = oss.get_object_bytes("keep", "a/b.txt")
+        bucket = oss2.Bucket(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), second.endpoint, "keep")
+        parts = bucket.list_parts("parts.bin", upload_id).parts
+        bucket.complete_multipart_upload("parts.bin", upload_id, [oss2.models.PartInfo(1, part.etag)])
+        joined = bucket.get_object("parts.bin").read()
+
+    assert (body, info.etag) == (b"kept", put.etag)
+    assert {name.lower(): value for name, value in info.metadata.items()} == {"lang": "en"}
+    assert [(p.part_number, p.etag) for p in parts] == [(1, part.etag)]
+    assert joined == b"part one"
+
+
+def _convert(cloud: LocalCloud, tmp_path: Path) -> str:
+    """Upload a tone and submit audio/convert with a notification; returns the TaskId."""
+    _oss(cloud).store.create_bucket("media")
+    write_tone(tmp_path / "tone.wav", seconds=1.0, sample_rate=16000, frequency=600)
+    process = (
+        f"audio/convert,f_opus,ar_48000,ac_1|sys/saveas,b_{b64url_encode('media')},o_{b64url_encode('out.{autoext}')}"
+        f"/notify,topic_{b64url_encode('Restarts')}"
+    )
+    with _client(cloud) as oss:
+        oss.put_object("media", "tone.wav", (tmp_path / "tone.wav").read_bytes())
+        return oss.async_process("media", "tone.wav", process).task_id
+
+
+def test_a_task_accepted_but_never_run_runs_and_notifies_when_localcloud_starts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path / "lc")
+    with LocalCloud(config, services=_SERVICES) as first:
+        subscribe_queue(first, "Restarts", "restart-results")
+        submit = first.tasks.submit
+
+        def drop_oss_tasks(name: str, work: Callable[[], None], *, delay: float = 0.0) -> None:
+            if not name.startswith("oss async"):  # the process "dies" before the task runs
+                submit(name, work, delay=delay)
+
+        monkeypatch.setattr(first.tasks, "submit", drop_oss_tasks)
+        task_id = _convert(first, tmp_path)
+        interrupted = _oss(first).get_async_task(task_id)
+
+    with LocalCloud(config, services=_SERVICES) as second:
+        notes = received_notifications(second, existing_queue(second, "restart-results"))
+        finished = _oss(second).get_async_task(task_id)
+        output = probe(_oss(second).store.head("media", "out.opus").path)
+
+    assert interrupted is not None and interrupted.status is ImmTaskStatus.RUNNING
+    assert finished is not None and finished.status is ImmTaskStatus.SUCCEEDED
+    assert (output.codec, output.sample_rate, output.channels) == ("opus", 48000, 1)
+    assert notes[task_id].succeeded
+
+
+def test_a_finished_task_whose_message_was_never_published_is_published_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path / "lc")
+    with LocalCloud(config, services=_SERVICES) as first:
+        subscribe_queue(first, "Restarts", "restart-results")
+        processor = _oss(first).processor
+        monkeypatch.setattr(processor, "_notify", lambda task_id: None)  # "dies" right after finishing
+        task_id = _convert(first, tmp_path)
+        first.tasks.wait_idle(30)
+        unsent = _oss(first).get_async_task(task_id)
+
+    with LocalCloud(config, services=_SERVICES) as second:
+        notes = received_notifications(second, existing_queue(second, "restart-results"))
+        sent = _oss(second).get_async_task(task_id)
+
+    assert unsent is not None and (unsent.status, unsent.notified) == (ImmTaskStatus.SUCCEEDED, False)
+    assert sent is not None and sent.notified
+    assert notes[task_id].succeeded

@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 .PHONY: help install lint typecheck test test-unit test-functional test-e2e bench clean
 
 help: ## Show this list of targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,9 @@ install: $(STAMP) ## Create .venv and install the project with its local and dev
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared localcloud functions
+	$(BIN)/mypy shared localcloud functions deploy
 
-test: lint ## Lint, type-check and run every test tier (the CI command)
+test: lint validate-template ## Lint, type-check, validate template.yaml and run every test tier (the CI command)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
 
 test-unit: $(STAMP) ## Unit tests only (no sockets)
@@ -35,6 +35,22 @@ test-functional: $(STAMP) ## Functional tests (localcloud in process or on loopb
 
 test-e2e: $(STAMP) ## End-to-end tests (the whole chain)
 	$(BIN)/python -m pytest tests/e2e
+
+# Fun's validator (npm @alicloud/fun), pinned by deploy/package-lock.json. --ignore-scripts: none of its
+# install scripts is needed to validate, and one (cpu-features) would try to compile native code.
+FUN_STAMP := deploy/node_modules/.installed-stamp
+.PHONY: validate-template build
+
+$(FUN_STAMP): deploy/package.json deploy/package-lock.json
+	@command -v npm >/dev/null || { echo "validate-template needs Node.js and npm on PATH" >&2; exit 1; }
+	cd deploy && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+validate-template: $(STAMP) $(FUN_STAMP) ## Check template.yaml offline: Fun's `fun validate` and the house rules
+	$(BIN)/python -m deploy.validate template.yaml
+
+build: $(STAMP) ## Package every function: build/<name>/ and build/<name>.zip (linux x86_64, CPython 3.10)
+	$(BIN)/python -m deploy.build
 
 bench: $(STAMP) ## Benchmarks (figures go to bench/RESULTS.md by hand)
 	$(BIN)/python -m bench

@@ -22,13 +22,15 @@ class TaskRunner:
         self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._stopping = threading.Event()
 
     def submit(self, name: str, work: Callable[[], None], *, delay: float = 0.0) -> None:
         """Run `work` in the pool (after `delay` seconds). Exceptions are logged, never raised here."""
 
         def run() -> None:
-            if delay > 0:
-                threading.Event().wait(delay)
+            # An interruptible wait: stop() must not sit out a delayed task's delay.
+            if delay > 0 and self._stopping.wait(delay):
+                return
             try:
                 work()
             except Exception:
@@ -64,4 +66,5 @@ class TaskRunner:
     def shutdown(self, wait: bool = True) -> None:
         with self._lock:
             self._closed = True
+        self._stopping.set()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

@@ -1,0 +1,137 @@
+"""Where job documents live: a Protocol of five primitive operations and two implementations.
+
+The store's whole consistency model rests on `put_if_absent`: of several writers of the same key exactly
+one gets True, the others get False and read what the winner wrote.
+
+    >>> backend = InMemoryBackend()
+    >>> backend.put_if_absent("jobs/a.json", b"1"), backend.put_if_absent("jobs/a.json", b"2")
+    (True, False)
+    >>> backend.get("jobs/a.json"), list(backend.list("jobs/"))
+    (b'1', ['jobs/a.json'])
+
+`OssBackend` maps the operations onto OSS: `x-oss-forbid-overwrite: true` for create-if-absent (OSS
+answers 409 FileAlreadyExists to the loser), GET, PUT, ListObjectsV2 and DELETE.
+"""
+
+from __future__ import annotations
+
+import bisect
+import builtins
+import threading
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from shared.clients.errors import ObjectNotFound
+from shared.clients.oss import OssClient
+
+
+@runtime_checkable
+class ObjectBackend(Protocol):
+    """Key → bytes, with an atomic create-if-absent. Keys are listed in ascending (byte) order."""
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Create `key` holding `data` unless it exists: True if this call created it."""
+        ...
+
+    def put(self, key: str, data: bytes) -> None:
+        """Create or replace `key`."""
+        ...
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes under `key`, or None when there is no such key."""
+        ...
+
+    def list(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        """Every key that starts with `prefix` and sorts after `start_after`, in ascending order."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove `key`; removing a missing key succeeds."""
+        ...
+
+
+class InMemoryBackend:
+    """A thread-safe dictionary: the backend for tests and for tools that need no persistence."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._objects: dict[str, bytes] = {}
+        self._sorted: list[str] = []
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        with self._lock:
+            if key in self._objects:
+                return False
+            self._store(key, data)
+            return True
+
+    def put(self, key: str, data: bytes) -> None:
+        with self._lock:
+            self._store(key, data)
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            return self._objects.get(key)
+
+    def list(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        with self._lock:
+            # Keys under a prefix are contiguous in sorted order; copy them under the lock, because the
+            # caller iterates while other threads write.
+            start = bisect.bisect_left(self._sorted, prefix)
+            if start_after:
+                start = max(start, bisect.bisect_right(self._sorted, start_after))
+            chosen = []
+            for key in self._sorted[start:]:
+                if not key.startswith(prefix):
+                    break
+                chosen.append(key)
+        return iter(chosen)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            if self._objects.pop(key, None) is not None:
+                self._sorted.pop(bisect.bisect_left(self._sorted, key))
+
+    def all_keys(self) -> builtins.list[str]:
+        """Every key, sorted (for tests and debugging)."""
+        with self._lock:
+            return list(self._sorted)
+
+    def _store(self, key: str, data: bytes) -> None:
+        if not isinstance(data, bytes):
+            raise TypeError(f"data must be bytes, got {type(data).__name__}")
+        if key not in self._objects:
+            bisect.insort(self._sorted, key)
+        self._objects[key] = data
+
+
+class OssBackend:
+    """Job documents in an OSS bucket through the shared OssClient (retries, signing, errors included).
+
+    backend = OssBackend(oss_client, "audiochain")
+    """
+
+    def __init__(self, client: OssClient, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        return self.client.put_object_if_absent(self.bucket, key, data)
+
+    def put(self, key: str, data: bytes) -> None:
+        self.client.put_object(self.bucket, key, data)
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self.client.get_object_bytes(self.bucket, key)
+        except ObjectNotFound:
+            return None
+
+    def list(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        pages = self.client.iter_list_pages(self.bucket, prefix, start_after=start_after or None)
+        for page in pages:
+            for summary in page.objects:
+                yield summary.key
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(self.bucket, key)

@@ -1,0 +1,92 @@
+"""Where each job document lives under the jobs prefix (default `jobs/`).
+
+    jobs/<job_id>/job.json                              the job definition (immutable)
+    jobs/<job_id>/events/<NN>-<step>/<AA>-<kind>.json   one per transition, written create-if-absent
+    jobs/<job_id>/state.json                            snapshot of the fold (for listings; may lag)
+    jobs/<job_id>/completion.json                       the completion message, once it was published
+    jobs/_claims/<sha256 of idempotency key>.json       idempotency key → job (first creator wins)
+    jobs/_tasks/<sha256 of task id>.json                service task → job, step, attempt
+    jobs/_active/<job_id>                               unfinished jobs, for the timer's sweep
+
+`_` sorts before `j`, so the index folders never interleave with job folders in a listing.
+
+    >>> layout = JobLayout("jobs/")
+    >>> layout.event("jabc", 1, "transcribe", 2, "submitted")
+    'jobs/jabc/events/01-transcribe/02-submitted.json'
+    >>> layout.parse_event("jobs/jabc/events/01-transcribe/02-submitted.json")
+    (1, 'transcribe', 2, 'submitted')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from shared.errors import InvalidRequestError
+
+_EVENT_TAIL = re.compile(r"(\d{2,})-([a-z_]+)/(\d{2,})-([a-z]+)\.json")
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class JobLayout:
+    """Key names under one jobs prefix (which must end with '/')."""
+
+    def __init__(self, prefix: str = "jobs/") -> None:
+        if not isinstance(prefix, str) or not prefix.endswith("/") or prefix.startswith("/"):
+            raise InvalidRequestError.single(
+                "prefix", "folder_prefix", f"must be a folder such as 'jobs/' (end with '/'), got {prefix!r}"
+            )
+        self.prefix = prefix
+
+    def job_folder(self, job_id: str) -> str:
+        return f"{self.prefix}{job_id}/"
+
+    def job(self, job_id: str) -> str:
+        return f"{self.prefix}{job_id}/job.json"
+
+    def state(self, job_id: str) -> str:
+        return f"{self.prefix}{job_id}/state.json"
+
+    def completion(self, job_id: str) -> str:
+        return f"{self.prefix}{job_id}/completion.json"
+
+    def events(self, job_id: str) -> str:
+        return f"{self.prefix}{job_id}/events/"
+
+    def event(self, job_id: str, step_index: int, step: str, attempt: int, kind: str) -> str:
+        return f"{self.events(job_id)}{step_index:02d}-{step}/{attempt:02d}-{kind}.json"
+
+    def parse_event(self, key: str) -> tuple[int, str, int, str] | None:
+        """(step index, step, attempt, kind) of an event key; None for any other key."""
+        if not key.startswith(self.prefix):
+            return None
+        _, marker, tail = key.partition("/events/")
+        match = _EVENT_TAIL.fullmatch(tail) if marker else None
+        if match is None:
+            return None
+        return int(match[1]), match[2], int(match[3]), match[4]
+
+    def claim(self, idempotency_key: str) -> str:
+        return f"{self.prefix}_claims/{digest(idempotency_key)}.json"
+
+    def task(self, task_id: str) -> str:
+        return f"{self.prefix}_tasks/{digest(task_id)}.json"
+
+    @property
+    def active_folder(self) -> str:
+        return f"{self.prefix}_active/"
+
+    def active(self, job_id: str) -> str:
+        return f"{self.active_folder}{job_id}"
+
+    @property
+    def first_job_marker(self) -> str:
+        """A `start_after` that skips the `_…` index folders (every job id starts with 'j')."""
+        return f"{self.prefix}_~"
+
+    def after_job(self, job_id: str) -> str:
+        """A `start_after` past every key of `job_id` (`~` sorts after every character we use)."""
+        return f"{self.prefix}{job_id}/~"

@@ -1,0 +1,482 @@
+"""The job store: jobs event-sourced on create-if-absent writes, so duplicates and reordering are harmless.
+
+Every transition is a new object written with create-if-absent under a key that names the step, the
+attempt and the kind of transition; two handlers racing for the same transition cannot both win, and the
+loser reads what the winner wrote. State is never updated in place: it is derived by folding the events
+(`shared.jobs.fold`). The layout is in `shared.jobs.layout`.
+
+    >>> from datetime import datetime, timezone
+    >>> from shared.jobs.backend import InMemoryBackend
+    >>> store = JobStore(InMemoryBackend(), clock=lambda: datetime(2025, 1, 15, tzinfo=timezone.utc))
+    >>> view, created = store.create_or_get("convert", {"source": "in/a.wav"}, "request-1")
+    >>> created, store.create_or_get("convert", {"source": "in/a.wav"}, "request-1")[1]
+    (True, False)
+    >>> claim = store.claim_step(view.id, 0)
+    >>> (claim.attempt, store.claim_step(view.id, 0))
+    (1, None)
+    >>> _ = store.record_submitted(view.id, 0, claim.attempt, service="oss", task_id="t-1")
+    >>> store.record_succeeded(view.id, 0, outputs={"audio": "work/x.mp3"}).view.state.value
+    'succeeded'
+
+Idempotency (as in Powertools' persistence layer): `create_or_get` claims the idempotency key with a
+create-if-absent write of the whole job definition to `_claims/<sha256(key)>.json`; that write is the
+commit point. `job.json` and the `_active/` marker follow, and a retried call repairs them if the
+first caller stopped in between. The same key with a different request raises IdempotencyConflict.
+
+Job ids are random (time-sortable, see `shared.jobs.ids`) rather than derived from the idempotency key: a
+derived id would make the claim and `job.json` one write, but ids would lose their time order, which is
+what makes a listing come back newest first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from shared.auth.clock import Clock, as_utc, utc_now
+from shared.errors import AudiochainError, InvalidRequestError
+from shared.jobs.backend import ObjectBackend
+from shared.jobs.codec import (
+    MAX_ATTEMPTS_LIMIT,
+    canonical,
+    check_attempt,
+    check_idempotency_key,
+    check_step,
+    encode,
+    input_document,
+    json_document,
+    parse_event,
+    parse_job_state,
+    parse_job_type,
+)
+from shared.jobs.errors import IdempotencyConflict, JobNotFound
+from shared.jobs.fold import StepFacts, fold_steps, view_of
+from shared.jobs.ids import check_job_id, is_job_id, new_job_id
+from shared.jobs.layout import JobLayout, digest
+from shared.jobs.model import (
+    RETRIES_EXHAUSTED,
+    Claim,
+    EventKind,
+    JobPage,
+    JobRecord,
+    JobState,
+    JobType,
+    JobView,
+    StepError,
+    StepEvent,
+    StepState,
+    TaskRef,
+    Transition,
+)
+from shared.logging import get_logger
+
+DEFAULT_LEASE = timedelta(minutes=10)
+DEFAULT_MAX_ATTEMPTS = 3
+_MAX_LIST = 1000
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A job read in full: its record, its events, and their fold at the time it was read."""
+
+    record: JobRecord
+    events: tuple[StepEvent, ...]
+    facts: tuple[StepFacts, ...]
+    view: JobView
+
+
+class JobStore:
+    """Jobs under `prefix` in `backend`. Thread-safe (it keeps no state of its own); every method is
+    idempotent. `clock` supplies "now" when a call does not pass it."""
+
+    def __init__(
+        self,
+        backend: ObjectBackend,
+        prefix: str = "jobs/",
+        *,
+        clock: Clock = utc_now,
+        lease: timedelta = DEFAULT_LEASE,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        id_factory: Callable[[datetime], str] = new_job_id,
+    ) -> None:
+        if not isinstance(lease, timedelta) or lease <= timedelta(0):
+            raise InvalidRequestError.single(
+                "lease", "positive", f"must be a positive timedelta, got {lease!r}"
+            )
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int):
+            raise InvalidRequestError.single(
+                "max_attempts", "integer", f"must be an integer, got {max_attempts!r}"
+            )
+        if not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
+            raise InvalidRequestError.single(
+                "max_attempts", "range", f"must be 1..{MAX_ATTEMPTS_LIMIT}, got {max_attempts}"
+            )
+        self.backend = backend
+        self.layout = JobLayout(prefix)
+        self.clock = clock
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self._new_id = id_factory
+
+    # Creating and reading --------------------------------------------------------------------------------
+
+    def create_or_get(
+        self,
+        job_type: JobType | str,
+        input: BaseModel | Mapping[str, Any],
+        idempotency_key: str,
+        *,
+        now: datetime | None = None,
+    ) -> tuple[JobView, bool]:
+        """The job for `idempotency_key`, created from `input` if there is none: (view, created)."""
+        moment = self._now(now)
+        kind = parse_job_type(job_type)
+        key = check_idempotency_key(idempotency_key)
+        payload = input_document(input)
+        input_digest = digest(canonical({"type": kind.value, "input": payload}))
+        claim_key = self.layout.claim(key)
+        for _ in range(2):
+            raw = self.backend.get(claim_key)
+            if raw is None:
+                record = JobRecord(
+                    id=self._new_id(moment),
+                    type=kind,
+                    created_at=moment,
+                    idempotency_key=key,
+                    input_digest=input_digest,
+                    input=payload,
+                )
+                if self.backend.put_if_absent(claim_key, encode(record)):
+                    log.info("job created", job_id=record.id, job_type=kind.value)
+                    return self._materialize(record, moment).view, True
+                continue  # another caller claimed the key first: read its job
+            record = JobRecord.model_validate_json(raw)
+            if record.input_digest != input_digest:
+                raise IdempotencyConflict(record.id)
+            snapshot = self._load(record.id, moment, missing_ok=True)
+            return (snapshot or self._materialize(record, moment)).view, False
+        raise AudiochainError(f"the idempotency claim {claim_key} vanished while it was being read")
+
+    def find(self, idempotency_key: str, *, now: datetime | None = None) -> JobView | None:
+        """The job created for `idempotency_key`, or None (one GET when there is none)."""
+        raw = self.backend.get(self.layout.claim(check_idempotency_key(idempotency_key)))
+        if raw is None:
+            return None
+        record = JobRecord.model_validate_json(raw)
+        snapshot = self._load(record.id, self._now(now), missing_ok=True)
+        return (snapshot or self._materialize(record, self._now(now))).view
+
+    def get(self, job_id: str, *, now: datetime | None = None) -> JobView:
+        """The job folded from its events (exact); raises JobNotFound."""
+        return self.load(job_id, now=now).view
+
+    def load(self, job_id: str, *, now: datetime | None = None) -> JobSnapshot:
+        """Record, events and fold of a job; raises JobNotFound."""
+        snapshot = self._load(check_job_id(job_id), self._now(now))
+        assert snapshot is not None
+        return snapshot
+
+    def list(
+        self,
+        *,
+        job_type: JobType | str | None = None,
+        state: JobState | str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """Jobs newest first, from their `state.json` snapshots (which may lag a transition behind; `get`
+        is exact). Pass the page's `next_cursor` back as `cursor` for the next page."""
+        kind = parse_job_type(job_type) if job_type is not None else None
+        wanted = parse_job_state(state) if state is not None else None
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_LIST:
+            raise InvalidRequestError.single("limit", "range", f"must be 1..{_MAX_LIST}, got {limit!r}")
+        start = (
+            self.layout.after_job(check_job_id(cursor, "cursor")) if cursor else self.layout.first_job_marker
+        )
+        jobs: list[JobView] = []
+        for key in self.backend.list(self.layout.prefix, start_after=start):
+            job_id = key[len(self.layout.prefix) :].partition("/")[0]
+            if key != self.layout.job(job_id) or not is_job_id(job_id):
+                continue
+            view = self._listed_view(job_id)
+            if view is None or (kind and view.type is not kind) or (wanted and view.state is not wanted):
+                continue
+            jobs.append(view)
+            if len(jobs) == limit:
+                return JobPage(jobs, next_cursor=view.id)
+        return JobPage(jobs, next_cursor=None)
+
+    def find_task(self, task_id: str) -> TaskRef | None:
+        """Which job, step and attempt submitted the service task `task_id` (None when not recorded)."""
+        if not isinstance(task_id, str) or not task_id:
+            return None
+        raw = self.backend.get(self.layout.task(task_id))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return TaskRef(data["job_id"], int(data["step_index"]), int(data["attempt"]), str(data["service"]))
+
+    def active_jobs(self) -> Iterator[str]:
+        """Ids of jobs not yet finalised (their `_active/` marker exists), newest first."""
+        folder = self.layout.active_folder
+        for key in self.backend.list(folder):
+            job_id = key[len(folder) :]
+            if is_job_id(job_id):
+                yield job_id
+
+    # Transitions -------------------------------------------------------------------------------------
+
+    def claim_step(self, job_id: str, step_index: int, now: datetime | None = None) -> Claim | None:
+        """Claim the next attempt of a step, leased until now + lease.
+
+        None when the step cannot be claimed now: an earlier step has not succeeded, the step is done
+        (succeeded or failed), an attempt holds a live claim or awaits its submitted task, or another
+        caller won the race for this attempt. When the attempts are used up, the step's failure
+        (StepRetriesExhausted) is written and None returned.
+        """
+        moment = self._now(now)
+        snapshot = self.load(job_id, now=moment)
+        record = snapshot.record
+        check_step(record, step_index)
+        if any(step.state is not StepState.SUCCEEDED for step in snapshot.view.steps[:step_index]):
+            return None
+        facts = snapshot.facts[step_index]
+        step = facts.view
+        if facts.exhausted_unrecorded:
+            assert step.error is not None
+            event = self._event(record, step_index, step.attempt, EventKind.FAILED, moment, error=step.error)
+            self._write(snapshot, event, moment)
+            return None
+        if step.state not in (StepState.PENDING, StepState.RETRYING) or step.attempt >= self.max_attempts:
+            return None
+        lease_end = moment + self.lease
+        event = self._event(
+            record, step_index, step.attempt + 1, EventKind.CLAIMED, moment, lease_expires_at=lease_end
+        )
+        if not self._write(snapshot, event, moment).recorded:
+            return None
+        return Claim(record, step_index, record.steps[step_index], event.attempt, lease_end)
+
+    def record_submitted(
+        self,
+        job_id: str,
+        step_index: int,
+        attempt: int,
+        *,
+        service: str,
+        task_id: str,
+        targets: Sequence[str] = (),
+        now: datetime | None = None,
+    ) -> Transition:
+        """An attempt handed its work to a service task (`targets`: the `oss://bucket/key`s it writes)."""
+        moment = self._now(now)
+        snapshot = self.load(job_id, now=moment)
+        check_step(snapshot.record, step_index)
+        check_attempt(attempt)
+        if not isinstance(task_id, str) or not task_id:
+            raise InvalidRequestError.single("task_id", "required", "must be the service's task id")
+        ref = {"job_id": job_id, "step_index": step_index, "attempt": attempt, "service": service}
+        # The index first: whenever the event exists, a notification can be matched by its TaskId.
+        self.backend.put_if_absent(self.layout.task(task_id), canonical(ref).encode("utf-8"))
+        event = self._event(
+            snapshot.record,
+            step_index,
+            attempt,
+            EventKind.SUBMITTED,
+            moment,
+            service=service,
+            task_id=task_id,
+            targets=tuple(targets),
+        )
+        return self._write(snapshot, event, moment)
+
+    def record_succeeded(
+        self,
+        job_id: str,
+        step_index: int,
+        attempt: int | None = None,
+        *,
+        outputs: Mapping[str, str] | None = None,
+        result: Mapping[str, Any] | None = None,
+        task_id: str | None = None,
+        now: datetime | None = None,
+    ) -> Transition:
+        """The step's work is done. `attempt=None` means the step's current (latest) attempt, which is
+        what a completion notification that arrives before its `submitted` is recorded against."""
+        moment = self._now(now)
+        snapshot = self.load(job_id, now=moment)
+        check_step(snapshot.record, step_index)
+        number = self._attempt(snapshot, step_index, attempt)
+        event = self._event(
+            snapshot.record,
+            step_index,
+            number,
+            EventKind.SUCCEEDED,
+            moment,
+            outputs=dict(outputs or {}),
+            result=json_document(result or {}, "result"),
+            task_id=task_id,
+        )
+        return self._write(snapshot, event, moment)
+
+    def record_failed(
+        self,
+        job_id: str,
+        step_index: int,
+        attempt: int | None = None,
+        *,
+        code: str,
+        message: str,
+        retryable: bool,
+        now: datetime | None = None,
+    ) -> Transition:
+        """The attempt failed; `retryable` says whether a new attempt may help (see the fold's rules)."""
+        moment = self._now(now)
+        snapshot = self.load(job_id, now=moment)
+        check_step(snapshot.record, step_index)
+        number = self._attempt(snapshot, step_index, attempt)
+        error = StepError(code=code or "StepFailed", message=message or code, retryable=bool(retryable))
+        event = self._event(snapshot.record, step_index, number, EventKind.FAILED, moment, error=error)
+        return self._write(snapshot, event, moment)
+
+    # Finishing -----------------------------------------------------------------------------------------
+
+    def completion_published(self, job_id: str) -> bool:
+        """Whether the job's completion message was published (see `mark_completion_published`)."""
+        return self.backend.get(self.layout.completion(check_job_id(job_id))) is not None
+
+    def mark_completion_published(self, job_id: str, message: str) -> bool:
+        """Record the published completion message; True if this call recorded it first."""
+        return self.backend.put_if_absent(
+            self.layout.completion(check_job_id(job_id)), message.encode("utf-8")
+        )
+
+    def deactivate(self, job_id: str) -> None:
+        """Drop the job from `active_jobs()` (once it is final and its completion was published)."""
+        self.backend.delete(self.layout.active(check_job_id(job_id)))
+
+    # Internals -----------------------------------------------------------------------------------------
+
+    def _now(self, now: datetime | None) -> datetime:
+        return as_utc(now if now is not None else self.clock())
+
+    def _load(self, job_id: str, now: datetime, *, missing_ok: bool = False) -> JobSnapshot | None:
+        raw = self.backend.get(self.layout.job(job_id))
+        if raw is None:
+            if missing_ok:
+                return None
+            raise JobNotFound(job_id)
+        record = JobRecord.model_validate_json(raw)
+        return self._fold(record, self._read_events(job_id), now)
+
+    def _fold(self, record: JobRecord, events: tuple[StepEvent, ...], now: datetime) -> JobSnapshot:
+        facts = tuple(fold_steps(record, events, now=now, max_attempts=self.max_attempts))
+        updated = max((event.at for event in events), default=record.created_at)
+        return JobSnapshot(record, events, facts, view_of(record, [f.view for f in facts], updated))
+
+    def _read_events(self, job_id: str) -> tuple[StepEvent, ...]:
+        events = []
+        for key in self.backend.list(self.layout.events(job_id)):
+            identity = self.layout.parse_event(key)
+            raw = self.backend.get(key) if identity is not None else None
+            if raw is None:
+                continue
+            event = parse_event(raw, key)
+            if (
+                event is not None
+                and (event.step_index, event.step.value, event.attempt, event.kind.value) == identity
+            ):
+                events.append(event)
+            elif event is not None:
+                log.warning("job event does not match its key; ignored", key=key)
+        return tuple(events)
+
+    def _materialize(self, record: JobRecord, now: datetime) -> JobSnapshot:
+        """Write what follows a won claim: job.json, the active marker, the first snapshot."""
+        self.backend.put_if_absent(self.layout.job(record.id), encode(record))
+        self.backend.put(self.layout.active(record.id), b"")
+        snapshot = self._fold(record, (), now)
+        self._write_snapshot(snapshot)
+        return snapshot
+
+    def _event(
+        self, record: JobRecord, step_index: int, attempt: int, kind: EventKind, at: datetime, **fields: Any
+    ) -> StepEvent:
+        return StepEvent(
+            job_id=record.id,
+            step_index=step_index,
+            step=record.steps[step_index],
+            attempt=attempt,
+            kind=kind,
+            at=at,
+            **fields,
+        )
+
+    def _write(self, snapshot: JobSnapshot, event: StepEvent, now: datetime) -> Transition:
+        key = self.layout.event(
+            event.job_id, event.step_index, event.step.value, event.attempt, event.kind.value
+        )
+        recorded = self.backend.put_if_absent(key, encode(event))
+        standing: StepEvent | None = event
+        if not recorded:
+            # Lost the race (or a duplicate): what stands is what the winner wrote.
+            raw = self.backend.get(key)
+            standing = parse_event(raw, key) if raw is not None else None
+        others = tuple(e for e in snapshot.events if e.identity != event.identity)
+        events = (*others, standing) if standing is not None else others
+        updated = self._fold(snapshot.record, events, now)
+        if snapshot.view.state.is_final and not updated.view.state.is_final:
+            # A late success undid a failure: the job runs again, so the sweep must see it again.
+            self.backend.put(self.layout.active(event.job_id), b"")
+        self._write_snapshot(updated)
+        if recorded:
+            log.info(
+                "job step transition",
+                job_id=event.job_id,
+                step=event.step.value,
+                attempt=event.attempt,
+                kind=event.kind.value,
+                job_state=updated.view.state.value,
+            )
+        return Transition(updated.view, recorded)
+
+    def _write_snapshot(self, snapshot: JobSnapshot) -> None:
+        """Rewrite state.json unless a snapshot folded from more events is already there.
+
+        Two writers can still interleave; state.json is a convenience for listings and `get` folds.
+        """
+        key = self.layout.state(snapshot.record.id)
+        current = self.backend.get(key)
+        if current is not None:
+            try:
+                if int(json.loads(current).get("event_count", 0)) > len(snapshot.events):
+                    return
+            except (ValueError, TypeError, AttributeError):
+                pass  # an unreadable snapshot is simply replaced
+        document = {"event_count": len(snapshot.events), "view": snapshot.view.model_dump(mode="json")}
+        self.backend.put(key, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+
+    def _listed_view(self, job_id: str) -> JobView | None:
+        raw = self.backend.get(self.layout.state(job_id))
+        if raw is not None:
+            try:
+                return JobView.model_validate(json.loads(raw)["view"])
+            except (ValueError, KeyError, TypeError, ValidationError):
+                pass  # rebuild it from the events
+        snapshot = self._load(job_id, self._now(None), missing_ok=True)
+        return snapshot.view if snapshot is not None else None
+
+    def _attempt(self, snapshot: JobSnapshot, step_index: int, attempt: int | None) -> int:
+        if attempt is not None:
+            return check_attempt(attempt)
+        return max(snapshot.facts[step_index].view.attempt, 1)
+
+
+__all__ = ["DEFAULT_LEASE", "DEFAULT_MAX_ATTEMPTS", "RETRIES_EXHAUSTED", "JobSnapshot", "JobStore"]

@@ -1,0 +1,393 @@
+"""The chain's operations, as the FC handlers call them. Every one is idempotent.
+
+    orchestrator = Orchestrator(settings, store, oss, mns=mns, dashscope=dashscope, imm=imm, ice=ice)
+
+    on_upload (OSS trigger)      for record in OssEvent.from_bytes(event).events:
+                                     orchestrator.handle_upload(record)
+    on_notify (MNS topic)        note = parse_notification(MnsMessage.from_bytes(event))
+                                 orchestrator.handle_notification(note)
+    fetch_results (timer)        orchestrator.sweep()
+    api (HTTP)                   orchestrator.submit_api_job("merge", body, idempotency_key=header)
+                                 orchestrator.store.get(job_id) / .store.list(...)
+
+The rules are pure (decide, plans, keys, results); this class performs the I/O through the injected
+clients and records every step in the job store. Duplicate events, redelivered notifications and
+concurrent invocations meet at the store's create-if-absent writes, so each step is submitted once per
+attempt whatever arrives twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.auth.clock import Clock, as_utc, utc_now
+from shared.clients.errors import ObjectNotFound
+from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
+from shared.events.notifications import IceCallback, TaskNotification
+from shared.events.oss import OssRecord
+from shared.jobs.errors import JobNotFound
+from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
+from shared.jobs.store import JobSnapshot, JobStore
+from shared.logging import get_logger
+from shared.ops.asr_audio import MAX_REQUEST_BYTES
+from shared.pipeline.decide import Ignore, decide_upload
+from shared.pipeline.inputs import (
+    ConvertJobInput,
+    MergeEngine,
+    MergeJobInput,
+    TranscribeJobInput,
+    TranscribeMode,
+    UploadInput,
+    api_job_type,
+    parse_job_input,
+)
+from shared.pipeline.keys import job_id_from_key, step_targets
+from shared.pipeline.plans import choose_merge_engine, preflight
+from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort, MnsPort, OssPort
+from shared.pipeline.results import completion_message
+from shared.pipeline.settings import PipelineSettings
+from shared.pipeline.steps import StepRunner
+
+log = get_logger(__name__)
+
+Notification = TaskNotification | IceCallback
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did (for the timer handler's log line)."""
+
+    examined: int = 0
+    completed: int = 0  # submitted tasks found finished (or failed) by polling
+    advanced: int = 0  # jobs whose next step was claimed and run
+    finalized: int = 0  # finished jobs whose completion was published and marker removed
+    errors: int = 0
+
+
+class Orchestrator:
+    """Runs jobs through their steps. Stateless apart from its collaborators: safe to share between the
+    threads of an instance (`InstanceConcurrency > 1`)."""
+
+    def __init__(
+        self,
+        settings: PipelineSettings,
+        store: JobStore,
+        oss: OssPort,
+        *,
+        mns: MnsPort | None = None,
+        dashscope: DashScopePort | None = None,
+        imm: ImmPort | None = None,
+        ice: IcePort | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.settings = settings.validate()
+        if store.layout.prefix != settings.jobs_prefix:
+            raise ConfigurationError(
+                f"the job store keeps jobs under {store.layout.prefix!r}, the settings say "
+                f"{settings.jobs_prefix!r}"
+            )
+        self.store = store
+        self.clients = Clients(oss=oss, mns=mns, dashscope=dashscope, imm=imm, ice=ice)
+        self.clock = clock
+        self.runner = StepRunner(settings, store, self.clients)
+
+    # Uploads -----------------------------------------------------------------------------------------
+
+    def handle_upload(self, record: OssRecord) -> JobView | None:
+        """Start (or find and advance) the job for one OSS event record; None when it is not an upload."""
+        decision = decide_upload(record, self.settings)
+        if isinstance(decision, Ignore):
+            log.info("upload ignored", reason=decision.reason, detail=decision.detail, key=record.raw_key)
+            return None
+        existing = self.store.find(decision.idempotency_key)
+        if existing is not None:
+            log.info("upload already has a job", job_id=existing.id, key=decision.key)
+            return self.advance(existing.id)
+        found = self._resolve_upload(decision.candidate_keys, decision.etag)
+        if found is None:
+            return None
+        key, etag = found
+        job_input = UploadInput.build(
+            bucket=decision.bucket, key=key, etag=etag, relative_key=key[len(self.settings.inbox_prefix) :]
+        )
+        view, _ = self.store.create_or_get(JobType.TRANSCRIBE_UPLOAD, job_input, decision.idempotency_key)
+        return self.advance(view.id)
+
+    def handle_uploads(self, records: Iterable[OssRecord]) -> list[JobView]:
+        """`handle_upload` for every record of an event (an OSS event may carry several)."""
+        views = (self.handle_upload(record) for record in records)
+        return [view for view in views if view is not None]
+
+    def _resolve_upload(self, candidates: Iterable[str], etag: str | None) -> tuple[str, str | None] | None:
+        """The candidate key that exists (HEAD), or None when the object is gone, empty or replaced."""
+        for key in candidates:
+            try:
+                info = self.clients.oss.head_object(self.settings.bucket, key)
+            except ObjectNotFound:
+                continue
+            if info.size == 0:
+                log.info("upload ignored", reason="empty_object", key=key)
+                return None
+            if etag and info.etag and info.etag.lower() != etag.lower():
+                # A newer version replaced this one; its own event starts its own job.
+                log.info("upload ignored", reason="superseded", key=key)
+                return None
+            return key, etag or info.etag or None
+        log.info("upload ignored", reason="object_gone", candidates=list(candidates))
+        return None
+
+    # Notifications -----------------------------------------------------------------------------------
+
+    def handle_notification(self, notification: Notification) -> JobView | None:
+        """Record a task's completion (OSS/IMM notification or ICE callback) and advance its job.
+
+        Matched by TaskId through the task index, else by target key (`…/<job_id>/…`), else by the
+        job id in UserData. A notification for no job we know is logged and ignored, never raised.
+        """
+        match = self._match(notification)
+        if match is None:
+            log.warning(
+                "notification for no known job; ignored",
+                task_id=_task_id(notification),
+                status=getattr(notification.status, "value", notification.status),
+            )
+            return None
+        record, step_index, attempt = match
+        task_id = _task_id(notification)
+        if isinstance(notification, TaskNotification):
+            final, succeeded = notification.is_final, notification.succeeded
+            code, message = notification.code, notification.message
+        else:
+            final, succeeded = notification.is_final, notification.succeeded
+            code, message = notification.error_code, notification.error_message
+        if not final:
+            return self.store.get(record.id)
+        if succeeded:
+            self.runner.succeed(record, step_index, attempt, task_id)
+        else:
+            self.runner.task_failed(record, step_index, attempt, code, message)
+        return self.advance(record.id)
+
+    def _match(self, notification: Notification) -> tuple[JobRecord, int, int | None] | None:
+        task_id = _task_id(notification)
+        ref = self.store.find_task(task_id) if task_id else None
+        if ref is not None:
+            snapshot = self._load(ref.job_id)
+            if snapshot is not None:
+                return snapshot.record, ref.step_index, ref.attempt
+        targets = notification.target_keys() if isinstance(notification, TaskNotification) else []
+        for bucket, key in targets:
+            job_id = job_id_from_key(key, self.settings)
+            snapshot = self._load(job_id) if bucket == self.settings.bucket and job_id else None
+            if snapshot is None:
+                continue
+            for index in range(len(snapshot.record.steps)):
+                if key in step_targets(snapshot.record, index, self.settings):
+                    return snapshot.record, index, None
+        job_id = _user_data_job_id(notification)
+        snapshot = self._load(job_id) if job_id else None
+        if snapshot is not None:
+            record = snapshot.record
+            tasked = [i for i in range(len(record.steps)) if step_targets(record, i, self.settings)]
+            if tasked:
+                return record, tasked[0], None
+        return None
+
+    def _load(self, job_id: str) -> JobSnapshot | None:
+        try:
+            return self.store.load(job_id)
+        except (JobNotFound, InvalidRequestError):
+            return None
+
+    # Advancing ---------------------------------------------------------------------------------------
+
+    def advance(self, job_id: str, now: datetime | None = None) -> JobView:
+        """Claim and run whatever step is due, as far as the job can go now; returns the job.
+
+        A step that completes at once (synchronous recognition, publishing transcripts) is followed by
+        the next; the loop stops at a step in flight or held by someone else, and after a failure (the
+        sweep makes the next attempt, which spaces retries out). A finished job is finalised.
+        """
+        tried: set[int] = set()
+        while True:
+            snapshot = self.store.load(job_id, now=now)
+            view = snapshot.view
+            if view.state.is_final:
+                self._finalize(snapshot)
+                return view
+            index = view.current_step
+            assert index is not None  # a job that is not final has a step left
+            step = view.steps[index]
+            if index in tried or step.state in (StepState.CLAIMED, StepState.SUBMITTED):
+                return view
+            self._require_clients(snapshot.record, index)
+            tried.add(index)
+            claim = self.store.claim_step(job_id, index, now=now)
+            if claim is not None:
+                self.runner.run(claim)
+
+    def _finalize(self, snapshot: JobSnapshot) -> None:
+        """Publish the completion message once (at least once), then drop the job from the sweep."""
+        view, record = snapshot.view, snapshot.record
+        topic = self.settings.output_topic
+        if topic is not None and not self.store.completion_published(view.id):
+            if self.clients.mns is None:
+                log.info("completion left for a function with an MNS client", job_id=view.id)
+                return
+            message = completion_message(view, record, self.settings.bucket)
+            try:
+                self.clients.mns.publish(topic, message)
+            except ServiceError as error:
+                log.warning("completion not published; the sweep retries", job_id=view.id, code=error.code)
+                return
+            self.store.mark_completion_published(view.id, message)
+        self.store.deactivate(view.id)
+        log.info("job finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
+
+    # The timer ---------------------------------------------------------------------------------------
+
+    def sweep(self, now: datetime | None = None, *, limit: int | None = None) -> SweepReport:
+        """Look after every unfinished job: poll submitted tasks (DashScope, IMM, ICE; HEAD the target
+        of an OSS task whose notification never came), fail tasks past their timeout, retry stale or
+        retryably failed attempts, run steps never claimed, and finalise finished jobs."""
+        moment = as_utc(now if now is not None else self.clock())
+        report = SweepReport()
+        for job_id in self.store.active_jobs():
+            if limit is not None and report.examined >= limit:
+                break
+            report.examined += 1
+            try:
+                self._sweep_job(job_id, moment, report)
+            except JobNotFound:
+                self.store.deactivate(job_id)  # a marker left without its job
+            except Exception:
+                # One job's trouble must not stop the others; the next sweep tries it again.
+                report.errors += 1
+                log.exception("sweep failed for a job", job_id=job_id)
+        log.info("sweep done", **vars(report))
+        return report
+
+    def _sweep_job(self, job_id: str, now: datetime, report: SweepReport) -> None:
+        snapshot = self.store.load(job_id, now=now)
+        view = snapshot.view
+        if view.state.is_final:
+            self._finalize(snapshot)
+            report.finalized += 1
+            return
+        index = view.current_step
+        assert index is not None
+        step = view.steps[index]
+        if step.state is StepState.CLAIMED:
+            return  # someone holds a live lease
+        if step.state is StepState.SUBMITTED:
+            if not self.runner.poll(snapshot, step, now):
+                return
+            report.completed += 1
+        else:
+            report.advanced += 1
+        after = self.advance(job_id, now)
+        if after.state.is_final:
+            report.finalized += 1
+
+    # The HTTP API ------------------------------------------------------------------------------------
+
+    def submit_api_job(
+        self,
+        job_type: JobType | str,
+        request: BaseModel | Mapping[str, Any],
+        idempotency_key: str | None = None,
+    ) -> JobView:
+        """Validate, create (or find, for a repeated Idempotency-Key) and start an API job.
+
+        Raises InvalidRequestError naming the field (a missing source object included) and
+        IdempotencyConflict when the key was used for a different request. Without a key every call
+        creates a job.
+        """
+        kind = api_job_type(job_type)
+        job_input = parse_job_input(kind, request)
+        if idempotency_key is not None and (
+            not isinstance(idempotency_key, str) or not idempotency_key.strip()
+        ):
+            raise InvalidRequestError.single(
+                "idempotency_key", "required", "must be a non-empty string", "job"
+            )
+        key = f"api:{idempotency_key}" if idempotency_key is not None else f"api:{uuid.uuid4()}"
+        preflight(kind, job_input, self.settings)
+        self._check_api_sources(kind, job_input)
+        for index in range(len(kind.steps)):
+            self._require_step_client(kind, job_input, kind.steps[index])
+        view, created = self.store.create_or_get(kind, job_input, key)
+        log.info("api job submitted", job_id=view.id, job_type=kind.value, created=created)
+        return self.advance(view.id)
+
+    def output_urls(self, view: JobView, expires: int | None = None) -> dict[str, str]:
+        """Presigned GET URLs of a job's outputs (never log them)."""
+        seconds = expires if expires is not None else self.settings.presign_expiry_seconds
+        return {
+            name: self.clients.oss.presign_get(self.settings.bucket, key, seconds)
+            for name, key in view.outputs.items()
+        }
+
+    def _check_api_sources(self, kind: JobType, job_input: BaseModel) -> None:
+        sources: list[tuple[str, str]] = []
+        if isinstance(job_input, (ConvertJobInput, TranscribeJobInput)):
+            sources.append(("source", job_input.source))
+        elif isinstance(job_input, MergeJobInput):
+            sources.extend((f"clips[{i}].key", clip.key) for i, clip in enumerate(job_input.clips))
+        operation = f"{kind.value} job"
+        for field, key in sources:
+            try:
+                info = self.clients.oss.head_object(self.settings.bucket, key)
+            except ObjectNotFound:
+                raise InvalidRequestError.single(
+                    field, "object_exists", f"no object {key!r} in bucket {self.settings.bucket!r}", operation
+                ) from None
+            sync = isinstance(job_input, TranscribeJobInput) and job_input.mode is TranscribeMode.SYNC
+            if sync and info.size > MAX_REQUEST_BYTES:
+                raise InvalidRequestError.single(
+                    "mode",
+                    "sync_too_large",
+                    f"the synchronous model takes audio up to {MAX_REQUEST_BYTES} bytes; "
+                    f"{key!r} is {info.size}",
+                    operation,
+                )
+
+    # Clients -----------------------------------------------------------------------------------------
+
+    def _require_clients(self, record: JobRecord, index: int) -> None:
+        job_input = parse_job_input(record.type, record.input)
+        self._require_step_client(record.type, job_input, record.steps[index])
+
+    def _require_step_client(self, kind: JobType, job_input: BaseModel, step: StepName) -> None:
+        """Refuse before claiming: a claim taken without the client to use it would only lapse."""
+        needed: str | None = None
+        if step is StepName.TRANSCRIBE and self.clients.dashscope is None:
+            needed = "dashscope"
+        elif step is StepName.SYNTHESIZE and self.clients.ice is None:
+            needed = "ice"
+        elif step is StepName.MERGE and isinstance(job_input, MergeJobInput) and self.clients.imm is None:
+            engine = choose_merge_engine(job_input, imm_available=self.settings.imm_project is not None)
+            needed = "imm" if engine is MergeEngine.IMM else None
+        if needed is not None:
+            raise ConfigurationError(f"the {step.value} step of a {kind.value} job needs a {needed} client")
+
+
+def _task_id(notification: Notification) -> str | None:
+    if isinstance(notification, TaskNotification):
+        return notification.task_id or None
+    return notification.job_id or None
+
+
+def _user_data_job_id(notification: Notification) -> str | None:
+    try:
+        data = notification.user_data_json()
+    except InvalidRequestError:
+        return None
+    value = data.get("job_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,338 @@
+"""Step planners: pure functions from a job (and settings) to the exact service request of a step.
+
+No I/O here: the orchestrator sends what these return. Planning an API job once at submission, on a
+placeholder id (`preflight`), refuses a request that could never be sent before any job exists.
+
+    >>> from datetime import datetime, timezone
+    >>> from shared.jobs.model import JobRecord
+    >>> from shared.pipeline.settings import PipelineSettings
+    >>> record = JobRecord(id=PLACEHOLDER_JOB_ID, type="transcribe_upload", idempotency_key="k",
+    ...     input_digest="d", created_at=datetime(2025, 1, 15, tzinfo=timezone.utc),
+    ...     input={"bucket": "audiochain", "key": "inbox/a.wav", "relative_key": "a.wav"})
+    >>> plan = plan_normalize(record, PipelineSettings())
+    >>> plan.source_key, plan.request.to_process().split("|")[0]
+    ('inbox/a.wav', 'audio/convert,f_flac,ar_16000,ac_1,adepth_16')
+
+Why FLAC for recognition: OSS audio/convert cannot write WAV (its formats are mp3, aac, flac, oga, ac3,
+opus, amr); FLAC is the one lossless choice, so the recogniser hears exactly the 16 kHz mono 16-bit PCM
+a WAV would hold, in about half the bytes, and both Qwen-ASR models accept it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from shared.errors import ConfigurationError, InvalidRequestError
+from shared.jobs.model import JobRecord, JobType
+from shared.ops.asr import FiletransRequest, MultimodalGenerationRequest
+from shared.ops.asr_audio import MAX_REQUEST_BYTES
+from shared.ops.enums import AudioFormat, ImmAudioCodec, ImmContainer
+from shared.ops.ice import SubmitAudioProduceJobRequest
+from shared.ops.imm import CreateMediaConvertTaskRequest
+from shared.ops.oss_concat import MAX_OBJECTS
+from shared.ops.oss_process import AudioConcatRequest, AudioConvertRequest
+from shared.pipeline.inputs import (
+    ConvertJobInput,
+    MergeEngine,
+    MergeJobInput,
+    SpeechJobInput,
+    TranscribeJobInput,
+    TranscribeMode,
+    UploadInput,
+    input_of,
+    parse_job_input,
+)
+from shared.pipeline.keys import (
+    converted_key,
+    merged_key,
+    normalized_key,
+    oss_uri,
+    speech_object,
+)
+from shared.pipeline.settings import PipelineSettings
+
+# A well-formed id no real job has (its time part is the very end of the id range).
+PLACEHOLDER_JOB_ID = "j" + "0" * 26
+NORMALIZE_PARAMS = {"f": "flac", "ar": 16000, "ac": 1, "adepth": 16}
+_IMM_FORMATS: dict[AudioFormat, tuple[ImmContainer, ImmAudioCodec]] = {
+    AudioFormat.MP3: (ImmContainer.MP3, ImmAudioCodec.MP3),
+    AudioFormat.AAC: (ImmContainer.AAC, ImmAudioCodec.AAC),
+    AudioFormat.FLAC: (ImmContainer.FLAC, ImmAudioCodec.FLAC),
+    AudioFormat.OGA: (ImmContainer.OGA, ImmAudioCodec.VORBIS),
+    AudioFormat.AC3: (ImmContainer.AC3, ImmAudioCodec.AC3),
+    AudioFormat.OPUS: (ImmContainer.OPUS, ImmAudioCodec.OPUS),
+    AudioFormat.AMR: (ImmContainer.AMR, ImmAudioCodec.AMR),
+}
+
+
+@dataclass(frozen=True)
+class OssConvertPlan:
+    """POST `source_key` with audio/convert; the output lands at `target_key`."""
+
+    source_key: str
+    request: AudioConvertRequest
+
+    @property
+    def target_key(self) -> str:
+        return self.request.saveas.object
+
+
+@dataclass(frozen=True)
+class OssConcatPlan:
+    request: AudioConcatRequest
+
+    @property
+    def target_key(self) -> str:
+        return self.request.saveas.object
+
+
+@dataclass(frozen=True)
+class ImmMergePlan:
+    request: CreateMediaConvertTaskRequest
+    target_key: str
+
+
+@dataclass(frozen=True)
+class SpeechPlan:
+    request: SubmitAudioProduceJobRequest
+
+    @property
+    def target_key(self) -> str:
+        return self.request.output_key
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """Recognise now with qwen3-asr-flash (DashScope synchronous): text, language, emotion; no timings."""
+
+    request: MultimodalGenerationRequest
+
+
+@dataclass(frozen=True)
+class FiletransPlan:
+    """Submit to qwen3-asr-flash-filetrans and poll: sentences and words with timings."""
+
+    request: FiletransRequest
+
+
+def plan_normalize(record: JobRecord, settings: PipelineSettings) -> OssConvertPlan:
+    """The chain's first step: the upload to FLAC, 16 kHz, mono, 16-bit, notifying the pipeline topic."""
+    upload = input_of(record.input, UploadInput)
+    request = AudioConvertRequest.build(
+        params=NORMALIZE_PARAMS,
+        saveas={"bucket": settings.bucket, "object": normalized_key(settings, record.id)},
+        notify={"topic": settings.pipeline_topic},
+    )
+    return OssConvertPlan(upload.key, request)
+
+
+def plan_convert(record: JobRecord, settings: PipelineSettings) -> OssConvertPlan:
+    """A convert job: the caller's parameters, written to `outputs/<job_id>/converted.<ext>`."""
+    job = input_of(record.input, ConvertJobInput)
+    request = AudioConvertRequest.build(
+        params=job.params,
+        saveas={"bucket": settings.bucket, "object": converted_key(settings, record.id, job.params.f)},
+        notify={"topic": settings.pipeline_topic},
+    )
+    return OssConvertPlan(job.source, request)
+
+
+def concat_expressible(job: MergeJobInput) -> str | None:
+    """None when OSS audio/concat can run this merge, else the reason it cannot."""
+    if len(job.clips) > MAX_OBJECTS:
+        return f"audio/concat merges at most {MAX_OBJECTS} objects, and this merge has {len(job.clips)}"
+    if all(clip.ss or clip.t for clip in job.clips):
+        return (
+            "audio/concat always uses its source object whole, so one clip must be untrimmed (ss=0, t=0), "
+            "and every clip here is trimmed"
+        )
+    return None
+
+
+def imm_expressible(job: MergeJobInput) -> str | None:
+    """None when IMM CreateMediaConvertTask can run this merge, else the reason it cannot."""
+    params = job.params
+    if params.ss or params.t:
+        return "IMM merging cannot trim the merged output (ss/t of params); trim the clips instead"
+    if params.abopt is not None:
+        return "IMM merging has no abopt; leave it out"
+    return None
+
+
+def choose_merge_engine(job: MergeJobInput, *, imm_available: bool) -> MergeEngine:
+    """OSS audio/concat when it can express the merge (and IMM was not asked for), IMM otherwise.
+
+    Raises InvalidRequestError (field `engine`) when the chosen or only possible engine cannot run it.
+    """
+    concat_problem = concat_expressible(job)
+    wanted = job.engine
+    if wanted is MergeEngine.AUTO:
+        wanted = MergeEngine.OSS if concat_problem is None else MergeEngine.IMM
+    if wanted is MergeEngine.OSS and concat_problem is not None:
+        raise InvalidRequestError.single("engine", "concat_unsupported", concat_problem, "merge job")
+    if wanted is MergeEngine.IMM:
+        if not imm_available:
+            why = f" ({concat_problem})" if concat_problem and job.engine is MergeEngine.AUTO else ""
+            raise InvalidRequestError.single(
+                "engine",
+                "imm_unavailable",
+                f"this merge needs IMM{why}, and no IMM project is configured (AUDIOCHAIN_IMM_PROJECT)",
+                "merge job",
+            )
+        imm_problem = imm_expressible(job)
+        if imm_problem is not None:
+            raise InvalidRequestError.single("engine", "imm_unsupported", imm_problem, "merge job")
+    return wanted
+
+
+def plan_merge(record: JobRecord, settings: PipelineSettings) -> OssConcatPlan | ImmMergePlan:
+    """A merge job on the engine `choose_merge_engine` picks, written to `outputs/<job_id>/merged.<ext>`."""
+    job = input_of(record.input, MergeJobInput)
+    target = merged_key(settings, record.id, job.params.f)
+    engine = choose_merge_engine(job, imm_available=settings.imm_project is not None)
+    if engine is MergeEngine.OSS:
+        # Only what differs from the defaults goes on the wire (an explicit `ss_0` would be sent as is).
+        clips = [
+            {"object": clip.key, **{name: value for name, value in (("ss", clip.ss), ("t", clip.t)) if value}}
+            for clip in job.clips
+        ]
+        request = AudioConcatRequest.build(
+            clips=clips,
+            params=job.params,
+            **({"align": job.align} if job.align else {}),
+            saveas={"bucket": settings.bucket, "object": target},
+            notify={"topic": settings.pipeline_topic},
+        )
+        return OssConcatPlan(request)
+    assert settings.imm_project is not None  # choose_merge_engine checked it
+    params = job.params
+    container, codec = _IMM_FORMATS[params.f]
+    transcode: dict[str, object] = {"Codec": codec.value}
+    for wire, value in (
+        ("Bitrate", params.ab),
+        ("Quality", params.aq),
+        ("Channel", params.ac),
+        ("SampleRate", int(params.ar) if params.ar is not None else None),
+        ("BitsPerSample", int(params.adepth) if params.adepth is not None else None),
+    ):
+        if value is not None:
+            transcode[wire] = value
+    sources = []
+    for clip in job.clips:
+        source: dict[str, object] = {"URI": oss_uri(settings.bucket, clip.key)}
+        if clip.ss:
+            source["StartTime"] = clip.ss / 1000
+        if clip.t:
+            source["Duration"] = clip.t / 1000
+        sources.append(source)
+    imm_request = CreateMediaConvertTaskRequest.build(
+        ProjectName=settings.imm_project,
+        Sources=sources,
+        AlignmentIndex=job.align,
+        Targets=[
+            {
+                "URI": oss_uri(settings.bucket, target),
+                "Container": container.value,
+                "Audio": {"TranscodeAudio": transcode},
+            }
+        ],
+        Notification={"MNS": {"TopicName": settings.pipeline_topic}},
+        UserData=json.dumps({"job_id": record.id}),
+    )
+    return ImmMergePlan(imm_request, target)
+
+
+def plan_speech(record: JobRecord, settings: PipelineSettings) -> SpeechPlan:
+    """A speech job: ICE writes `outputs/<job_id>/speech.<ext>`; its callback goes to the pipeline topic."""
+    job = input_of(record.input, SpeechJobInput)
+    editing: dict[str, object] = {
+        "voice": job.voice,
+        "format": job.format.value,
+        "volume": job.volume,
+        "speech_rate": job.speech_rate,
+        "pitch_rate": job.pitch_rate,
+    }
+    if job.customized_voice is not None:
+        editing["customizedVoice"] = job.customized_voice
+    if job.sample_rate is not None:
+        editing["sample_rate"] = int(job.sample_rate)
+    user_data = {"NotifyAddress": settings.pipeline_topic, "job_id": record.id}
+    request = SubmitAudioProduceJobRequest.build(
+        EditingConfig=editing,
+        OutputConfig={"bucket": settings.bucket, "object": speech_object(settings, record.id)},
+        InputConfig=job.text,
+        Title=job.title or f"audiochain {record.id}",
+        UserData=json.dumps(user_data, separators=(",", ":")),
+        Overwrite=True,  # a retried attempt rewrites the same object
+    )
+    return SpeechPlan(request)
+
+
+def plan_transcription(
+    record: JobRecord, source_size: int | None, audio_url: str, settings: PipelineSettings
+) -> SyncPlan | FiletransPlan:
+    """How to recognise the audio at `audio_url` (`source_size` bytes): by the job's mode, else by size.
+
+    Filetrans by default: it returns sentence and word timings, which subtitles need. The synchronous
+    model is used below `settings.sync_asr_max_bytes` (0 turns that off) or when the job asks for it.
+    """
+    if record.type is JobType.TRANSCRIBE:
+        job = input_of(record.input, TranscribeJobInput)
+        mode, language, itn, words, context = (
+            job.mode,
+            job.language,
+            job.enable_itn,
+            job.enable_words,
+            job.context,
+        )
+    else:
+        mode, language, itn, words, context = TranscribeMode.AUTO, settings.asr_language, False, None, None
+    if mode is TranscribeMode.AUTO:
+        small = source_size is not None and 0 < source_size <= settings.sync_asr_max_bytes
+        mode = TranscribeMode.SYNC if small else TranscribeMode.FILETRANS
+    if mode is TranscribeMode.SYNC:
+        if source_size is not None and source_size > MAX_REQUEST_BYTES:
+            raise InvalidRequestError.single(
+                "mode",
+                "sync_too_large",
+                f"the synchronous model takes audio up to {MAX_REQUEST_BYTES} bytes; this is {source_size}",
+                "transcribe job",
+            )
+        sync = MultimodalGenerationRequest.for_audio(
+            audio_url, context=context, language=language, enable_itn=itn
+        )
+        return SyncPlan(sync)
+    if words is None:
+        words = settings.asr_enable_words and (language is None or language.supports_words)
+    filetrans = FiletransRequest.for_file(
+        audio_url, language=language, enable_itn=itn, enable_words=words, context=context
+    )
+    return FiletransPlan(filetrans)
+
+
+def preflight(job_type: JobType, job_input: BaseModel, settings: PipelineSettings) -> None:
+    """Plan the job on a placeholder id: raises InvalidRequestError (or ConfigurationError) now for any
+    request that planning the real job would refuse later."""
+    record = JobRecord(
+        id=PLACEHOLDER_JOB_ID,
+        type=job_type,
+        created_at="2000-01-01T00:00:00Z",  # type: ignore[arg-type]  # pydantic parses it
+        idempotency_key="preflight",
+        input_digest="preflight",
+        input=parse_job_input(job_type, job_input).model_dump(mode="json", by_alias=True, exclude_unset=True),
+    )
+    if job_type is JobType.CONVERT:
+        plan_convert(record, settings)
+    elif job_type is JobType.MERGE:
+        plan_merge(record, settings)
+    elif job_type is JobType.SPEECH:
+        plan_speech(record, settings)
+    elif job_type is JobType.TRANSCRIBE:
+        plan_transcription(record, None, "https://preflight.invalid/audio", settings)
+    elif job_type is JobType.TRANSCRIBE_UPLOAD:
+        plan_normalize(record, settings)
+    else:  # pragma: no cover - every job type is listed above
+        raise ConfigurationError(f"no planner for job type {job_type.value}")

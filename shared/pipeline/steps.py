@@ -1,0 +1,352 @@
+"""Carrying out steps: run a claimed attempt, and complete a submitted one from a poll or a notification.
+
+Each function records its outcome in the job store (submitted, succeeded or failed); errors the shared
+layer raises on purpose become a failed attempt — an InvalidRequestError never retries, a ServiceError
+retries when it says it may. Anything else (a bug) propagates: the claim lapses and the sweep retries.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from shared.clients.errors import MalformedResponseError, ObjectNotFound, is_retryable
+from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
+from shared.jobs.model import TASK_TIMED_OUT, Claim, JobRecord, JobType, StepName, StepView
+from shared.jobs.store import JobSnapshot, JobStore
+from shared.logging import get_logger
+from shared.ops.asr import MultimodalGenerationResponse, TaskStatusResponse, TranscriptionResult
+from shared.ops.enums import DashScopeTaskStatus, IceJobState, ImmTaskStatus
+from shared.pipeline.inputs import TranscribeJobInput, input_of
+from shared.pipeline.keys import (
+    oss_uri,
+    output_keys,
+    step_outputs,
+    step_targets,
+    transcription_key,
+    transcription_source,
+)
+from shared.pipeline.plans import (
+    OssConcatPlan,
+    SyncPlan,
+    plan_convert,
+    plan_merge,
+    plan_normalize,
+    plan_speech,
+    plan_transcription,
+)
+from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort
+from shared.pipeline.results import source_of, transcript_from_filetrans, transcript_from_sync
+from shared.pipeline.settings import PipelineSettings
+from shared.transcripts import render_json, render_srt, render_txt, render_vtt
+
+log = get_logger(__name__)
+ClientT = TypeVar("ClientT")
+
+SERVICE_OSS = "oss"
+SERVICE_IMM = "imm"
+SERVICE_ICE = "ice"
+SERVICE_DASHSCOPE = "dashscope"
+
+
+@dataclass
+class StepRunner:
+    settings: PipelineSettings
+    store: JobStore
+    clients: Clients
+
+    # Running a claimed attempt -----------------------------------------------------------------------
+
+    def run(self, claim: Claim) -> None:
+        """Do (or hand to a service) the claimed attempt's work, and record what happened."""
+        try:
+            if claim.attempt > 1 and self._targets_exist(claim.record, claim.step_index):
+                # An earlier attempt's task finished after all (its notification was lost): reuse it.
+                self._succeed(
+                    claim.record, claim.step_index, claim.attempt, {"detected_by": "existing_target"}
+                )
+                return
+            self._dispatch(claim)
+        except (InvalidRequestError, ServiceError) as error:
+            self.fail(claim.record, claim.step_index, claim.attempt, error)
+
+    def _dispatch(self, claim: Claim) -> None:
+        record, step = claim.record, claim.step
+        bucket = self.settings.bucket
+        oss = self.clients.oss
+        if step is StepName.CONVERT:
+            plan = plan_normalize(record, self.settings) if record.type is JobType.TRANSCRIBE_UPLOAD else None
+            plan = plan or plan_convert(record, self.settings)
+            answer = oss.submit_convert(bucket, plan.source_key, plan.request)
+            self._submitted(claim, SERVICE_OSS, answer.task_id, plan.target_key)
+        elif step is StepName.MERGE:
+            merge = plan_merge(record, self.settings)
+            if isinstance(merge, OssConcatPlan):
+                answer = oss.submit_concat(bucket, merge.request)
+                self._submitted(claim, SERVICE_OSS, answer.task_id, merge.target_key)
+            else:
+                created = self._imm().create_media_convert_task(merge.request)
+                self._submitted(claim, SERVICE_IMM, created.task_id, merge.target_key)
+        elif step is StepName.SYNTHESIZE:
+            speech = plan_speech(record, self.settings)
+            produced = self._ice().submit_audio_produce_job(speech.request)
+            self._submitted(claim, SERVICE_ICE, produced.job_id, speech.target_key)
+        elif step is StepName.TRANSCRIBE:
+            self._transcribe(claim)
+        else:
+            self._publish_transcripts(claim)
+
+    def _transcribe(self, claim: Claim) -> None:
+        record, bucket = claim.record, self.settings.bucket
+        key = transcription_source(record, self.settings)
+        info = self.clients.oss.head_object(bucket, key)
+        url = self.clients.oss.presign_get(bucket, key, self.settings.presign_expiry_seconds)
+        plan = plan_transcription(record, info.size, url, self.settings)
+        dashscope = self._dashscope()
+        if isinstance(plan, SyncPlan):
+            response = dashscope.multimodal_generation(plan.request)
+            seconds = response.usage.seconds if response.usage is not None else None
+            document = {"mode": "sync", "seconds": seconds, "result": response.model_dump(mode="json")}
+            self._store_transcription(record, document)
+            summary = {"mode": "sync", "seconds": seconds, "request_id": response.request_id}
+            self._succeed(record, claim.step_index, claim.attempt, summary)
+            return
+        submitted = dashscope.submit_filetrans(plan.request)
+        self.store.record_submitted(
+            record.id, claim.step_index, claim.attempt, service=SERVICE_DASHSCOPE, task_id=submitted.task_id
+        )
+
+    def _publish_transcripts(self, claim: Claim) -> None:
+        record, bucket = claim.record, self.settings.bucket
+        raw = self.clients.oss.get_object_bytes(bucket, transcription_key(self.settings, record.id))
+        try:
+            document = json.loads(raw)
+            mode = document["mode"]
+            language = _requested_language(record, self.settings)
+            source = source_of(record, bucket)
+            if mode == "sync":
+                response = MultimodalGenerationResponse.parse(document["result"])
+                transcript = transcript_from_sync(response, source=source, language=language)
+            else:
+                seconds = document.get("seconds")
+                transcript = transcript_from_filetrans(
+                    TranscriptionResult.parse(document["result"]),
+                    source=source,
+                    language=language,
+                    duration_ms=seconds * 1000 if isinstance(seconds, int) else None,
+                    task_id=document.get("task_id"),
+                )
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise MalformedResponseError(
+                f"the stored transcription of job {record.id} cannot be read ({type(exc).__name__})",
+                service=SERVICE_DASHSCOPE,
+            ) from exc
+        keys = output_keys(record, self.settings)
+        for key, text in (
+            (keys.json, render_json(transcript)),
+            (keys.srt, render_srt(transcript)),
+            (keys.vtt, render_vtt(transcript)),
+            (keys.txt, render_txt(transcript)),
+        ):
+            self.clients.oss.put_object(bucket, key, text.encode("utf-8"))
+        summary = {
+            "language": transcript.language,
+            "duration_ms": transcript.duration_ms,
+            "sentences": sum(len(channel.sentences) for channel in transcript.channels),
+            "excerpt": transcript.excerpt(),
+        }
+        self._succeed(record, claim.step_index, claim.attempt, summary)
+
+    # Completing a submitted attempt ------------------------------------------------------------------
+
+    def poll(self, snapshot: JobSnapshot, step: StepView, now: datetime) -> bool:
+        """Ask the service about a submitted attempt; True when an outcome was recorded."""
+        record = snapshot.record
+        try:
+            done = self._poll_service(record, step)
+        except (InvalidRequestError, ServiceError) as error:
+            if isinstance(error, ServiceError) and error.retryable:
+                log.warning("poll failed; trying again next sweep", job_id=record.id, code=error.code)
+                return False
+            self.fail(record, step.index, step.attempt, error)
+            return True
+        if done:
+            return True
+        started = step.submitted_at or step.started_at
+        if started is not None and now - started > self.settings.task_timeout:
+            self.store.record_failed(
+                record.id,
+                step.index,
+                step.attempt,
+                code=TASK_TIMED_OUT,
+                message=f"the {step.service} task {step.task_id} did not finish within "
+                f"{self.settings.task_timeout_seconds} s",
+                retryable=True,
+                now=now,
+            )
+            return True
+        return False
+
+    def _poll_service(self, record: JobRecord, step: StepView) -> bool:
+        task_id = step.task_id or ""
+        if step.service == SERVICE_OSS:
+            if not self._targets_exist(record, step.index):
+                return False
+            self._succeed(record, step.index, step.attempt, {"detected_by": "sweep"}, task_id)
+            return True
+        if step.service == SERVICE_DASHSCOPE:
+            status = self._dashscope().get_task(task_id)
+            return self.complete_transcription(record, step.index, step.attempt, status)
+        if step.service == SERVICE_IMM:
+            if self.settings.imm_project is None or self.clients.imm is None:
+                return False
+            task = self.clients.imm.get_task(self.settings.imm_project, task_id)
+            if task.status is ImmTaskStatus.SUCCEEDED:
+                self._succeed(record, step.index, step.attempt, {"status": task.status.value}, task_id)
+            elif task.status.is_final:
+                self.task_failed(record, step.index, step.attempt, task.code, task.message)
+            return task.status.is_final
+        if step.service == SERVICE_ICE:
+            job = self._ice().get_smart_handle_job(task_id)
+            if job.state is IceJobState.FINISHED:
+                self._succeed(record, step.index, step.attempt, {"status": job.state.value}, task_id)
+            elif job.state is IceJobState.FAILED:
+                self.task_failed(record, step.index, step.attempt, job.error_code, job.error_message)
+            return job.state.is_final
+        log.warning("submitted step names an unknown service", job_id=record.id, service=step.service)
+        return False
+
+    def complete_transcription(
+        self, record: JobRecord, step_index: int, attempt: int, status: TaskStatusResponse
+    ) -> bool:
+        """Record a filetrans task's end (downloading its result); False while it still runs."""
+        task_id = status.output.task_id
+        if status.status is DashScopeTaskStatus.SUCCEEDED:
+            url = status.transcription_url
+            if url is None:
+                raise MalformedResponseError(
+                    f"task {task_id} SUCCEEDED without a transcription_url", service=SERVICE_DASHSCOPE
+                )
+            result = self._dashscope().download_transcription(url)
+            seconds = status.usage.seconds if status.usage is not None else None
+            document = {
+                "mode": "filetrans",
+                "task_id": task_id,
+                "seconds": seconds,
+                "result": result.model_dump(mode="json"),
+            }
+            self._store_transcription(record, document)
+            summary = {"mode": "filetrans", "task_id": task_id, "seconds": seconds}
+            self._succeed(record, step_index, attempt, summary, task_id)
+            return True
+        failure = status.failure
+        if failure is None:
+            return False
+        # UNKNOWN: the service lost the task (or it expired); a new submission can succeed.
+        lost = status.status is DashScopeTaskStatus.UNKNOWN
+        self.store.record_failed(
+            record.id,
+            step_index,
+            attempt,
+            code=failure.code,
+            message=failure.message,
+            retryable=lost or is_retryable(None, failure.code),
+        )
+        return True
+
+    def task_failed(
+        self, record: JobRecord, step_index: int, attempt: int | None, code: str | None, message: str | None
+    ) -> None:
+        """A service reported its task failed; retry only when the code says a retry can help."""
+        error_code = code or "TaskFailed"
+        self.store.record_failed(
+            record.id,
+            step_index,
+            attempt,
+            code=error_code,
+            message=message or f"the task failed ({error_code})",
+            retryable=is_retryable(None, error_code),
+        )
+
+    def succeed(self, record: JobRecord, step_index: int, attempt: int | None, task_id: str | None) -> None:
+        """A service reported its task done (a notification): the step's outputs exist."""
+        self._succeed(record, step_index, attempt, {"detected_by": "notification"}, task_id)
+
+    def fail(self, record: JobRecord, step_index: int, attempt: int | None, error: Exception) -> None:
+        if isinstance(error, ServiceError):
+            code, message, retryable = error.code, str(error), error.retryable
+        else:
+            code, message, retryable = getattr(error, "code", "InvalidParameter"), str(error), False
+        log.warning(
+            "job step failed", job_id=record.id, step_index=step_index, code=code, retryable=retryable
+        )
+        self.store.record_failed(
+            record.id, step_index, attempt, code=code, message=message, retryable=retryable
+        )
+
+    # Helpers -----------------------------------------------------------------------------------------
+
+    def _submitted(self, claim: Claim, service: str, task_id: str, target_key: str) -> None:
+        self.store.record_submitted(
+            claim.job_id,
+            claim.step_index,
+            claim.attempt,
+            service=service,
+            task_id=task_id,
+            targets=(oss_uri(self.settings.bucket, target_key),),
+        )
+
+    def _succeed(
+        self,
+        record: JobRecord,
+        step_index: int,
+        attempt: int | None,
+        result: dict[str, Any],
+        task_id: str | None = None,
+    ) -> None:
+        outputs = step_outputs(record, step_index, self.settings)
+        self.store.record_succeeded(
+            record.id, step_index, attempt, outputs=outputs, result=result, task_id=task_id
+        )
+
+    def _targets_exist(self, record: JobRecord, step_index: int) -> bool:
+        targets = step_targets(record, step_index, self.settings)
+        if not targets:
+            return False
+        for key in targets:
+            try:
+                self.clients.oss.head_object(self.settings.bucket, key)
+            except ObjectNotFound:
+                return False
+        return True
+
+    def _store_transcription(self, record: JobRecord, document: dict[str, Any]) -> None:
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        self.clients.oss.put_object(self.settings.bucket, transcription_key(self.settings, record.id), body)
+
+    def _dashscope(self) -> DashScopePort:
+        return _required(self.clients.dashscope, "dashscope")
+
+    def _imm(self) -> ImmPort:
+        return _required(self.clients.imm, "imm")
+
+    def _ice(self) -> IcePort:
+        return _required(self.clients.ice, "ice")
+
+
+def _required(client: ClientT | None, name: str) -> ClientT:
+    if client is None:
+        raise ConfigurationError(f"this function has no {name} client, and the job needs one")
+    return client
+
+
+def _requested_language(record: JobRecord, settings: PipelineSettings) -> str | None:
+    if record.type is JobType.TRANSCRIBE:
+        language = input_of(record.input, TranscribeJobInput).language
+    else:
+        language = settings.asr_language
+    return language.value if language is not None else None

@@ -1,0 +1,196 @@
+"""Jobs the HTTP API submits: convert, merge (OSS concat or IMM), speech (ICE), transcribe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.errors import ConfigurationError, InvalidRequestError
+from shared.events.notifications import IceCallback, TaskNotification, parse_notification
+from shared.jobs.backend import InMemoryBackend
+from shared.jobs.errors import IdempotencyConflict
+from shared.jobs.model import JobState, StepState
+from shared.jobs.store import JobStore
+from shared.pipeline.orchestrator import Orchestrator
+from shared.pipeline.settings import PipelineSettings
+from tests.unit.pipeline.fakes import FakeOss, World, make_world, notification_for
+
+BUCKET = "audiochain"
+CONVERT = {"source": "music/a.wav", "params": {"f": "mp3", "ab": 128000}}
+ICE_CALLBACK = json.loads((Path(__file__).parents[2] / "events" / "ice_callback.json").read_text())
+
+
+@pytest.fixture
+def world() -> World:
+    built = make_world(imm_project="audio-project")
+    for key in ("music/a.wav", "music/b.wav", "speech/short.wav"):
+        built.oss.add(BUCKET, key)
+    return built
+
+
+def test_a_convert_job_submits_audio_convert_and_finishes_on_its_notification(world: World) -> None:
+    view = world.orchestrator.submit_api_job("convert", CONVERT, "key-1")
+    (submission,) = world.oss.submissions
+    assert submission.process.startswith("audio/convert,f_mp3,ab_128000|sys/saveas,")
+    assert submission.target == f"outputs/{view.id}/converted.mp3"
+    done = world.orchestrator.handle_notification(notification_for(submission))
+    assert done is not None and done.state is JobState.SUCCEEDED
+    assert done.outputs == {"audio": f"outputs/{view.id}/converted.mp3"}
+    assert json.loads(world.mns.published[0][1])["job_type"] == "convert"
+
+
+def test_a_notification_without_its_task_id_finds_an_api_job_by_its_output_key(world: World) -> None:
+    view = world.orchestrator.submit_api_job("convert", CONVERT, "key-1")
+    anonymous = notification_for(world.oss.submissions[0], TaskId=None)
+    done = world.orchestrator.handle_notification(anonymous)
+    assert done is not None and done.id == view.id and done.state is JobState.SUCCEEDED
+
+
+def test_a_repeated_idempotency_key_returns_the_same_job_without_a_second_submission(world: World) -> None:
+    first = world.orchestrator.submit_api_job("convert", CONVERT, "key-1")
+    again = world.orchestrator.submit_api_job("convert", CONVERT, "key-1")
+    assert again.id == first.id and len(world.oss.submissions) == 1
+    with pytest.raises(IdempotencyConflict):
+        world.orchestrator.submit_api_job("convert", {**CONVERT, "source": "music/b.wav"}, "key-1")
+    other = world.orchestrator.submit_api_job("convert", CONVERT)  # no key: a new job each time
+    assert other.id != first.id
+
+
+@pytest.mark.parametrize(
+    ("job_type", "body", "field", "rule"),
+    [
+        ("convert", {"source": "music/missing.wav", "params": {"f": "mp3"}}, "source", "object_exists"),
+        (
+            "merge",
+            {"clips": [{"key": "music/a.wav"}, {"key": "nope.wav"}], "params": {"f": "mp3"}},
+            "clips[1].key",
+            "object_exists",
+        ),
+        ("convert", {"source": "music/a.wav", "params": {"f": "wav"}}, "params.f", "enum"),
+        ("convert", {"source": "music/a.wav"}, "params", "missing"),
+        ("speech", {"text": "x" * 2001}, "text", "string_too_long"),
+        ("transcribe_upload", {}, "type", "job_type"),
+        ("translate", {}, "type", "job_type"),
+    ],
+)
+def test_a_bad_request_is_refused_naming_the_field_and_no_job_is_made(
+    world: World, job_type: str, body: dict[str, Any], field: str, rule: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        world.orchestrator.submit_api_job(job_type, body, "key-1")
+    assert (caught.value.field, caught.value.rule) == (field, rule)
+    assert world.store.list().jobs == []
+
+
+def test_a_two_clip_merge_runs_on_oss_concat(world: World) -> None:
+    body = {"clips": [{"key": "music/a.wav", "t": 3000}, {"key": "music/b.wav"}], "params": {"f": "aac"}}
+    view = world.orchestrator.submit_api_job("merge", body, "merge-1")
+    (submission,) = world.oss.submissions
+    assert submission.source == "music/b.wav" and submission.process.startswith("audio/concat,f_aac/pre,")
+    assert view.steps[0].service == "oss" and world.imm.created == []
+
+
+def test_a_merge_concat_cannot_express_runs_on_imm_and_is_matched_by_its_user_data(world: World) -> None:
+    body = {
+        "clips": [{"key": "music/a.wav", "ss": 100}, {"key": "music/b.wav", "t": 900}],
+        "params": {"f": "mp3"},
+    }
+    view = world.orchestrator.submit_api_job("merge", body, "merge-1")
+    (request,) = world.imm.created
+    assert request.project_name == "audio-project" and view.steps[0].service == "imm"
+    note = TaskNotification.model_validate(
+        {"TaskId": "not-indexed", "Status": "Succeeded", "UserData": json.dumps({"job_id": view.id})}
+    )
+    done = world.orchestrator.handle_notification(note)
+    assert done is not None and done.state is JobState.SUCCEEDED
+    assert done.outputs == {"audio": f"outputs/{view.id}/merged.mp3"}
+
+
+def test_an_imm_merge_without_a_notification_is_completed_by_polling(world: World) -> None:
+    body = {
+        "clips": [{"key": "music/a.wav"}, {"key": "music/b.wav"}],
+        "params": {"f": "mp3"},
+        "engine": "imm",
+    }
+    view = world.orchestrator.submit_api_job("merge", body, "merge-1")
+    world.imm.status["MediaConvert-1"] = "Succeeded"
+    world.orchestrator.sweep()
+    assert world.store.get(view.id).state is JobState.SUCCEEDED
+
+
+def test_a_speech_job_runs_on_ice_and_finishes_on_its_callback(world: World) -> None:
+    view = world.orchestrator.submit_api_job("speech", {"text": "Hello there.", "format": "mp3"}, "tts-1")
+    (request,) = world.ice.submitted
+    assert request.output_key == f"outputs/{view.id}/speech.mp3"
+    callback = json.loads(json.dumps(ICE_CALLBACK))
+    callback["MessageBody"]["JobId"] = "ice-job-1"
+    note = parse_notification(callback)
+    assert isinstance(note, IceCallback)
+    done = world.orchestrator.handle_notification(note)
+    assert done is not None and done.state is JobState.SUCCEEDED
+    assert done.outputs == {"audio": f"outputs/{view.id}/speech.mp3"}
+
+
+def test_a_failed_speech_job_is_found_by_polling(world: World) -> None:
+    view = world.orchestrator.submit_api_job("speech", {"text": "Hello."}, "tts-1")
+    world.ice.state["ice-job-1"] = "Failed"
+    world.orchestrator.sweep()
+    failed = world.store.get(view.id)
+    assert failed.state is JobState.FAILED and failed.error is not None and failed.error.code == "TaskFailed"
+
+
+def test_a_synchronous_transcription_finishes_within_the_request(world: World) -> None:
+    view = world.orchestrator.submit_api_job(
+        "transcribe", {"source": "speech/short.wav", "mode": "sync"}, "asr-1"
+    )
+    assert view.state is JobState.SUCCEEDED
+    assert [step.state for step in view.steps] == [StepState.SUCCEEDED, StepState.SUCCEEDED]
+    (request,) = world.dashscope.sync
+    assert str(request.audio).startswith(f"https://{BUCKET}.oss.example/speech/short.wav?")
+    text = world.oss.objects[(BUCKET, f"outputs/{view.id}/transcript.txt")]
+    assert text == b"Welcome to Alibaba Cloud.\n"
+    assert view.steps[1].result["excerpt"] == "Welcome to Alibaba Cloud."
+
+
+def test_automatic_mode_picks_filetrans_above_the_threshold(world: World) -> None:
+    view = world.orchestrator.submit_api_job("transcribe", {"source": "speech/short.wav"}, "asr-1")
+    assert view.steps[0].service == "dashscope" and len(world.dashscope.filetrans) == 1
+
+
+def test_a_synchronous_transcription_of_a_large_object_is_refused_on_the_mode(world: World) -> None:
+    world.oss.add(BUCKET, "speech/long.wav", b"x" * (10 * 1024 * 1024 + 1))
+    with pytest.raises(InvalidRequestError) as caught:
+        world.orchestrator.submit_api_job(
+            "transcribe", {"source": "speech/long.wav", "mode": "sync"}, "asr-1"
+        )
+    assert (caught.value.field, caught.value.rule) == ("mode", "sync_too_large")
+
+
+def test_a_function_without_the_client_a_job_needs_refuses_it_before_making_it() -> None:
+    settings = PipelineSettings()
+    store = JobStore(InMemoryBackend())
+    oss = FakeOss()
+    oss.add(BUCKET, "speech/short.wav")
+    orchestrator = Orchestrator(settings, store, oss)
+    with pytest.raises(ConfigurationError, match="dashscope"):
+        orchestrator.submit_api_job("transcribe", {"source": "speech/short.wav"}, "asr-1")
+    assert store.list().jobs == []
+
+
+def test_an_orchestrator_refuses_a_store_under_another_prefix() -> None:
+    with pytest.raises(ConfigurationError, match="jobs"):
+        Orchestrator(PipelineSettings(), JobStore(InMemoryBackend(), "elsewhere/"), FakeOss())
+
+
+def test_output_urls_presign_every_output(world: World) -> None:
+    view = world.orchestrator.submit_api_job(
+        "transcribe", {"source": "speech/short.wav", "mode": "sync"}, "asr-1"
+    )
+    urls = world.orchestrator.output_urls(view, expires=600)
+    assert set(urls) == {"transcription", "json", "srt", "vtt", "txt"}
+    assert urls["srt"].startswith(
+        f"https://{BUCKET}.oss.example/outputs/{view.id}/transcript.srt?Expires=600"
+    )

@@ -1,0 +1,145 @@
+"""The timer's sweep: recovering dropped notifications, stale claims, lost tasks and stuck completions."""
+
+from __future__ import annotations
+
+import json
+
+from shared.errors import ServiceError, TransportError
+from shared.jobs.model import RETRIES_EXHAUSTED, TASK_TIMED_OUT, JobState, StepState
+from tests.unit.pipeline.events import oss_record
+from tests.unit.pipeline.fakes import World, make_world
+
+BUCKET = "audiochain"
+
+
+def start(world: World, key: str = "inbox/talk.wav") -> str:
+    etag = world.oss.add(BUCKET, key)
+    view = world.orchestrator.handle_upload(oss_record(key, etag=etag))
+    assert view is not None
+    return view.id
+
+
+def test_a_dropped_notification_is_recovered_by_finding_the_target() -> None:
+    world = make_world()
+    job_id = start(world)
+    assert world.orchestrator.sweep().completed == 0  # the task is still running: nothing to see yet
+    world.oss.finish(world.oss.submissions[0])
+    report = world.orchestrator.sweep()
+    assert report.completed == 1
+    view = world.store.get(job_id)
+    assert view.steps[0].state is StepState.SUCCEEDED and view.steps[0].result == {"detected_by": "sweep"}
+    assert view.steps[1].state is StepState.SUBMITTED and len(world.dashscope.filetrans) == 1
+
+
+def test_a_claim_whose_holder_died_is_taken_over_as_attempt_two_after_its_lease() -> None:
+    world = make_world()
+    etag = world.oss.add(BUCKET, "inbox/talk.wav")
+    view, _ = world.store.create_or_get(
+        "transcribe_upload",
+        {"bucket": BUCKET, "key": "inbox/talk.wav", "etag": etag, "relative_key": "talk.wav"},
+        "upload-1",
+    )
+    assert world.store.claim_step(view.id, 0) is not None  # a handler claimed, then its instance died
+    world.orchestrator.sweep()
+    assert world.oss.submissions == []  # the lease still lives
+    world.clock.advance(seconds=601)
+    world.orchestrator.sweep()
+    convert = world.store.get(view.id).steps[0]
+    assert (convert.state, convert.attempt) == (StepState.SUBMITTED, 2)
+    assert len(world.oss.submissions) == 1
+
+
+def test_submissions_failing_on_every_attempt_end_in_retries_exhausted() -> None:
+    world = make_world(max_attempts=3)
+    world.oss.fail_submit = TransportError("connection reset", service="oss")
+    job_id = start(world)
+    assert world.store.get(job_id).steps[0].state is StepState.RETRYING
+    world.orchestrator.sweep()
+    world.orchestrator.sweep()
+    view = world.store.get(job_id)
+    assert view.state is JobState.FAILED and view.steps[0].attempt == 3
+    assert (
+        view.error is not None
+        and view.error.code == RETRIES_EXHAUSTED
+        and "TransportError" in view.error.message
+    )
+    ((_, body),) = world.mns.published
+    assert json.loads(body)["error"]["code"] == RETRIES_EXHAUSTED
+    assert list(world.store.active_jobs()) == []
+
+
+def test_a_task_that_never_finishes_times_out_and_is_submitted_again() -> None:
+    world = make_world(task_timeout_seconds=3600)
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.orchestrator.sweep()  # the convert is found done; the recognition is submitted
+    world.clock.advance(seconds=3601)
+    world.orchestrator.sweep()
+    transcribe = world.store.get(job_id).steps[1]
+    assert (transcribe.state, transcribe.attempt, transcribe.task_id) == (
+        StepState.SUBMITTED,
+        2,
+        "asr-task-2",
+    )
+    events = [key for key in world.backend.all_keys() if "/events/01-transcribe/" in key]
+    failed = json.loads(world.backend.get(next(k for k in events if k.endswith("01-failed.json"))) or b"{}")
+    assert failed["error"]["code"] == TASK_TIMED_OUT and failed["error"]["retryable"] is True
+
+
+def test_a_failed_recognition_fails_the_job() -> None:
+    world = make_world()
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.orchestrator.sweep()
+    world.dashscope.status["asr-task-1"] = "FAILED"
+    world.orchestrator.sweep()
+    view = world.store.get(job_id)
+    assert view.state is JobState.FAILED and view.error is not None
+    assert view.error.code == "FILE_DOWNLOAD_FAILED"
+
+
+def test_a_task_the_service_lost_is_submitted_again() -> None:
+    world = make_world()
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.orchestrator.sweep()
+    del world.dashscope.status["asr-task-1"]  # GetTask now answers UNKNOWN
+    world.orchestrator.sweep()
+    assert world.store.get(job_id).steps[1].attempt == 2 and len(world.dashscope.filetrans) == 2
+
+
+def test_an_unpublished_completion_is_published_by_a_later_sweep() -> None:
+    world = make_world()
+    world.mns.fail = ServiceError("unavailable", service="mns", code="ServiceUnavailable", retryable=True)
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.orchestrator.sweep()
+    world.dashscope.status["asr-task-1"] = "SUCCEEDED"
+    world.orchestrator.sweep()
+    assert world.store.get(job_id).state is JobState.SUCCEEDED
+    assert list(world.store.active_jobs()) == [job_id]  # kept until the message is out
+    world.mns.fail = None
+    assert world.orchestrator.sweep().finalized == 1
+    assert len(world.mns.published) == 1 and list(world.store.active_jobs()) == []
+
+
+def test_one_broken_job_does_not_stop_the_sweep_for_the_others() -> None:
+    world = make_world()
+    broken = start(world, "inbox/a.wav")
+    healthy = start(world, "inbox/b.wav")
+    world.backend.put(f"jobs/{broken}/job.json", b"not json")
+    for submission in world.oss.submissions:
+        world.oss.finish(submission)
+    report = world.orchestrator.sweep()
+    assert (report.examined, report.errors, report.completed) == (2, 1, 1)
+    assert world.store.get(healthy).steps[1].state is StepState.SUBMITTED
+
+
+def test_the_sweep_examines_at_most_its_limit_and_drops_markers_without_jobs() -> None:
+    world = make_world()
+    for name in ("a", "b", "c"):
+        start(world, f"inbox/{name}.wav")
+    assert world.orchestrator.sweep(limit=2).examined == 2
+    world.backend.put("jobs/_active/j7ydecbtyzz0000000000000000", b"")
+    world.orchestrator.sweep()
+    assert "j7ydecbtyzz0000000000000000" not in list(world.store.active_jobs())

@@ -74,6 +74,13 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "ice_endpoint": (env.AUDIOCHAIN_ICE_ENDPOINT,),
     "dashscope_endpoint": (env.AUDIOCHAIN_DASHSCOPE_ENDPOINT,),
     "account_id": (env.FC_ACCOUNT_ID,),
+    "accepted_suffixes": (env.AUDIOCHAIN_INBOX_SUFFIXES,),
+    "sync_asr_max_bytes": (env.AUDIOCHAIN_SYNC_ASR_MAX_BYTES,),
+    "presign_expiry_seconds": (env.AUDIOCHAIN_PRESIGN_SECONDS,),
+    "step_lease_seconds": (env.AUDIOCHAIN_STEP_LEASE_SECONDS,),
+    "max_attempts": (env.AUDIOCHAIN_MAX_ATTEMPTS,),
+    "task_timeout_seconds": (env.AUDIOCHAIN_TASK_TIMEOUT_SECONDS,),
+    "asr_language": (env.AUDIOCHAIN_ASR_LANGUAGE,),
 }
 # Optional settings an empty variable switches off (rather than leaving the default).
 _EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project"})

@@ -1,0 +1,34 @@
+"""`python -m bench [name ...]`: run the benchmarks (all by default) and print their figures.
+
+Figures are copied into bench/RESULTS.md by hand, with the date and the machine; no test asserts a timing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = {
+    "shared_costs": "import cost of the shared layer; building + signing one async-process request",
+    "sign_requests": "cost of each signer",
+    "media_memory": "peak memory and time converting a long WAV (default 60 minutes; --minutes N)",
+    "asr_wer": "word error rate and real-time factor of localcloud's recognition on synthesised speech",
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        return 2
+    for name in names:
+        print(f"== {name}: {BENCHMARKS[name]}", flush=True)
+        module = importlib.import_module(f"bench.{name}")
+        sys.argv = [f"bench.{name}"]
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

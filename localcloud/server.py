@@ -4,12 +4,15 @@
         client = OssClient(cloud.endpoint, ...)
 
 `cloud.app` is the WSGI app itself, for in-process tests through httpx.WSGITransport.
+With `template=Path("template.yaml")` the local FC runtime (localcloud.runtime) runs the template's
+functions too: it starts after the services and the port, and stops before them (`cloud.runtime`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +25,7 @@ from localcloud.state import StateStore
 from localcloud.tasks import TaskRunner
 
 if TYPE_CHECKING:
+    from localcloud.runtime import FunctionRuntime
     from localcloud.services.base import BaseService
 
 log = structlog.get_logger("localcloud")
@@ -38,7 +42,13 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
 class LocalCloud:
     def __init__(
-        self, config: LocalCloudConfig | None = None, *, services: Sequence[str] | None = None
+        self,
+        config: LocalCloudConfig | None = None,
+        *,
+        services: Sequence[str] | None = None,
+        template: Path | str | None = None,
+        parameters: Mapping[str, str] | None = None,
+        functions_dir: Path | str = "functions",
     ) -> None:
         self.config = config or LocalCloudConfig()
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,6 +60,18 @@ class LocalCloud:
         self._port = self.config.port
         self.services: dict[str, BaseService] = {}
         self._build_services(services)
+        self.runtime: FunctionRuntime | None = None
+        if template is not None:
+            from localcloud.runtime import FunctionRuntime
+
+            try:
+                self.runtime = FunctionRuntime(
+                    self, template, parameters=parameters, functions_dir=functions_dir
+                )
+            except BaseException:
+                self.tasks.shutdown(wait=False)
+                self.state.close()
+                raise
 
     # --- composition -----------------------------------------------------------------------------------
 
@@ -100,19 +122,32 @@ class LocalCloud:
         )
         self._thread.start()
         log.info("localcloud listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
+        self._start_runtime()
         return self
+
+    def _start_runtime(self) -> None:
+        if self.runtime is None:
+            return
+        try:
+            self.runtime.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def start_services_only(self) -> LocalCloud:
         """Start the services without a port (in-process tests through `app`)."""
         for service in self.services.values():
             service.start()
+        self._start_runtime()
         return self
 
-    def serve_forever(self) -> None:
+    def serve_forever(self, on_started: Callable[[LocalCloud], None] | None = None) -> None:
         """Foreground mode for `python -m localcloud up`; returns on KeyboardInterrupt."""
         self.start()
         assert self._thread is not None
         try:
+            if on_started is not None:
+                on_started(self)
             while self._thread.is_alive():
                 self._thread.join(0.5)
         except KeyboardInterrupt:
@@ -121,6 +156,8 @@ class LocalCloud:
             self.stop()
 
     def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -131,6 +168,8 @@ class LocalCloud:
         self.state.close()
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
+        if self.runtime is not None:
+            return self.runtime.wait_idle(timeout)
         return self.tasks.wait_idle(timeout)
 
     def __enter__(self) -> LocalCloud:

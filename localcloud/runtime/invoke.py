@@ -1,0 +1,349 @@
+"""Asynchronous invocations: persisted, retried with backoff, aged out, then sent to their destination.
+
+`AsyncInvoker.submit()` writes the invocation to SQLite (`fc_async_invocations`) before it returns - FC
+persists an asynchronous request before answering 202 - so a restart resumes every invocation that had
+not finished. A dispatcher thread hands due invocations to a small pool. Per attempt:
+
+1. an invocation older than the function's `MaxAsyncEventAgeInSeconds` is dropped (condition
+   `EventAgeExceeded`) and its OnFailure destination gets the record;
+2. the handler runs with the invocation's request id (kept across retries) and `retry_count` = attempts
+   before this one;
+3. success: the OnSuccess destination gets the record (condition `Success`);
+4. failure: retried up to `MaxAsyncRetryAttempts` times (default 3); retry n waits min(2^(n-1), 300) s
+   times `retry_scale` (FC retries with exponential backoff but does not publish its intervals). After
+   the last retry, or when the next retry would be past the maximum age, the OnFailure destination gets
+   the record (`RetriesExhausted` / `EventAgeExceeded`).
+
+A destination that cannot be reached (a deleted queue) is logged; the invocation is finished anyway, as
+FC does. An attempt interrupted by a stop counts as made: it is retried after the restart.
+
+    >>> retry_delay(1), retry_delay(3), retry_delay(20)
+    (1.0, 4.0, 300.0)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import structlog
+
+from localcloud.runtime.context import new_request_id
+from localcloud.runtime.events import destination_record
+from localcloud.runtime.execution import FunctionInstance, Outcome
+from localcloud.runtime.template import FunctionSpec
+from localcloud.runtime.triggers_spec import Destination
+from localcloud.state import StateStore
+from shared.errors import InvalidRequestError
+
+log = structlog.get_logger("localcloud.runtime")
+
+ASYNC_PAYLOAD_LIMIT = 128 * 1024  # FC 2.0's limit for an asynchronous invocation's payload
+RETRY_CAP_SECONDS = 300.0
+_IDLE_WAIT_SECONDS = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS fc_async_invocations (
+    request_id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    function TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS fc_async_due ON fc_async_invocations(next_attempt_at);
+"""
+
+Resolve = Callable[[str, str], FunctionInstance | None]
+DeliverDestination = Callable[[FunctionInstance, Destination, bytes], None]
+
+
+def retry_delay(retry: int) -> float:
+    """Seconds before retry number `retry` (1-based), before `retry_scale`."""
+    return float(min(2.0 ** (retry - 1), RETRY_CAP_SECONDS))
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How an asynchronous invocation ended (what its destination record says)."""
+
+    request_id: str
+    function: str
+    condition: str  # Success, RetriesExhausted, EventAgeExceeded
+    attempts: int
+    outcome: Outcome | None
+
+
+class AsyncInvoker:
+    def __init__(
+        self,
+        state: StateStore,
+        resolve: Resolve,
+        deliver: DeliverDestination,
+        *,
+        retry_scale: float = 1.0,
+        workers: int = 8,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = state
+        self._resolve = resolve
+        self._deliver = deliver
+        self._retry_scale = retry_scale
+        self._workers = workers
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._woken = False
+        self._stopping = False
+        self._in_flight: set[str] = set()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self.listeners: list[Callable[[Finished], None]] = []
+        state.ensure_schema(_SCHEMA)
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._cond:
+            self._stopping = False
+            self._in_flight.clear()
+        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="fc-async")
+        self._thread = threading.Thread(target=self._run, name="fc-async-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    # --- API ----------------------------------------------------------------------------------------------
+
+    def submit(self, spec: FunctionSpec, payload: bytes, *, request_id: str | None = None) -> str:
+        """Persist an asynchronous invocation and return its request id (it runs in the background)."""
+        if len(payload) > ASYNC_PAYLOAD_LIMIT:
+            raise InvalidRequestError.single(
+                "event",
+                "max_bytes",
+                f"an asynchronous invocation's payload is at most {ASYNC_PAYLOAD_LIMIT} bytes "
+                f"(got {len(payload)})",
+                "InvokeFunction",
+            )
+        request_id = request_id or new_request_id()
+        now = self._clock()
+        self.state.execute(
+            "INSERT INTO fc_async_invocations (request_id, service, function, payload, created_at, attempts, "
+            "next_attempt_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
+            (request_id, spec.service, spec.name, payload, now, now),
+        )
+        self.wake()
+        return request_id
+
+    def wake(self) -> None:
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        row = self.state.query_one("SELECT COUNT(*) AS n FROM fc_async_invocations")
+        return int(row["n"]) if row is not None else 0
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.pending():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._cond:
+                self._cond.wait(min(remaining, 0.02))
+        return True
+
+    # --- dispatcher -----------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                self._woken = False
+            try:
+                self._dispatch_due()
+                timeout = self._time_to_next_due()
+            except Exception:
+                log.exception("fc async dispatcher pass failed")
+                timeout = 1.0
+            with self._cond:
+                if not self._woken and not self._stopping:
+                    self._cond.wait(timeout)
+
+    def _dispatch_due(self) -> None:
+        rows = self.state.query(
+            "SELECT * FROM fc_async_invocations WHERE next_attempt_at <= ? "
+            "ORDER BY next_attempt_at LIMIT 200",
+            (self._clock(),),
+        )
+        for row in rows:
+            with self._cond:
+                if self._stopping or self._pool is None:
+                    return
+                if row["request_id"] in self._in_flight:
+                    continue
+                self._in_flight.add(row["request_id"])
+                self._pool.submit(self._attempt, row)
+
+    def _time_to_next_due(self) -> float:
+        now = self._clock()
+        row = self.state.query_one(
+            "SELECT MIN(next_attempt_at) AS upcoming FROM fc_async_invocations WHERE next_attempt_at > ?",
+            (now,),
+        )
+        if row is None or row["upcoming"] is None:
+            return _IDLE_WAIT_SECONDS
+        return max(0.001, min(float(row["upcoming"]) - now, _IDLE_WAIT_SECONDS))
+
+    # --- one attempt -------------------------------------------------------------------------------------
+
+    def _attempt(self, row: sqlite3.Row) -> None:
+        request_id = row["request_id"]
+        try:
+            self._attempt_once(row)
+        except Exception:
+            log.exception("fc async attempt crashed", request_id=request_id)
+        finally:
+            with self._cond:
+                self._in_flight.discard(request_id)
+                self._woken = True
+                self._cond.notify_all()
+
+    def _attempt_once(self, row: sqlite3.Row) -> None:
+        request_id, attempts = row["request_id"], int(row["attempts"])
+        instance = self._resolve(row["service"], row["function"])
+        if instance is None:
+            log.error(
+                "async invocation dropped: its function is no longer in the template",
+                request_id=request_id,
+                function=row["function"],
+            )
+            self._delete(request_id)
+            return
+        config = instance.spec.async_config
+        payload = bytes(row["payload"])
+        if self._clock() - float(row["created_at"]) > config.max_event_age_seconds:
+            self._finish(
+                instance,
+                request_id=request_id,
+                payload=payload,
+                condition="EventAgeExceeded",
+                attempts=attempts,
+                outcome=None,
+            )
+            return
+        self.state.execute(
+            "UPDATE fc_async_invocations SET attempts = ? WHERE request_id = ?", (attempts + 1, request_id)
+        )
+        outcome = instance.invoke_event(payload, request_id=request_id, retry_count=attempts)
+        made = attempts + 1
+        if outcome.succeeded:
+            self._finish(
+                instance,
+                request_id=request_id,
+                payload=payload,
+                condition="Success",
+                attempts=made,
+                outcome=outcome,
+            )
+            return
+        if made > config.max_retry_attempts:
+            self._finish(
+                instance,
+                request_id=request_id,
+                payload=payload,
+                condition="RetriesExhausted",
+                attempts=made,
+                outcome=outcome,
+            )
+            return
+        next_at = self._clock() + retry_delay(made) * self._retry_scale
+        if next_at - float(row["created_at"]) > config.max_event_age_seconds:
+            self._finish(
+                instance,
+                request_id=request_id,
+                payload=payload,
+                condition="EventAgeExceeded",
+                attempts=made,
+                outcome=outcome,
+            )
+            return
+        self.state.execute(
+            "UPDATE fc_async_invocations SET next_attempt_at = ?, last_error = ? WHERE request_id = ?",
+            (next_at, outcome.error_message, request_id),
+        )
+        log.info(
+            "async invocation failed; will retry",
+            function=instance.name,
+            request_id=request_id,
+            attempt=made,
+            retry_in=round(next_at - self._clock(), 3),
+        )
+
+    def _finish(
+        self,
+        instance: FunctionInstance,
+        *,
+        request_id: str,
+        payload: bytes,
+        condition: str,
+        attempts: int,
+        outcome: Outcome | None,
+    ) -> None:
+        config = instance.spec.async_config
+        destination = config.on_success if condition == "Success" else config.on_failure
+        if condition != "Success":
+            log.error(
+                "async invocation failed for good",
+                function=instance.name,
+                request_id=request_id,
+                condition=condition,
+                attempts=attempts,
+            )
+        if destination is not None:
+            record = destination_record(
+                request_id=request_id,
+                function_arn=instance.spec.arn(instance.region, instance.account_id),
+                condition=condition,
+                invoke_count=attempts,
+                request_payload=payload,
+                succeeded=outcome is not None and outcome.succeeded,
+                response_payload=outcome.payload if outcome is not None else b"",
+                at=self._clock(),
+            )
+            try:
+                self._deliver(instance, destination, record)
+            except Exception as exc:
+                log.error(
+                    "async destination unreachable; record dropped",
+                    function=instance.name,
+                    request_id=request_id,
+                    destination=destination.arn,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+        self._delete(request_id)
+        finished = Finished(request_id, instance.name, condition, attempts, outcome)
+        for listener in list(self.listeners):
+            try:
+                listener(finished)
+            except Exception:
+                log.exception("async invocation listener failed", request_id=request_id)
+
+    def _delete(self, request_id: str) -> None:
+        self.state.execute("DELETE FROM fc_async_invocations WHERE request_id = ?", (request_id,))

@@ -13,13 +13,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import httpx
-
-from shared.auth.clock import Clock, utc_now
-from shared.auth.credentials import Credentials, CredentialsProvider
-from shared.clients.base import RetryPolicy, Timeouts
 from shared.clients.openapi import OpenApiClient
 from shared.ops.ice import (
     GetSmartHandleJobRequest,
@@ -34,30 +27,8 @@ ICE_API_VERSION = "2020-11-09"
 class IceClient(OpenApiClient):
     """ICE in one region (`https://ice.<region>.aliyuncs.com`)."""
 
-    def __init__(
-        self,
-        endpoint: str,
-        credentials: CredentialsProvider | Credentials,
-        *,
-        http: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        clock: Clock = utc_now,
-        nonce: Callable[[], str] | None = None,
-    ) -> None:
-        super().__init__(
-            endpoint,
-            credentials,
-            version=ICE_API_VERSION,
-            service="ice",
-            http=http,
-            transport=transport,
-            timeouts=timeouts,
-            retry=retry,
-            clock=clock,
-            nonce=nonce,
-        )
+    api_version = ICE_API_VERSION
+    service_name = "ice"
 
     def submit_audio_produce_job(
         self, request: SubmitAudioProduceJobRequest

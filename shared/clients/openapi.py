@@ -37,14 +37,17 @@ class OpenApiClient(ServiceClient):
     """RPC calls to one OpenAPI product endpoint at one API version."""
 
     default_timeouts = Timeouts(connect=5.0, read=30.0, write=30.0, pool=5.0)
+    # Product clients (IMM, ICE) set these instead of repeating the constructor.
+    api_version: str = ""
+    service_name: str = ""
 
     def __init__(
         self,
         endpoint: str,
         credentials: CredentialsProvider | Credentials,
         *,
-        version: str,
-        service: str,
+        version: str | None = None,
+        service: str | None = None,
         http: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         timeouts: Timeouts | None = None,
@@ -52,6 +55,8 @@ class OpenApiClient(ServiceClient):
         clock: Clock = utc_now,
         nonce: Callable[[], str] | None = None,
     ) -> None:
+        version = version or self.api_version
+        service = service or self.service_name or "openapi"
         if not isinstance(version, str) or not _VERSION.fullmatch(version):
             raise InvalidRequestError.single(
                 "version", "api_version", "must look like 2020-09-30", "OpenApiClient"

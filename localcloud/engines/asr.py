@@ -21,10 +21,11 @@ from __future__ import annotations
 import importlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from shared.errors import ConfigurationError, InvalidRequestError, Problem
@@ -154,6 +155,11 @@ def load_engine(spec: str = DEFAULT_ENGINE) -> RecognitionEngine:
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
 _VARIANT = re.compile(r"\(\d+\)$")  # "read(2)": the second pronunciation of "read"
 _FRAMES_PER_SECOND = 100
+# Dither: digitally silent input (synthetic speech, padded files) gives the features log(0) and costs
+# accuracy; half-bit noise from a fixed seed keeps results repeatable.
+DEFAULT_DECODER_OPTIONS: Mapping[str, str | int | float | bool] = MappingProxyType(
+    {"loglevel": "FATAL", "dither": True, "seed": 1}
+)
 
 
 class PocketSphinxEngine:
@@ -161,19 +167,30 @@ class PocketSphinxEngine:
 
     Audio is decoded with PyAV to 16 kHz mono and streamed through a voice-activity endpointer; each
     stretch of speech becomes one sentence. The decoder loads once per instance, on first use, and is
-    shared by calls through a lock (it is stateful).
+    shared by calls through a lock (it is stateful). Each call starts from the same decoder state, so a
+    file's transcript does not depend on what the engine heard before.
 
-    `vad_window` (seconds) and `vad_ratio` tune the endpointer: a sentence ends after roughly
-    `vad_window * vad_ratio` seconds of silence.
+    `vad_window` (seconds), `vad_ratio` and `vad_mode` (0-3, how readily sound counts as silence) tune
+    the endpointer: a sentence ends after roughly `vad_window * vad_ratio` seconds of silence (150 ms by
+    default, which splits sentences at the pauses eSpeak and most speakers leave between them).
+    `decoder_options` override PocketSphinx configuration (`hmm`, `lm`, `dict`, `lw`, ...).
     """
 
     name = "pocketsphinx"
     languages: frozenset[str] = frozenset({"en"})
 
-    def __init__(self, *, vad_window: float = 0.3, vad_ratio: float = 0.9, vad_mode: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        vad_window: float = 0.21,
+        vad_ratio: float = 0.7,
+        vad_mode: int = 3,
+        decoder_options: Mapping[str, str | int | float | bool] | None = None,
+    ) -> None:
         self._vad_window = vad_window
         self._vad_ratio = vad_ratio
         self._vad_mode = vad_mode
+        self._decoder_options = {**DEFAULT_DECODER_OPTIONS, **(decoder_options or {})}
         self._decoder: Decoder | None = None
         self._lock = threading.Lock()
 
@@ -185,7 +202,7 @@ class PocketSphinxEngine:
         Raises UnsupportedLanguage for languages other than "en", InvalidRequestError naming `channel_id`
         for a channel the file does not have, and InvalidRequestError naming `audio` for unreadable input.
         """
-        code = "en" if language is None else language.strip().lower()
+        code = "en" if language is None else str(language).strip().lower()
         if code not in self.languages:
             raise UnsupportedLanguage(str(language), self.name, self.languages)
         if isinstance(channel, bool) or not isinstance(channel, int) or channel < 0:
@@ -206,8 +223,8 @@ class PocketSphinxEngine:
         if self._decoder is None:
             from pocketsphinx import Decoder
 
-            # The default configuration is the wheel's en-us acoustic model, language model and dictionary.
-            self._decoder = Decoder(loglevel="FATAL")
+            # Unless overridden: the wheel's en-us acoustic model, language model and dictionary.
+            self._decoder = Decoder(**self._decoder_options)
         return self._decoder
 
     def _new_endpointer(self) -> Endpointer:
@@ -223,38 +240,47 @@ class PocketSphinxEngine:
     def _decode(self, chunks: Iterator[bytes], enable_words: bool) -> tuple[list[RecognizedSentence], int]:
         """Feed 16 kHz PCM through the endpointer; decode each speech stretch as one utterance."""
         decoder = self._get_decoder()
+        # Live cepstral mean normalisation adapts as it hears, and the dither draws random numbers: reset
+        # both so a file's transcript never depends on the files recognised before it.
+        decoder.reinit_feat()
         endpointer = self._new_endpointer()
         frame_bytes: int = endpointer.frame_bytes
         sentences: list[RecognizedSentence] = []
-        utterance_start = 0.0
+        utterance_start: float | None = None  # None between utterances
         pending = bytearray()
         samples = 0
 
-        def take(speech: bytes | None, was_in_speech: bool) -> None:
+        def finish_utterance() -> None:
             nonlocal utterance_start
-            if speech is None:
-                return
-            if not was_in_speech:
-                utterance_start = endpointer.speech_start
-                decoder.start_utt()
-            decoder.process_raw(speech, False, False)
-            if not endpointer.in_speech:
+            if utterance_start is not None:
                 decoder.end_utt()
                 sentence = self._sentence(decoder, utterance_start, enable_words)
                 if sentence is not None:
                     sentences.append(sentence)
+                utterance_start = None
+
+        def take(speech: bytes | None) -> None:
+            nonlocal utterance_start
+            if speech is None:
+                return
+            if utterance_start is None:
+                utterance_start = endpointer.speech_start
+                decoder.start_utt()
+            decoder.process_raw(speech, False, False)
+            if not endpointer.in_speech:
+                finish_utterance()
 
         for chunk in chunks:
             pending += chunk
             samples += len(chunk) // 2
             whole = len(pending) - len(pending) % frame_bytes
             for offset in range(0, whole, frame_bytes):
-                was_in_speech = endpointer.in_speech
-                take(endpointer.process(bytes(pending[offset : offset + frame_bytes])), was_in_speech)
+                take(endpointer.process(bytes(pending[offset : offset + frame_bytes])))
             del pending[:whole]
         if endpointer.in_speech:
             # end_stream needs at least one sample; a single silent one changes nothing audible.
-            take(endpointer.end_stream(bytes(pending) or b"\x00\x00"), True)
+            take(endpointer.end_stream(bytes(pending) or b"\x00\x00"))
+        finish_utterance()
         return sentences, samples
 
     @staticmethod

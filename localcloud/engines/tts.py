@@ -65,11 +65,12 @@ DEFAULT_WPM = 175
 _MANDARIN = "cmn"
 _US = "en-us"
 _GB = "en"  # eSpeak's British English voice is named "en"; "en-gb" is its language tag, not a voice name
-_FEMALE = "+f3"
-_MALE = "+m3"
+# eSpeak variants by gender. Of the shipped variants these two were best understood by PocketSphinx
+# (bench/asr_wer.py); the plain default voice scored about twice the word error rate.
+_FEMALE = "+f2"
+_MALE = "+klatt4"
 
-# Alibaba voice name (lowercase) → eSpeak voice. Gender picks an eSpeak variant so a female voice
-# still sounds female; the language is what matters for intelligibility.
+# Alibaba voice name (lowercase) → eSpeak voice of the same language, with a variant of the same gender.
 VOICES: Mapping[str, str] = MappingProxyType(
     {
         # Mandarin (standard and emotional voices).
@@ -137,7 +138,7 @@ def resolve_voice(voice: str) -> str:
     """The eSpeak voice for an ICE voice name (case-insensitive) or `espeak:<name>`.
 
     >>> resolve_voice("Siqi"), resolve_voice("espeak:fr")
-    ('cmn+f3', 'fr')
+    ('cmn+f2', 'fr')
 
     An unknown name raises InvalidRequestError (a ValueError) naming it and listing the accepted voices.
     Whether an `espeak:` voice exists is checked when synthesising.

@@ -293,13 +293,25 @@ def _wsgi_text(value: str) -> str:
 
 
 def _headers(environ: Mapping[str, Any]) -> httpx.Headers:
-    pairs: list[tuple[str, str]] = []
+    # WSGI hands header values over as "native strings": the raw bytes decoded as latin-1 (PEP 3333).
+    # Going back to those bytes lets httpx decode UTF-8 values properly instead of failing on them.
+    pairs: list[tuple[bytes, bytes]] = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
-            pairs.append((key[5:].replace("_", "-").lower(), str(value)))
+            name = key[5:].replace("_", "-").lower()
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value not in (None, ""):
-            pairs.append((key.replace("_", "-").lower(), str(value)))
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        pairs.append((name.encode("latin-1"), _native_bytes(str(value))))
     return httpx.Headers(pairs)
+
+
+def _native_bytes(value: str) -> bytes:
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:  # not a PEP 3333 native string (a hand-built environ): keep the text
+        return value.encode("utf-8")
 
 
 def _read_body(environ: Mapping[str, Any], max_body_bytes: int) -> bytes:

@@ -11,9 +11,9 @@ localcloud reads that variable when it starts and calls `load_engine(value)`; th
 from the environment itself.
 
     >>> engine = load_engine("pocketsphinx")
-    >>> result = engine.recognize("/tmp/hello.wav", language="en")
-    >>> [(s.begin_ms, s.end_ms, s.text) for s in result.sentences]
-    [(120, 910, 'Hello there.'), ...]
+    >>> result = engine.recognize("meeting.mp3", language="en", channel=0)   # doctest: +SKIP
+    >>> for sentence in result.sentences:                                     # doctest: +SKIP
+    ...     print(sentence.begin_ms, sentence.end_ms, sentence.text)
 """
 
 from __future__ import annotations
@@ -141,7 +141,10 @@ def load_engine(spec: str = DEFAULT_ENGINE) -> RecognitionEngine:
     factory = getattr(module, attribute, None)
     if not callable(factory):
         raise ConfigurationError(f"{ASR_ENGINE_ENV}={spec!r}: {module_name} has no callable {attribute!r}")
-    engine = factory()
+    try:
+        engine = factory()
+    except Exception as exc:  # the user's engine failing to start is a configuration problem, whatever it is
+        raise ConfigurationError(f"{ASR_ENGINE_ENV}={spec!r}: {attribute}() failed: {exc}") from exc
     languages = getattr(engine, "languages", None)
     if not isinstance(engine, RecognitionEngine) or not isinstance(languages, (set, frozenset)):
         raise ConfigurationError(
@@ -155,6 +158,7 @@ def load_engine(spec: str = DEFAULT_ENGINE) -> RecognitionEngine:
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
 _VARIANT = re.compile(r"\(\d+\)$")  # "read(2)": the second pronunciation of "read"
 _FRAMES_PER_SECOND = 100
+MAX_UTTERANCE_BYTES = 30 * RECOGNITION_RATE * 2  # 30 s of 16-bit samples
 # Dither: digitally silent input (synthetic speech, padded files) gives the features log(0) and costs
 # accuracy; half-bit noise from a fixed seed keeps results repeatable.
 DEFAULT_DECODER_OPTIONS: Mapping[str, str | int | float | bool] = MappingProxyType(
@@ -240,34 +244,44 @@ class PocketSphinxEngine:
     def _decode(self, chunks: Iterator[bytes], enable_words: bool) -> tuple[list[RecognizedSentence], int]:
         """Feed 16 kHz PCM through the endpointer; decode each speech stretch as one utterance."""
         decoder = self._get_decoder()
-        # Live cepstral mean normalisation adapts as it hears, and the dither draws random numbers: reset
-        # both so a file's transcript never depends on the files recognised before it.
+        # The dither draws random numbers: restart them so a file's transcript never depends on the files
+        # recognised before it.
         decoder.reinit_feat()
         endpointer = self._new_endpointer()
         frame_bytes: int = endpointer.frame_bytes
         sentences: list[RecognizedSentence] = []
-        utterance_start: float | None = None  # None between utterances
+        utterance = bytearray()  # speech not yet decoded
+        utterance_start = 0.0  # where `utterance` begins, in seconds
+        in_speech = False
         pending = bytearray()
         samples = 0
 
         def finish_utterance() -> None:
             nonlocal utterance_start
-            if utterance_start is not None:
+            if utterance:
+                # Whole-utterance (batch) cepstral mean normalisation: the live estimate starts from the
+                # model's generic mean and garbles the first second or two of every file.
+                decoder.start_utt()
+                decoder.process_raw(bytes(utterance), False, True)
                 decoder.end_utt()
                 sentence = self._sentence(decoder, utterance_start, enable_words)
                 if sentence is not None:
                     sentences.append(sentence)
-                utterance_start = None
+                utterance_start += len(utterance) / 2 / RECOGNITION_RATE
+                utterance.clear()
 
         def take(speech: bytes | None) -> None:
-            nonlocal utterance_start
+            nonlocal utterance_start, in_speech
             if speech is None:
                 return
-            if utterance_start is None:
-                utterance_start = endpointer.speech_start
-                decoder.start_utt()
-            decoder.process_raw(speech, False, False)
+            if not in_speech:
+                utterance_start, in_speech = endpointer.speech_start, True
+            utterance.extend(speech)
             if not endpointer.in_speech:
+                finish_utterance()
+                in_speech = False
+            elif len(utterance) >= MAX_UTTERANCE_BYTES:
+                # Speech that never pauses is decoded in pieces, to bound memory.
                 finish_utterance()
 
         for chunk in chunks:

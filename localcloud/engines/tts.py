@@ -7,7 +7,7 @@ through ctypes by `localcloud.engines.espeak`. ICE's EditingConfig maps onto eSp
   `cmn`, English ones with `en-us` or `en`, eSpeak's British English), or `espeak:<name>` for any eSpeak
   voice (`espeak:fr`, `espeak:en+f3`).
 - `speech_rate` -500…500 → speed factor 0.5…2.0 of eSpeak's default 175 words per minute, linear on each
-  side of 0 (-500 → x0.5, -250 → x0.75, 0 → x1, 250 → x1.5, 500 → x2), the span Alibaba documents.
+  side of 0 (-500 → x0.5, -250 → x0.75, 0 → x1, 250 → x1.5, 500 → x2).
 - `pitch_rate` -500…500 → eSpeak pitch 0…100 (default 50), linear.
 - `volume` 0…100 → eSpeak amplitude 0…200 (ICE's default 50 is eSpeak's default 100).
 
@@ -196,7 +196,7 @@ class SpeechSynthesizer:
         pitch_rate: int = 0,
         sample_rate: int = 16000,
     ) -> Synthesis:
-        """Speak `text` (plain, or SSML when it starts with `<speak`) with ICE's EditingConfig settings.
+        """Speak `text` (plain, or SSML when it is a `<speak>` document) with ICE's EditingConfig settings.
 
         >>> SpeechSynthesizer().synthesize("你好。", voice="xiaoyun").sentences[0].content
         '你好。'
@@ -220,7 +220,7 @@ class SpeechSynthesizer:
         if problems:
             raise InvalidRequestError(problems, self.operation)
 
-        ssml = text.lstrip().startswith("<speak")
+        ssml = _SSML_START.match(text) is not None
         parameters = SynthesisParameters(
             voice=espeak_voice,
             words_per_minute=speech_rate_to_wpm(speech_rate),
@@ -239,7 +239,12 @@ class SpeechSynthesizer:
             ) from None
         samples = _resample(pcm, native_rate, sample_rate)
         duration = len(samples) / 2 / sample_rate
-        return Synthesis(samples, sample_rate, _sentence_timings(text, events, duration, ssml=ssml))
+        sentences = _sentence_timings(text, events, duration, ssml=ssml)
+        if not sentences:
+            raise InvalidRequestError.single(
+                "text", "no_speech", "there is nothing to speak in the text (markup only?)", self.operation
+            )
+        return Synthesis(samples, sample_rate, sentences)
 
     @staticmethod
     def write(synthesis: Synthesis, path: str | PathLike[str], format: str) -> None:
@@ -274,6 +279,7 @@ def _frames(pcm: bytes, rate: int, samples_per_frame: int = 8192) -> Iterator[av
 
 
 _TAG = re.compile(r"<[^>]*>")
+_SSML_START = re.compile(r"\s*(<\?xml[^>]*>\s*)?<speak[\s>/]")
 
 
 def _sentence_timings(
@@ -284,24 +290,19 @@ def _sentence_timings(
     if not starts and duration > 0:
         starts = [(1, 0)]
     cuts = [0] + [_snap_to_word_start(text, position - 1, ssml) for position, _ in starts[1:]] + [len(text)]
-    timings: list[SentenceTiming] = []
+    begun: list[tuple[str, float]] = []  # (content, start in seconds)
     for index, (_, audio_ms) in enumerate(starts):
         piece = text[cuts[index] : cuts[index + 1]]
         content = " ".join((html.unescape(_TAG.sub(" ", piece)) if ssml else piece).split())
-        # Sentences never end before they begin, nor outlast the audio (eSpeak rounds to whole ms).
-        begin = min(audio_ms / 1000, duration)
-        if timings:
-            begin = max(begin, timings[-1].from_s)
-        if content:
-            timings.append(SentenceTiming(content, round(begin, 3), 0.0))
-        elif timings:
+        if not content:  # markup only: its time goes to the sentence before
             continue
-    return [
-        SentenceTiming(
-            s.content, s.from_s, timings[i + 1].from_s if i + 1 < len(timings) else round(duration, 3)
-        )
-        for i, s in enumerate(timings)
-    ]
+        # Never before the previous sentence, never past the audio (eSpeak rounds to whole ms).
+        start = min(max(audio_ms / 1000, begun[-1][1] if begun else 0.0), duration)
+        begun.append((content, round(start, 3)))
+    if not begun:
+        return []
+    ends = [start for _, start in begun[1:]] + [round(duration, 3)]
+    return [SentenceTiming(content, start, end) for (content, start), end in zip(begun, ends, strict=True)]
 
 
 def _snap_to_word_start(text: str, index: int, ssml: bool) -> int:

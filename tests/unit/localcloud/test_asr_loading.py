@@ -1,0 +1,111 @@
+"""Choosing the recognition engine by configuration (LOCALCLOUD_ASR_ENGINE's value). No audio is decoded."""
+
+from __future__ import annotations
+
+import pytest
+
+from localcloud.engines.asr import (
+    ASR_ENGINE_ENV,
+    PocketSphinxEngine,
+    Recognition,
+    RecognitionEngine,
+    RecognizedSentence,
+    load_engine,
+)
+from shared.errors import ConfigurationError
+
+THIS_MODULE = __name__
+
+
+class EchoEngine:
+    """A user's own engine: whatever the file is called, that is what it "hears"."""
+
+    name = "echo"
+    languages = frozenset({"en", "fr"})
+
+    def recognize(
+        self, audio_path: str, *, language: str | None = None, channel: int = 0, enable_words: bool = True
+    ) -> Recognition:
+        sentence = RecognizedSentence(0, 1000, audio_path)
+        return Recognition(language or "en", 1000, 16000, "wav", [sentence])
+
+
+def make_echo_engine() -> EchoEngine:
+    return EchoEngine()
+
+
+def make_engine_without_recognize() -> object:
+    class Mute:
+        name = "mute"
+        languages = frozenset({"en"})
+
+    return Mute()
+
+
+def make_engine_with_a_list_of_languages() -> object:
+    engine = EchoEngine()
+    engine.languages = ["en"]  # type: ignore[assignment]
+    return engine
+
+
+def make_engine_that_fails() -> object:
+    raise FileNotFoundError("model.bin is missing")
+
+
+not_callable = 42
+
+
+def test_the_default_spec_builds_the_bundled_pocketsphinx_engine() -> None:
+    engine = load_engine()
+
+    assert isinstance(engine, PocketSphinxEngine)
+    assert isinstance(engine, RecognitionEngine)
+    assert engine.name == "pocketsphinx"
+    assert engine.languages == frozenset({"en"})
+
+
+def test_the_bundled_engine_is_named_whatever_the_case_and_spacing() -> None:
+    assert isinstance(load_engine("  PocketSphinx "), PocketSphinxEngine)
+
+
+def test_a_module_and_factory_spec_plugs_in_the_users_own_engine() -> None:
+    engine = load_engine(f"{THIS_MODULE}:make_echo_engine")
+
+    assert engine.name == "echo"
+    assert engine.languages == frozenset({"en", "fr"})
+    assert engine.recognize("bonjour", language="fr").sentences[0].text == "bonjour"
+
+
+def test_a_spec_that_names_no_engine_is_a_configuration_error_naming_the_variable() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_engine("whisper")
+
+    assert ASR_ENGINE_ENV in str(caught.value)
+    assert "'whisper'" in str(caught.value)
+    assert "package.module:factory" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "complaint"),
+    [
+        (
+            "no_such_package_for_audiochain.engine:make",
+            "cannot import 'no_such_package_for_audiochain.engine'",
+        ),
+        (f"{THIS_MODULE}:make_nothing", "no callable 'make_nothing'"),
+        (f"{THIS_MODULE}:not_callable", "no callable 'not_callable'"),
+        (f"{THIS_MODULE}:make_engine_without_recognize", "lacks name, languages"),
+        (f"{THIS_MODULE}:make_engine_with_a_list_of_languages", "lacks name, languages"),
+        (f"{THIS_MODULE}:make_engine_that_fails", "make_engine_that_fails() failed: model.bin is missing"),
+        (":make_echo_engine", "names no engine"),
+        (f"{THIS_MODULE}:", "names no engine"),
+    ],
+)
+def test_a_spec_that_cannot_give_an_engine_is_a_configuration_error_saying_why(
+    spec: str, complaint: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_engine(spec)
+
+    assert complaint in str(caught.value)
+    assert ASR_ENGINE_ENV in str(caught.value)

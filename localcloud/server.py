@@ -10,6 +10,7 @@ functions too: it starts after the services and the port, and stops before them 
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -38,6 +39,10 @@ class _QuietRequestHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = self.path.split("?", 1)[0]
         log.debug("request", method=self.command, path=path, status=str(code))
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class LocalCloud:
@@ -142,7 +147,10 @@ class LocalCloud:
         return self
 
     def serve_forever(self, on_started: Callable[[LocalCloud], None] | None = None) -> None:
-        """Foreground mode for `python -m localcloud up`; returns on KeyboardInterrupt."""
+        """Foreground mode for `python -m localcloud up`; returns on Ctrl-C (SIGINT) or SIGTERM."""
+        # SIGTERM (a process manager, `kill`) stops as cleanly as Ctrl-C: running tasks finish, state closes.
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if main_thread else None
         self.start()
         assert self._thread is not None
         try:
@@ -154,6 +162,8 @@ class LocalCloud:
             log.info("stopping localcloud")
         finally:
             self.stop()
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
     def stop(self) -> None:
         if self.runtime is not None:

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint typecheck test test-unit test-functional test-e2e bench clean
+.PHONY: help install lint typecheck test test-unit test-functional test-e2e bench clean run
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ test-functional: $(STAMP) ## Functional tests (localcloud in process or on loopb
 
 test-e2e: $(STAMP) ## End-to-end tests (the whole chain)
 	$(BIN)/python -m pytest tests/e2e
+
+run: $(STAMP) ## The whole chain on this machine: FILES="a.mp3 b.wav" (default: 3 generated samples); see out/
+	$(BIN)/python -m localcloud run $(FILES)
 
 # Fun's validator (npm @alicloud/fun), pinned by deploy/package-lock.json. --ignore-scripts: none of its
 # install scripts is needed to validate, and one (cpu-features) would try to compile native code.

@@ -1,4 +1,6 @@
 """`python -m localcloud up [--port 9000] [--data .localcloud]`: run every service in the foreground.
+`python -m localcloud run [FILE ...]`: the whole chain over some files, start to finish (`make run`;
+see localcloud.run).
 
 With a template (`--template template.yaml`, used by default when ./template.yaml exists; `--no-functions`
 skips it) the template's functions run too, on localcloud's local FC runtime; `--parameter Name=Value`
@@ -44,7 +46,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--functions-dir", default="functions", help="function code, relative to the template")
     up.add_argument("--no-functions", action="store_true", help="run the services only, no functions")
+    _add_run_parser(sub)
     return parser
+
+
+def _add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser(
+        "run",
+        help="run the whole chain over audio files (or generated samples) and summarise it",
+        description="Start localcloud and the template's functions in process, upload the files to the "
+        "inbox, follow each job to its transcript, and write a summary (exit 0: every file transcribed).",
+    )
+    run.add_argument("files", nargs="*", metavar="FILE", help="audio files (default: 3 generated samples)")
+    run.add_argument(
+        "--sample",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a generated sample to run (repeatable): short-note, podcast-intro, lecture-snippet",
+    )
+    run.add_argument("--data", default=None, help="state directory, kept (default .localcloud/run)")
+    run.add_argument("--out", default=None, help="where transcripts and run-summary.json go (default out)")
+    run.add_argument("--port", type=int, default=0, help="port (default 0: any free loopback port)")
+    run.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the jobs (default 300)"
+    )
+    run.add_argument(
+        "--tick", type=float, default=2.0, help="seconds between fetch_results timer fires (default 2)"
+    )
+    run.add_argument("--template", default=None, help="template.yaml (default ./template.yaml)")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """`python -m localcloud run`: options checked here, the work done by localcloud.run."""
+    from localcloud.run import execute, options_from_arguments
+    from shared.errors import InvalidRequestError
+
+    try:
+        options = options_from_arguments(
+            args.files,
+            samples=args.sample,
+            data=args.data,
+            out=args.out,
+            port=args.port,
+            timeout=args.timeout,
+            tick=args.tick,
+            template=args.template,
+        )
+    except InvalidRequestError as exc:
+        print(f"localcloud run: {exc}", file=sys.stderr)
+        return 2
+    return execute(options)
 
 
 def template_arguments(args: argparse.Namespace) -> tuple[Path | None, dict[str, str]]:
@@ -74,6 +126,8 @@ def template_arguments(args: argparse.Namespace) -> tuple[Path | None, dict[str,
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return run_command(args)
     from shared.logging import configure_logging
 
     configure_logging()

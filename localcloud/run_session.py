@@ -74,7 +74,7 @@ class RunSession:
         self.oss = OssClient(cloud.endpoint, cloud.config.region, credentials)
         self.api = JobsApi(runtime.http_url(API_FUNCTION), token)
         since = datetime.now(timezone.utc)
-        self.watcher = JobWatcher(self.api, self.oss, self.bucket, parameters["JobsPrefix"], since)
+        self.watcher = JobWatcher(self.api, since)
         self.problems: list[InputProblem] = []
         self.failed_uploads: list[FileResult] = []
         self.tracked: list[Tracked] = []

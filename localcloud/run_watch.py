@@ -2,10 +2,10 @@
 
 The jobs come from audiochain's own HTTP API (the `api` function, bearer token): `GET /v1/jobs` finds
 new `transcribe_upload` jobs, `GET /v1/jobs/{id}` gives each one's exact state (the listing reads
-snapshots that may lag a transition). A job view does not carry its input, so a new job is matched to
-its upload by the input key and ETag of its immutable record, `<jobs prefix><id>/job.json`, read once.
+snapshots that may lag a transition). A new job is matched to its upload by the key and ETag of its
+input, which every job view carries.
 
-    watcher = JobWatcher(JobsApi(runtime.http_url("api"), token), oss, "audiochain", "jobs/", since)
+    watcher = JobWatcher(JobsApi(runtime.http_url("api"), token), since)
     for tracked, text in watcher.poll(uploads, elapsed=3.2):
         print(progress_line(3.2, tracked.item.name, 20, text))
     # [  3.2s] podcast-intro.mp3     convert: succeeded → transcribe: submitted
@@ -22,10 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from localcloud.run_inputs import RunInput
 from shared.api.models import MAX_PAGE_SIZE, JobList
-from shared.clients.errors import ObjectNotFound
-from shared.clients.oss import OssClient
-from shared.errors import ServiceError
-from shared.jobs.model import JobRecord, JobState, JobType, JobView, StepState, StepView
+from shared.jobs.model import JobState, JobType, JobView, StepState, StepView
 
 __all__ = ["JobWatcher", "JobsApi", "RunFailure", "Tracked", "describe_change", "progress_line"]
 
@@ -123,13 +120,9 @@ class Tracked:
 class JobWatcher:
     """Matches uploads to jobs and reports each change of a job's steps (see the module docstring)."""
 
-    def __init__(self, api: JobsApi, oss: OssClient, bucket: str, jobs_prefix: str, since: datetime) -> None:
+    def __init__(self, api: JobsApi, since: datetime) -> None:
         self.api = api
-        self.oss = oss
-        self.bucket = bucket
-        self.jobs_prefix = jobs_prefix
         self.since = since - _LISTING_SLACK
-        self._inputs: dict[str, tuple[str, str]] = {}  # job id -> (input key, ETag) of jobs looked at
 
     def poll(self, uploads: list[Tracked], elapsed: float) -> list[tuple[Tracked, str]]:
         """One round: match new jobs, refresh unfinished ones; (upload, what changed) for each change."""
@@ -151,29 +144,15 @@ class JobWatcher:
     def _match(self, uploads: list[Tracked]) -> None:
         waiting = {upload.key: upload for upload in uploads if upload.job_id is None}
         for view in self.api.recent_uploads(self.since):
-            if view.id not in self._inputs:
-                self._inputs[view.id] = self._input_of(view.id)
-            key, etag = self._inputs[view.id]
-            upload = waiting.get(key)
-            if upload is not None and _same_version(etag, upload.etag):
+            key, etag = view.input.get("key"), view.input.get("etag")
+            if not isinstance(key, str) or key not in waiting:
+                continue
+            upload = waiting[key]
+            if _same_version(etag if isinstance(etag, str) else "", upload.etag):
                 upload.job_id = view.id
                 del waiting[key]
             if not waiting:
                 return
-
-    def _input_of(self, job_id: str) -> tuple[str, str]:
-        """(input key, ETag) from the job's record; ("", "") for a record that is no upload of ours."""
-        record_key = f"{self.jobs_prefix}{job_id}/job.json"
-        try:
-            record = JobRecord.model_validate_json(self.oss.get_object_bytes(self.bucket, record_key))
-        except ObjectNotFound:
-            return "", ""  # listed from a snapshot whose record is gone: nothing of ours
-        except ValidationError as error:
-            raise RunFailure(f"the job record {record_key} is not readable: {error}") from None
-        except ServiceError as error:
-            raise RunFailure(f"cannot read the job record {record_key}: {error}") from None
-        key, etag = record.input.get("key"), record.input.get("etag")
-        return (key if isinstance(key, str) else ""), (etag if isinstance(etag, str) else "")
 
 
 def _same_version(recorded: str, uploaded: str) -> bool:

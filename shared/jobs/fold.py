@@ -98,6 +98,7 @@ def view_of(record: JobRecord, steps: list[StepView], updated_at: datetime | Non
         error=failed.error if failed is not None else None,
         created_at=record.created_at,
         updated_at=max(updated_at or record.created_at, record.created_at),
+        input=record.input,
     )
 
 

@@ -187,6 +187,9 @@ class JobView(BaseModel):
     error: StepError | None = None
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    # What the job was asked to do (the upload's bucket/key/ETag, or the API request), so a caller can tell
+    # jobs apart without reading the job record.
+    input: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def current_step(self) -> int | None:

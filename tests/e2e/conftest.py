@@ -98,7 +98,7 @@ class Chain:
 
     def job_of(self, key: str, etag: str) -> str:
         """The job the upload started, found the way `make run` finds it (API listing + job record)."""
-        watcher = JobWatcher(self.api, self.oss, BUCKET, "jobs/", datetime(2000, 1, 1, tzinfo=timezone.utc))
+        watcher = JobWatcher(self.api, datetime(2000, 1, 1, tzinfo=timezone.utc))
         tracked = Tracked(item=None, key=key, etag=etag, uploaded_at=0.0)  # type: ignore[arg-type]
 
         def found() -> bool:

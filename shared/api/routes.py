@@ -36,7 +36,6 @@ from shared.runtime.wsgi import HttpRequest, QueryParams
 from shared.transcripts.model import Transcript
 
 __all__ = [
-    "API_IDEMPOTENCY_PREFIX",
     "INLINE_TRANSCRIPT_BYTES",
     "OPERATIONS",
     "ApiCall",
@@ -45,8 +44,6 @@ __all__ = [
     "ResponseSpec",
 ]
 
-# Orchestrator.submit_api_job keeps an API job under the idempotency key "api:<header value>".
-API_IDEMPOTENCY_PREFIX = "api:"
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 # A transcript up to this size is answered inline by the results route; larger ones are linked only.
 INLINE_TRANSCRIPT_BYTES = 1024 * 1024
@@ -130,8 +127,8 @@ def _submit(job_type: JobType) -> Handler:
         body = call.request.json()
         key = _idempotency_key(call.request)
         orchestrator = call.orchestrator()
-        replayed = key is not None and orchestrator.store.find(API_IDEMPOTENCY_PREFIX + key) is not None
-        view = orchestrator.submit_api_job(job_type, body, idempotency_key=key)
+        view, created = orchestrator.submit_api_job_reporting(job_type, body, idempotency_key=key)
+        replayed = not created
         location = f"{call.base_path}/v1/jobs/{view.id}"
         if replayed:
             return json_response(view, 200, [("Location", location), (REPLAYED_HEADER, "true")])

@@ -309,6 +309,15 @@ class Orchestrator:
         IdempotencyConflict when the key was used for a different request. Without a key every call
         creates a job.
         """
+        return self.submit_api_job_reporting(job_type, request, idempotency_key)[0]
+
+    def submit_api_job_reporting(
+        self,
+        job_type: JobType | str,
+        request: BaseModel | Mapping[str, Any],
+        idempotency_key: str | None = None,
+    ) -> tuple[JobView, bool]:
+        """`submit_api_job`, also saying whether this call created the job (False: a replayed key)."""
         kind = api_job_type(job_type)
         job_input = parse_job_input(kind, request)
         if idempotency_key is not None and (
@@ -324,7 +333,7 @@ class Orchestrator:
             self._require_step_client(kind, job_input, kind.steps[index])
         view, created = self.store.create_or_get(kind, job_input, key)
         log.info("api job submitted", job_id=view.id, job_type=kind.value, created=created)
-        return self.advance(view.id)
+        return self.advance(view.id), created
 
     def output_urls(self, view: JobView, expires: int | None = None) -> dict[str, str]:
         """Presigned GET URLs of a job's outputs (never log them)."""

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from localcloud.config import ENV_ASR_ENGINE
 from shared.errors import ConfigurationError, InvalidRequestError, Problem
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 # The variable localcloud reads to choose its engine (the caller reads it, never this module).
-ASR_ENGINE_ENV = "LOCALCLOUD_ASR_ENGINE"
+ASR_ENGINE_ENV = ENV_ASR_ENGINE  # the variable is read by localcloud.config, not here
 DEFAULT_ENGINE = "pocketsphinx"
 RECOGNITION_RATE = 16000  # what the en-us acoustic model was trained on
 _OPERATION = "speech recognition"

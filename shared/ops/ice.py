@@ -29,7 +29,7 @@ from typing_extensions import Self
 from shared.errors import InvalidRequestError, ServiceResponseError
 from shared.ops.base import RequestModel, ResponseModel
 from shared.ops.enums import IceJobState, IceOutputFormat, SampleRate
-from shared.ops.imm import (
+from shared.ops.wire import (
     check_bucket_name,
     check_object_key,
     compact_json,
@@ -178,7 +178,7 @@ class OutputConfig(RequestModel):
     @field_validator("object_name")
     @classmethod
     def _object_rules(cls, value: str) -> str:
-        return check_object_key(value)
+        return check_object_key(value, allow_folder=False)
 
     def key_for(self, output_format: IceOutputFormat | str) -> str:
         """The object key ICE writes for a format.

@@ -18,7 +18,6 @@ object keys in the order the official SDK writes them, which is alphabetical).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -30,6 +29,15 @@ from typing_extensions import Self
 from shared.errors import InvalidRequestError
 from shared.ops.base import RequestModel, ResponseModel
 from shared.ops.enums import ImmAudioCodec, ImmContainer, ImmTaskStatus, SampleRate
+from shared.ops.wire import (
+    check_bucket_name,
+    check_object_key,
+    compact_json,
+    decode_json_text,
+    refuse_bool,
+    unflatten_query,
+    utf8_size,
+)
 
 __all__ = [
     "CreateMediaConvertTaskRequest",
@@ -83,111 +91,6 @@ _CONTAINER_CODECS = {
 }
 _RATE_OPTIONS = ("fixed", "adaptive")
 
-_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
-_OBJECT_KEY_MAX_BYTES = 1023
-
-
-# --- wire helpers, shared with shared.ops.ice ------------------------------------------------------------
-# Validators raise ValueError("<rule>: <sentence>"); RequestModel turns that into Problem(field, rule, ...).
-
-
-def utf8_size(text: str) -> int:
-    """Length in bytes of the UTF-8 encoding; lone surrogates (possible from JSON escapes) are refused."""
-    try:
-        return len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise ValueError("utf8: contains characters that cannot be encoded as UTF-8") from None
-
-
-def check_bucket_name(name: str) -> str:
-    if not _BUCKET_NAME.fullmatch(name):
-        raise ValueError(
-            f"bucket_name: {name!r} is not a bucket name (3-63 lower-case letters, digits or hyphens, "
-            "starting and ending with a letter or digit)"
-        )
-    return name
-
-
-def check_object_key(key: str) -> str:
-    if not key:
-        raise ValueError("object_key: must not be empty")
-    if utf8_size(key) > _OBJECT_KEY_MAX_BYTES:
-        raise ValueError(f"object_key: must be at most {_OBJECT_KEY_MAX_BYTES} bytes of UTF-8")
-    if key[0] in "/\\":
-        raise ValueError("object_key: must not start with '/' or '\\'")
-    if key.endswith("/"):
-        raise ValueError(f"object_key: {key!r} ends with '/', which names a folder, not an object")
-    return key
-
-
-def compact_json(value: object, *, sort_keys: bool = False) -> str:
-    """JSON as the OpenAPI SDKs write it: no spaces, non-ASCII characters kept as they are."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
-
-
-def decode_json_text(value: object) -> object:
-    """Before-validator: a parameter that arrives as a JSON string is decoded; anything else passes."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid_json: is not valid JSON ({exc.msg} at position {exc.pos})") from None
-
-
-def refuse_bool(value: object) -> object:
-    """Before-validator for numbers: pydantic's lax mode would read true as 1."""
-    if isinstance(value, bool):
-        raise ValueError("number_type: must be a number, not true or false")
-    return value
-
-
-def unflatten_query(params: Mapping[str, str], operation: str = "") -> dict[str, Any]:
-    """Rebuild nested parameters from the flattened form: `Sources.1.URI=x` -> `{"Sources": [{"URI": x}]}`.
-
-    List positions are 1-based and must run 1, 2, 3 ... without gaps. Plain names pass through unchanged.
-    """
-    tree: dict[str, Any] = {}
-    for name, value in params.items():
-        parts = name.split(".")
-        node = tree
-        for depth, part in enumerate(parts):
-            here = ".".join(parts[: depth + 1])
-            if not part:
-                raise InvalidRequestError.single(
-                    name, "parameter_name", "has an empty path segment", operation
-                )
-            if depth == len(parts) - 1:
-                if part in node:
-                    raise _conflict(here, operation)
-                node[part] = value
-            else:
-                child = node.setdefault(part, {})
-                if not isinstance(child, dict):
-                    raise _conflict(here, operation)
-                node = child
-    return {name: _listify(value, name, operation) for name, value in tree.items()}
-
-
-def _conflict(name: str, operation: str) -> InvalidRequestError:
-    return InvalidRequestError.single(
-        name, "conflicting_parameters", "is given both as a value and as flattened sub-parameters", operation
-    )
-
-
-def _listify(node: object, path: str, operation: str) -> object:
-    if not isinstance(node, dict):
-        return node
-    if node and all(key.isdigit() for key in node):
-        positions = sorted(int(key) for key in node)
-        if positions != list(range(1, len(positions) + 1)):
-            raise InvalidRequestError.single(
-                path, "flattened_index", "list items must be numbered 1, 2, 3 ... without gaps", operation
-            )
-        by_position = {int(key): value for key, value in node.items()}
-        return [_listify(by_position[i], f"{path}.{i}", operation) for i in positions]
-    return {key: _listify(value, f"{path}.{key}", operation) for key, value in node.items()}
-
 
 def _non_empty_json_list(value: object) -> object:
     # Checked before the items: pydantic's min_length counts only items that validated, so one bad item
@@ -223,7 +126,7 @@ def _split_oss_uri(uri: str, *, allow_autoext: bool = False) -> tuple[str, str]:
     if not slash or not key:
         raise ValueError(f"oss_uri: {uri!r} names no object; expected oss://<bucket>/<object key>")
     check_bucket_name(bucket)
-    check_object_key(key)
+    check_object_key(key, allow_folder=False)
     if AUTOEXT in key and not allow_autoext:
         raise ValueError(f"oss_uri: {AUTOEXT} is only allowed in a target URI, not in {uri!r}")
     return bucket, key

@@ -39,12 +39,11 @@ from shared.ops.oss_params import CONCAT_ORDER, ConvertParams
 from shared.ops.oss_saveas import (
     Notify,
     SaveAs,
-    check_object_key,
     decoded_name,
-    describe_control_characters,
     destination_wire,
     parse_destination,
 )
+from shared.ops.wire import check_object_key, describe_control_characters
 
 MIN_OBJECTS = 2
 MAX_OBJECTS = 11  # the source object included

@@ -27,13 +27,15 @@ from shared.ops.oss_common import (
     literal_names,
     validate_from_wire,
 )
+from shared.ops.wire import (
+    check_bucket_name,
+    check_object_key,
+    describe_control_characters,
+)
 
 AUTOEXT = "{autoext}"
-MAX_KEY_BYTES = 1023
-_BUCKET_CHARS = re.compile(r"[a-z0-9-]+")
 # MNS topic names: a letter first, then letters, digits and hyphens, at most 256 characters.
 _TOPIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,255}")
-_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\x00": "a NUL byte"}
 
 
 def resolve_autoext(key: str, fmt: AudioFormat | str) -> str:
@@ -43,47 +45,6 @@ def resolve_autoext(key: str, fmt: AudioFormat | str) -> str:
     'out/opus/song.opus'
     """
     return key.replace(AUTOEXT, as_audio_format(fmt).extension)
-
-
-def describe_control_characters(name: str) -> str | None:
-    """A sentence naming the control characters in `name` (None when there are none)."""
-    found = [(index, char) for index, char in enumerate(name) if ord(char) < 0x20 or ord(char) == 0x7F]
-    if not found:
-        return None
-    index, char = found[0]
-    what = _CONTROL_NAMES.get(char, "a control character")
-    where = "at the end" if index == len(name) - 1 else f"at position {index}"
-    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-    hint = (
-        " — usually left by `echo` before base64-encoding" if char == "\n" and index == len(name) - 1 else ""
-    )
-    return f"{name!r} contains {what} (U+{ord(char):04X}) {where}{more}{hint}"
-
-
-def check_object_key(key: str, *, allow_control: bool = False) -> str:
-    """Validate an OSS object key; raises ValueError('<rule>: <sentence>') for pydantic to translate."""
-    size = len(key.encode("utf-8"))
-    if not 1 <= size <= MAX_KEY_BYTES:
-        raise ValueError(f"key_length: an object key is 1 to {MAX_KEY_BYTES} bytes of UTF-8, got {size}")
-    if key[0] in "/\\":
-        raise ValueError(f"key_leading_slash: an object key must not start with '/' or '\\\\', got {key!r}")
-    problem = describe_control_characters(key)
-    if problem and not allow_control:
-        raise ValueError(f"control_character: {problem}; object keys must not contain control characters")
-    return key
-
-
-def check_bucket_name(name: str) -> str:
-    """Validate an OSS bucket name (3-63 characters: lowercase letters, digits, hyphens inside)."""
-    if not 3 <= len(name) <= 63:
-        raise ValueError(f"bucket_length: a bucket name is 3 to 63 characters, got {len(name)} in {name!r}")
-    if not _BUCKET_CHARS.fullmatch(name):
-        raise ValueError(
-            f"bucket_characters: a bucket name has only lowercase letters, digits and '-', got {name!r}"
-        )
-    if name[0] == "-" or name[-1] == "-":
-        raise ValueError(f"bucket_hyphen: a bucket name must not start or end with '-', got {name!r}")
-    return name
 
 
 def decoded_name(step: WireStep, key: str, collector: ProblemCollector) -> str | None:

@@ -29,7 +29,7 @@ from shared.ops.base import RequestModel
 from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
 from shared.ops.oss_common import raise_field_problems
 from shared.ops.oss_params import ConvertParams
-from shared.ops.oss_saveas import check_object_key
+from shared.ops.wire import check_object_key
 
 MAX_MERGE_CLIPS = 100
 MAX_SPEECH_CHARACTERS = 2000
@@ -41,9 +41,7 @@ RequestModelT = TypeVar("RequestModelT", bound=RequestModel)
 
 def _object_key(value: object) -> object:
     if isinstance(value, str):
-        check_object_key(value)
-        if value.endswith("/"):
-            raise ValueError(f"folder_key: {value!r} ends with '/', which names a folder, not an object")
+        check_object_key(value, allow_folder=False)
     return value
 
 

@@ -35,7 +35,7 @@ from shared import env
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.ops.asr_audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AsrLanguage
-from shared.ops.oss_saveas import check_bucket_name
+from shared.ops.wire import check_bucket_name
 
 DEFAULT_SUFFIXES = (
     ".wav",

@@ -164,7 +164,11 @@ def test_an_unknown_voice_is_refused_naming_the_field(ice_sdk: IceSdkClient) -> 
         ({"input_config": "x" * 2001}, "InputConfig", "too_long"),
         ({"editing_config": '{"voice":"Andy","format":"OGG"}'}, "EditingConfig.format", "enum"),
         ({"editing_config": '{"voice":"Andy","format":"MP3","volume":101}'}, "EditingConfig.volume", "range"),
-        ({"output_config": '{"bucket":"Bad_Bucket","object":"a"}'}, "OutputConfig.bucket", "bucket_name"),
+        (
+            {"output_config": '{"bucket":"Bad_Bucket","object":"a"}'},
+            "OutputConfig.bucket",
+            "bucket_characters",
+        ),
         ({"user_data": '{"NotifyAddress":"ftp://x"}'}, "UserData", "notify_address"),
         (
             {"editing_config": '{"voice":"Andy","format":"MP3","sample_rate":96000}'},

@@ -110,7 +110,7 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
         "source bucket in upper case",
         merge_with(lambda d: d["Sources"][2].update(URI="oss://Test/a.mp3")),
         "Sources[2].URI",
-        "bucket_name",
+        "bucket_characters",
     ),
     (
         "negative source start",
@@ -327,7 +327,7 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
         "output bucket with an underscore",
         tts_with(lambda d: d["OutputConfig"].update(bucket="my_bucket")),
         "OutputConfig.bucket",
-        "bucket_name",
+        "bucket_characters",
     ),
     (
         "output object left out",

@@ -225,10 +225,10 @@ def test_parse_oss_uri_splits_bucket_and_key_at_the_first_slash() -> None:
         ("https://bucket/key.mp3", "oss_uri"),
         ("oss://bucket", "oss_uri"),
         ("oss://bucket/", "oss_uri"),
-        ("oss://Bucket_1/key.mp3", "bucket_name"),
-        ("oss://bucket//key.mp3", "object_key"),
-        ("oss://bucket/folder/", "object_key"),
-        ("oss://bucket/" + "k" * 1024, "object_key"),
+        ("oss://Bucket_1/key.mp3", "bucket_characters"),
+        ("oss://bucket//key.mp3", "key_leading_slash"),
+        ("oss://bucket/folder/", "folder_key"),
+        ("oss://bucket/" + "k" * 1024, "key_length"),
     ],
 )
 def test_parse_oss_uri_names_the_rule_a_bad_uri_breaks(uri: str, rule: str) -> None:

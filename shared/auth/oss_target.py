@@ -35,6 +35,7 @@ BUCKET_EXTENSION = "oss_bucket"
 KEY_EXTENSION = "oss_key"
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _PRESIGN_METHODS = frozenset({"GET", "PUT", "HEAD", "POST", "DELETE"})
+_DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
 
 
 def oss_bucket_and_key(request: httpx.Request, *, endpoint_host: str | None = None) -> tuple[str | None, str]:
@@ -114,6 +115,19 @@ def validate_expires(expires: object, maximum: int | None) -> int:
     return expires
 
 
+def encode_key_path(key: str) -> str:
+    """A key as a URL path: RFC 3986 encoded with `/` kept, and `.`/`..` segments escaped.
+
+    Every HTTP client (httpx included) resolves dot segments away (`a/../b` becomes `b`), which would
+    send the request to another object, or on a path-style endpoint to another bucket; escaped, they
+    reach OSS as the key's own characters.
+
+    >>> encode_key_path("in/./a b/../c.mp3")
+    'in/%2E/a%20b/%2E%2E/c.mp3'
+    """
+    return "/".join(_DOT_SEGMENTS.get(segment) or percent_encode(segment) for segment in key.split("/"))
+
+
 def object_url(url_base: str, bucket: str, key: str, *, path_style: bool) -> str:
     """`<scheme>://<bucket>.<host>/<key>` or, path-style, `<scheme>://<host>/<bucket>/<key>` (no query).
 
@@ -136,7 +150,7 @@ def object_url(url_base: str, bucket: str, key: str, *, path_style: bool) -> str
             "url_base", "endpoint_only", "must be scheme and host (and port) only: no path, query or user"
         )
     netloc = parts.netloc.lower()
-    encoded_key = percent_encode(key, keep_slash=True)
+    encoded_key = encode_key_path(key)
     if path_style:
         return f"{parts.scheme}://{netloc}/{bucket}/{encoded_key}"
     if not netloc.startswith(f"{bucket}."):

@@ -57,11 +57,22 @@ def load_json(
     """The event's JSON document (a mapping passes through); InvalidRequestError when it is not JSON."""
     if isinstance(event, Mapping):
         return event
-    text = event_text(event, operation=operation, field=field)
+    return parse_json(event_text(event, operation=operation, field=field), operation=operation, field=field)
+
+
+def parse_json(text: str, *, operation: str, field: str) -> Any:
+    """`json.loads`, with every way it can fail (too deep a nesting included) as one InvalidRequestError."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidRequestError.single(field, "json", f"is not valid JSON ({exc})", operation) from None
+    except RecursionError:
+        raise _too_deep(field, operation) from None
+
+
+def _too_deep(field: str, operation: str) -> InvalidRequestError:
+    # Nesting deeper than the parser's stack (an event of nothing but '[' is enough) raises RecursionError.
+    return InvalidRequestError.single(field, "json", "is nested too deeply to be read", operation)
 
 
 def event_text(event: bytes | bytearray | str, *, operation: str, field: str = "event") -> str:
@@ -95,12 +106,16 @@ def decode_json_text(text: str, *, operation: str, field: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise _too_deep(field, operation) from None
     decoded = _base64_text(text)
     if decoded is not None:
         try:
             return json.loads(decoded)
         except json.JSONDecodeError:
             pass
+        except RecursionError:
+            raise _too_deep(field, operation) from None
     raise InvalidRequestError.single(field, "json", "is neither JSON nor base64-encoded JSON", operation)
 
 

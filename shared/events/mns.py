@@ -153,8 +153,8 @@ def _format(fmt: MnsFormat | str | None) -> MnsFormat | None:
 def _json_object(text: str) -> Mapping[str, Any] | None:
     try:
         document = json.loads(text)
-    except json.JSONDecodeError:
-        return None
+    except (json.JSONDecodeError, RecursionError):
+        return None  # not an envelope: a raw STREAM body, judged when someone reads it as JSON
     return document if isinstance(document, dict) else None
 
 

@@ -33,7 +33,14 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from shared.errors import InvalidRequestError
-from shared.events._base import EventModel, decode_json_text, event_text, require_object, validate_event
+from shared.events._base import (
+    EventModel,
+    decode_json_text,
+    event_text,
+    parse_json,
+    require_object,
+    validate_event,
+)
 from shared.events.mns import MnsMessage
 from shared.ops.enums import ImmTaskStatus
 
@@ -233,9 +240,4 @@ def _document(body: bytes | bytearray | str | Mapping[str, Any] | MnsMessage) ->
 def _user_data_json(user_data: str | None) -> Any:
     if user_data is None or not user_data.strip():
         return None
-    try:
-        return json.loads(user_data)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequestError.single(
-            "UserData", "json", f"is not valid JSON ({exc})", _OPERATION
-        ) from None
+    return parse_json(user_data, operation=_OPERATION, field="UserData")

@@ -9,14 +9,12 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import AwareDatetime, Field, field_validator
 
-from shared.errors import InvalidRequestError
-from shared.events._base import EventModel, load_json, validate_event
+from shared.events._base import EventModel, load_json, parse_json, validate_event
 
 __all__ = ["TimerEvent"]
 
@@ -44,9 +42,4 @@ class TimerEvent(EventModel):
         """The payload parsed as JSON (None when empty); InvalidRequestError when it is not JSON."""
         if not self.payload.strip():
             return None
-        try:
-            return json.loads(self.payload)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequestError.single(
-                "payload", "json", f"is not valid JSON ({exc})", _OPERATION
-            ) from None
+        return parse_json(self.payload, operation=_OPERATION, field="payload")

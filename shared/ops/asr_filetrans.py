@@ -33,11 +33,17 @@ def task_path(task_id: str) -> str:
     """
     if not isinstance(task_id, str) or not task_id.strip():
         raise InvalidRequestError.single("task_id", "required", "must be a non-empty string", "Qwen-ASR task")
-    if any(ch in "/?#%\\" or ch.isspace() or ord(ch) < 0x20 for ch in task_id):
+    # The id becomes a path segment as it is: a dot segment would be resolved away (polling another
+    # path), and anything beyond printable ASCII could not be written into the request line.
+    if (
+        task_id in (".", "..")
+        or not (task_id.isascii() and task_id.isprintable())
+        or any(ch in "/?#%\\ " for ch in task_id)
+    ):
         raise InvalidRequestError.single(
             "task_id",
             "task_id_format",
-            "must not contain '/', '?', '#', '%', '\\' or whitespace",
+            "must be printable ASCII without '/', '?', '#', '%', '\\' or spaces, and not '.' or '..'",
             "Qwen-ASR task",
         )
     return TASK_PATH_TEMPLATE.format(task_id=task_id)

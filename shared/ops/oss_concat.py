@@ -35,7 +35,7 @@ from shared.ops.oss_common import (
     validate_from_wire,
     wire_int,
 )
-from shared.ops.oss_params import CONCAT_ORDER, ConvertParams
+from shared.ops.oss_params import CONCAT_ORDER, ConvertParams, WireInt
 from shared.ops.oss_saveas import (
     Notify,
     SaveAs,
@@ -61,8 +61,8 @@ class ConcatClip(RequestModel):
     operation: ClassVar[str] = "audio/concat clip"
 
     object: str
-    ss: int = Field(0, ge=0, description="Start offset in milliseconds; 0 starts at the beginning.")
-    t: int = Field(0, ge=0, description="Duration in milliseconds; 0 runs to the end.")
+    ss: WireInt = Field(0, ge=0, description="Start offset in milliseconds; 0 starts at the beginning.")
+    t: WireInt = Field(0, ge=0, description="Duration in milliseconds; 0 runs to the end.")
 
     @field_validator("object")
     @classmethod
@@ -146,7 +146,7 @@ class AudioConcatRequest(RequestModel):
 
     clips: list[ConcatClip]
     params: ConvertParams
-    align: int = Field(
+    align: WireInt = Field(
         0, ge=0, description="Index of the clip whose sample rate and channels are the defaults."
     )
     saveas: SaveAs
@@ -214,7 +214,7 @@ class ParsedConcat(RequestModel):
     operation: ClassVar[str] = CONCAT_ACTION
 
     params: ConvertParams
-    align: int = Field(0, ge=0)
+    align: WireInt = Field(0, ge=0)
     pre: list[ConcatClip] = Field(default_factory=list)
     sur: list[ConcatClip] = Field(default_factory=list)
     saveas: SaveAs

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from typing_extensions import Self
 
 from shared.errors import Problem
@@ -28,6 +28,7 @@ from shared.ops.oss_common import (
     validate_from_wire,
     wire_int,
 )
+from shared.ops.wire import refuse_bool
 
 # Emit orders follow each action's own seed examples, so those strings reproduce exactly:
 # audio/convert writes `ss_10000,t_60000,f_aac,ab_96000` and `f_opus,ab_96000,ar_48000,ac_2`;
@@ -36,6 +37,11 @@ CONVERT_ORDER: tuple[str, ...] = ("ss", "t", "f", "ab", "aq", "abopt", "ar", "ac
 CONCAT_ORDER: tuple[str, ...] = ("ss", "t", "f", "ac", "ar", "ab", "aq", "abopt", "adepth")
 _INTEGER_PARAMS = frozenset({"ss", "t", "ab", "aq", "ar", "ac", "adepth"})
 _MAX_CHANNELS = 8
+
+# Integer parameters; pydantic's lax mode would otherwise write `true` as `ss_1`. The validator sits
+# outside the optional union so that the bounds still read as minimum/maximum in the JSON schema.
+WireInt = Annotated[int, BeforeValidator(refuse_bool)]
+OptionalWireInt = Annotated[int | None, BeforeValidator(refuse_bool)]
 
 
 @dataclass(frozen=True)
@@ -123,13 +129,13 @@ class ConvertParams(RequestModel):
     operation: ClassVar[str] = "audio transcoding"
 
     f: AudioFormat = Field(description="Output container format.")
-    ss: int = Field(0, ge=0, description="Start offset in milliseconds; 0 starts at the beginning.")
-    t: int = Field(0, ge=0, description="Duration in milliseconds after ss; 0 runs to the end.")
-    ab: int | None = Field(None, ge=1000, le=10_000_000, description="Bitrate in bit/s; excludes aq.")
-    aq: int | None = Field(None, ge=0, le=100, description="Compression quality 0-100; excludes ab.")
+    ss: WireInt = Field(0, ge=0, description="Start offset in milliseconds; 0 starts at the beginning.")
+    t: WireInt = Field(0, ge=0, description="Duration in milliseconds after ss; 0 runs to the end.")
+    ab: OptionalWireInt = Field(None, ge=1000, le=10_000_000, description="Bitrate in bit/s; excludes aq.")
+    aq: OptionalWireInt = Field(None, ge=0, le=100, description="Compression quality 0-100; excludes ab.")
     abopt: BitrateOption | None = Field(None, description="What to do when the source bitrate is below ab.")
     ar: SampleRate | None = Field(None, description="Sample rate in Hz; default inherited from the source.")
-    ac: int | None = Field(None, ge=1, le=_MAX_CHANNELS, description="Channels; default inherited.")
+    ac: OptionalWireInt = Field(None, ge=1, le=_MAX_CHANNELS, description="Channels; default inherited.")
     adepth: BitDepth | None = Field(None, description="Sample bit depth, flac only.")
 
     @model_validator(mode="after")

@@ -11,7 +11,8 @@
   with its traceback and re-raised (FC records the failure, retries, then the OnFailure destination).
 
 `http_handler` does the same for WSGI apps, answering uncaught errors as JSON (400 for
-InvalidRequestError with code and field, 500 with the request id for the rest).
+InvalidRequestError with code and field, 503/502 for a retryable/permanent ServiceError, 500 with the
+request id for the rest).
 
 Each invocation runs in a copy of the current contextvars context, so with InstanceConcurrency > 1
 (requests in threads) no invocation sees another's log context; nothing per-request lives in a global.

@@ -5,8 +5,10 @@ Two nets, because either alone misses something:
 - by key name: a value logged under `secret`, `security_token`, `Authorization`, `x-oss-signature`,
   `api_key`, `password`, `credentials` … is replaced whole, whatever it looks like;
 - by value pattern: text anywhere (a log message, an exception message, a URL inside a header dump) is
-  scrubbed of presigned-URL query parameters, `Credential=`/`Signature=` pairs, `Bearer …` and `OSS id:sig`
-  authorization values, DashScope keys (`sk-…`), STS tokens (`CAIS…`) and `password=…`-style pairs.
+  scrubbed of presigned-URL query parameters (also percent-encoded inside another URL),
+  `Credential=`/`Signature=` pairs, `Bearer …` and `OSS|ACS|MNS id:sig` authorization values, DashScope
+  keys (`sk-…`), STS tokens (`CAIS…`), and `password=…`-style pairs (`ALIBABA_CLOUD_ACCESS_KEY_SECRET=…`
+  as the environment spells it included). Keys of nested mappings are scrubbed like values.
 
 A third, exact net: `register_secret()` remembers secrets the process actually holds (the FC context's
 credentials) and removes them verbatim wherever they appear.
@@ -46,19 +48,24 @@ _SENSITIVE_WORDS = frozenset(
 _SENSITIVE_COMPOUNDS = ("apikey", "accesskeysecret", "privatekey", "securitytoken", "sessiontoken")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
-# Query-string or header parameters whose value is secret (presigned URLs V1 and V4, STS token, API keys).
+# Query-string or header parameters whose value is secret (presigned URLs V1 and V4, STS token, API keys),
+# also inside a percent-encoded URL (a presigned URL passed as a parameter of another one: `%3F…%3D…%26`).
 _SECRET_PARAMETER = re.compile(
-    r"(?i)(?<![A-Za-z0-9_-])(?P<name>x-oss-signature|signature|x-oss-credential|credential|"
-    r"x-oss-security-token|x-acs-security-token|security-token|securitytoken|ossaccesskeyid|"
-    r"access_?key_?secret|api_?key|token)=[^&#\s\"'<>,;]+"
+    r"(?i)(?:(?<![A-Za-z0-9_-])|(?<=%3F)|(?<=%26))(?P<name>x-oss-signature|signature|x-oss-credential|"
+    r"credential|x-oss-security-token|x-acs-security-token|security-token|securitytoken|ossaccesskeyid|"
+    r"access_?key_?secret|api_?key|token)"
+    r"(?:(?P<eq>=)[^&#\s\"'<>,;]+|(?P<encoded_eq>%3D)(?:(?!%26)[^&#\s\"'<>,;])+)"
 )
-# "password: hunter2", "AccessKeySecret": "…", api_key='…' inside free text or a JSON dump.
+# "password: hunter2", "AccessKeySecret": "…", api_key='…' inside free text or a JSON dump, and the
+# environment's spelling (`ALIBABA_CLOUD_ACCESS_KEY_SECRET=…`, `AUDIOCHAIN_API_TOKEN=…`), hence no `\b`.
 _SECRET_ASSIGNMENT = re.compile(
-    r"(?i)(?P<name>\b(?:access_?key_?secret|security_?token|api_?key|password|passwd|secret)[\"']?\s*[:=]\s*[\"']?)"
+    r"(?i)(?P<name>(?<![A-Za-z0-9])(?:access[_-]?key[_-]?secret|security[_-]?token|session[_-]?token|"
+    r"api[_-]?key|api[_-]?token|password|passwd|secret)[\"']?\s*[:=]\s*[\"']?)"
     r"[^\s\"',;&]+"
 )
 _AUTHORIZATION_VALUE = re.compile(
-    r"(?P<name>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{8,}|(?P<sig>\b(?:OSS|ACS)\s+)[A-Za-z0-9]+:[A-Za-z0-9+/=]+"
+    r"(?P<name>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{8,}"
+    r"|(?P<sig>\b(?:OSS|ACS|MNS)\s+)[A-Za-z0-9]+:[A-Za-z0-9+/=]+"
 )
 _DASHSCOPE_KEY = re.compile(r"\bsk-[A-Za-z0-9]{16,}")
 _STS_TOKEN = re.compile(r"\bCAIS[A-Za-z0-9+/=_-]{20,}")
@@ -119,7 +126,9 @@ def scrub_text(text: str) -> str:
     for secret in _registry.snapshot():
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = _SECRET_PARAMETER.sub(lambda m: f"{m.group('name')}={REDACTED}", text)
+    text = _SECRET_PARAMETER.sub(
+        lambda m: f"{m.group('name')}{m.group('eq') or m.group('encoded_eq')}{REDACTED}", text
+    )
     text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group('name')}{REDACTED}", text)
     text = _AUTHORIZATION_VALUE.sub(lambda m: f"{m.group('name') or m.group('sig')}{REDACTED}", text)
     text = _DASHSCOPE_KEY.sub(REDACTED, text)
@@ -142,7 +151,11 @@ def redact(value: Any, *, key: str | None = None, _depth: int = 0) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return scrub_text(bytes(value).decode("utf-8", errors="replace"))
     if isinstance(value, Mapping):
-        return {k: redact(v, key=str(k), _depth=_depth + 1) for k, v in value.items()}
+        # Keys are scrubbed too: a mapping keyed by URL would otherwise log presigned URLs whole.
+        return {
+            (scrub_text(k) if isinstance(k, str) else k): redact(v, key=str(k), _depth=_depth + 1)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple, set, frozenset)):
         items = list(value)
         # A (name, value) header pair: the name decides, as for a mapping.

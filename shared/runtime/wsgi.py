@@ -137,6 +137,9 @@ class HttpRequest:
             return json.loads(self.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidRequestError.single("body", "json", f"is not valid JSON ({exc})") from None
+        except RecursionError:
+            # A body of nothing but '[' fits the size limit and still exhausts the parser's stack.
+            raise InvalidRequestError.single("body", "json", "is nested too deeply to be read") from None
 
 
 def context_from_environ(environ: Mapping[str, Any]) -> FcContext | None:

@@ -40,8 +40,13 @@ def render_srt(transcript: Transcript) -> str:
 def render_vtt(transcript: Transcript) -> str:
     blocks = ["WEBVTT\n"]
     for begin, end, text in _subtitle_cues(transcript):
-        blocks.append(f"{_timestamp(begin, '.')} --> {_timestamp(end, '.')}\n{text}\n")
+        blocks.append(f"{_timestamp(begin, '.')} --> {_timestamp(end, '.')}\n{_vtt_escape(text)}\n")
     return "\n".join(blocks)
+
+
+def _vtt_escape(text: str) -> str:
+    # WebVTT cue text is markup: a bare `&` or `<` starts an entity or a tag, and `-->` may not appear.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _timestamp(ms: int, separator: str) -> str:

@@ -295,6 +295,15 @@ def test_a_task_id_that_would_change_the_path_is_refused() -> None:
     assert recorder.requests == []
 
 
+@pytest.mark.parametrize("task_id", ["..", ".", "t\u00e9che", "task\u200b1"])
+def test_a_task_id_that_is_a_dot_segment_or_not_ascii_is_refused_naming_the_field(task_id: str) -> None:
+    recorder = Recorder([task("RUNNING")])
+    with pytest.raises(InvalidRequestError) as caught:
+        client(recorder).get_task(task_id)
+    assert (caught.value.field, caught.value.rule) == ("task_id", "task_id_format")
+    assert recorder.requests == []
+
+
 # Result download ---------------------------------------------------------------------------------------
 
 

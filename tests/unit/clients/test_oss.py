@@ -44,6 +44,8 @@ KEYS_THAT_MUST_ROUND_TRIP = [
     "q?uestion#hash&amp=.mp3",
     "tilde~quote'star*(paren).flac",
     "deep/er/still/emoji-🎵.opus",
+    "dots/./and/../segments.mp3",
+    "../climbing-out.mp3",
 ]
 
 
@@ -404,6 +406,25 @@ def test_ip_and_single_label_endpoints_use_path_style_urls(credentials: Credenti
     assert client.presign_get("examplebucket", "in/a b.mp3", 60).startswith(
         f"{endpoint}/examplebucket/in/a%20b.mp3?"
     )
+
+
+def test_dot_segments_of_a_key_are_sent_as_written_not_resolved_away(credentials: Credentials) -> None:
+    recorder = Recorder([httpx.Response(200)])
+    oss(recorder.transport, credentials).put_object("examplebucket", "in/./a/../b.mp3", b"x")
+    assert recorder.last.url.raw_path == b"/in/%2E/a/%2E%2E/b.mp3"
+
+
+def test_a_dot_dot_key_cannot_climb_into_another_bucket_on_a_path_style_endpoint(
+    credentials: Credentials,
+) -> None:
+    recorder = Recorder([httpx.Response(200)])
+    client = OssClient(
+        "http://127.0.0.1:9000", "cn-hangzhou", credentials, transport=recorder.transport, clock=fixed_clock
+    )
+    client.delete_object("examplebucket", "../otherbucket/a.mp3")
+    assert recorder.last.url.raw_path == b"/examplebucket/%2E%2E/otherbucket/a.mp3"
+    presigned = client.presign_get("examplebucket", "../otherbucket/a.mp3", 60)
+    assert httpx.URL(presigned).raw_path.startswith(b"/examplebucket/%2E%2E/otherbucket/a.mp3?")
 
 
 def test_path_style_can_be_forced_on_a_dns_endpoint(credentials: Credentials) -> None:

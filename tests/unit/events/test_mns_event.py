@@ -16,6 +16,13 @@ def load(name: str) -> bytes:
     return (EVENTS / name).read_bytes()
 
 
+def test_a_body_nested_too_deep_to_parse_is_refused_as_not_json() -> None:
+    message = MnsMessage.from_bytes(b"[" * 200_000)
+    with pytest.raises(InvalidRequestError) as caught:
+        message.body_json()
+    assert (caught.value.field, caught.value.rule) == ("body", "json")
+
+
 def test_a_json_format_event_is_detected_and_its_fields_read() -> None:
     message = MnsMessage.from_bytes(load("mns_json.json"))
     assert message.format is MnsFormat.JSON

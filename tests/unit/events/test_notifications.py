@@ -192,3 +192,16 @@ def test_a_body_that_is_not_a_json_object_is_refused(body: bytes, rule: str) -> 
     with pytest.raises(InvalidRequestError) as caught:
         parse_notification(body)
     assert (caught.value.field, caught.value.rule) == ("body", rule)
+
+
+def test_a_notification_nested_too_deep_to_parse_is_refused_as_not_json() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_notification(b"[" * 200_000)
+    assert (caught.value.field, caught.value.rule) == ("body", "json")
+
+
+def test_user_data_nested_too_deep_to_parse_is_refused_as_not_json() -> None:
+    note = parse_notification({"TaskId": "t-1", "Status": "Succeeded", "UserData": "[" * 200_000})
+    with pytest.raises(InvalidRequestError) as caught:
+        note.user_data_json()
+    assert (caught.value.field, caught.value.rule) == ("UserData", "json")

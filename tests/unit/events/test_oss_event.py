@@ -187,3 +187,9 @@ def test_malformed_events_are_refused_with_a_clear_error(raw: bytes, field: str,
         OssEvent.from_bytes(raw)
     assert caught.value.field == field
     assert caught.value.rule == rule
+
+
+def test_an_event_nested_too_deep_to_parse_is_refused_as_not_json() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        OssEvent.from_bytes(b"[" * 200_000)
+    assert (caught.value.field, caught.value.rule) == ("event", "json")

@@ -50,3 +50,12 @@ def test_malformed_timer_events_are_refused_naming_the_field(raw: bytes, field: 
     with pytest.raises(InvalidRequestError) as caught:
         TimerEvent.from_bytes(raw)
     assert caught.value.field == field
+
+
+def test_a_payload_nested_too_deep_to_parse_is_refused_as_not_json() -> None:
+    timer = TimerEvent.from_bytes(
+        {"triggerTime": "2024-09-02T10:20:00Z", "triggerName": "t", "payload": "[" * 200_000}
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        timer.payload_json()
+    assert (caught.value.field, caught.value.rule) == ("payload", "json")

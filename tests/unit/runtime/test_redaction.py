@@ -117,3 +117,42 @@ def test_the_stdlib_filter_scrubs_message_arguments_and_tracebacks() -> None:
     assert record.getMessage() == f"GET /k?Signature={REDACTED}"
     assert record.exc_text is not None
     assert "deadbeef" not in record.exc_text and "x-oss-signature=[REDACTED]" in record.exc_text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (
+            "Authorization: MNS LTAI5tFixedAccessKeyId:p94blq3Ngi8Q0El1G21b/x5qroo=",
+            "p94blq3Ngi8Q0El1G21b/x5qroo=",
+        ),
+        (
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET=FixedAccessKeySecret0123456789abcd",
+            "FixedAccessKeySecret0123456789abcd",
+        ),
+        (
+            "environ({'OSS_ACCESS_KEY_SECRET': 'FixedAccessKeySecret0123456789abcd'})",
+            "FixedAccessKeySecret0123456789abcd",
+        ),
+        (
+            "AUDIOCHAIN_API_TOKEN=Zx8_abcdefghijklmnopqrstuvwxyz0123456",
+            "Zx8_abcdefghijklmnopqrstuvwxyz0123456",
+        ),
+        (
+            "file_url=https%3A%2F%2Fb.oss-cn-hangzhou.aliyuncs.com%2Fa.wav"
+            "%3Fx-oss-date%3D1%26x-oss-signature%3Ddeadbeef0123456789%26x-oss-expires%3D60",
+            "deadbeef0123456789",
+        ),
+        (
+            "next=https%3A%2F%2Fb.oss-cn-hangzhou.aliyuncs.com%2Fa.wav%3FExpires%3D1%26Signature%3Dab%252Bcdef",
+            "ab%252Bcdef",
+        ),
+    ],
+)
+def test_secrets_written_in_other_spellings_are_scrubbed_too(text: str, secret: str) -> None:
+    assert secret not in scrub_text(text)
+
+
+def test_a_presigned_url_used_as_a_mapping_key_is_scrubbed() -> None:
+    logged = redact({"by_url": {"https://b.oss-cn-hangzhou.aliyuncs.com/a?x-oss-signature=deadbeef": 200}})
+    assert "deadbeef" not in str(logged)

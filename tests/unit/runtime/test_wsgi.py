@@ -115,6 +115,13 @@ def test_a_malformed_json_body_is_a_400_on_the_body_field() -> None:
     assert (answer.status, error["field"], error["problems"][0]["rule"]) == (400, "body", "json")
 
 
+def test_a_json_body_nested_too_deep_to_parse_is_a_400_on_the_body_field() -> None:
+    router = build_router(max_body_bytes=1024 * 1024)
+    answer = call(router.wsgi_app, make_environ("POST", "/jobs", body=b"[" * 200_000))
+    error = answer.json()["error"]
+    assert (answer.status, error["field"], error["problems"][0]["rule"]) == (400, "body", "json")
+
+
 def test_a_body_above_the_limit_is_refused_with_413_before_being_read() -> None:
     environ = make_environ("POST", "/jobs", body=b"x" * 65)
     answer = call(build_router(max_body_bytes=64).wsgi_app, environ)

@@ -39,6 +39,13 @@ def test_vtt_starts_with_its_header_and_uses_dot_milliseconds() -> None:
     assert vtt == "WEBVTT\n\n00:00:00.240 --> 00:00:01.720\nHello world.\n"
 
 
+def test_vtt_escapes_text_that_would_otherwise_read_as_cue_markup() -> None:
+    sentence = TranscriptSentence(begin_ms=0, end_ms=1500, text="R&D said a <b> c --> d")
+    vtt = render_vtt(_transcript(sentence))
+    assert vtt == "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nR&amp;D said a &lt;b&gt; c --&gt; d\n"
+    assert "R&D said a <b> c --> d" in render_txt(_transcript(sentence))
+
+
 def test_txt_is_one_sentence_per_line() -> None:
     assert render_txt(_transcript(HELLO, AGAIN)) == "Hello world.\nAgain, an hour later.\n"
 

@@ -223,12 +223,21 @@ class ServiceClient:
             response.close()
 
     def iter_response_bytes(
-        self, response: httpx.Response, *, chunk_size: int = _CHUNK_SIZE, max_bytes: int | None = None
+        self,
+        response: httpx.Response,
+        *,
+        chunk_size: int = _CHUNK_SIZE,
+        max_bytes: int | None = None,
+        raw: bool = False,
     ) -> Iterator[bytes]:
-        """Stream a response body, translating transport failures and enforcing an optional cap."""
+        """Stream a response body, translating transport failures and enforcing an optional cap.
+
+        `raw=True` yields the bytes as sent, without undoing a Content-Encoding (stored objects).
+        """
         received = 0
+        chunks = _raw_chunks(response, chunk_size) if raw else response.iter_bytes(chunk_size)
         try:
-            for chunk in response.iter_bytes(chunk_size):
+            for chunk in chunks:
                 received += len(chunk)
                 if max_bytes is not None and received > max_bytes:
                     raise ResponseTooLargeError(
@@ -483,3 +492,12 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def _ms(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
+
+
+def _raw_chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
+    """The body as sent; a response that was already read (e.g. a test double's) is served from memory."""
+    try:
+        body = response.content
+    except httpx.ResponseNotRead:
+        return response.iter_raw(chunk_size)
+    return (body[start : start + chunk_size] for start in range(0, len(body), chunk_size))

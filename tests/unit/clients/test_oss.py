@@ -546,3 +546,22 @@ def test_an_endpoint_with_a_path_is_refused(credentials: Credentials) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         OssClient("https://oss-cn-hangzhou.aliyuncs.com/prefix", "cn-hangzhou", credentials)
     assert (caught.value.field, caught.value.rule) == ("endpoint", "endpoint_only")
+
+
+def test_an_object_stored_gzip_encoded_is_downloaded_as_stored_not_unpacked(
+    credentials: Credentials, tmp_path: Path
+) -> None:
+    import gzip
+
+    stored = gzip.compress(b"transcript text " * 200)
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        headers = {"Content-Encoding": "gzip", "Content-Length": str(len(stored)), "ETag": '"E"'}
+        return httpx.Response(200, stream=httpx.ByteStream(stored), headers=headers)
+
+    target = tmp_path / "t.json.gz"
+    oss(httpx.MockTransport(answer), credentials).download_to("examplebucket", "out/t.json.gz", target)
+    assert target.read_bytes() == stored
+    assert seen[0].headers["accept-encoding"] == "identity"

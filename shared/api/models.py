@@ -90,7 +90,7 @@ class JobResults(BaseModel):
     job_id: str
     type: JobType
     state: JobState
-    ready: bool = Field(description="True once the job succeeded and every output exists.")
+    ready: bool = Field(description="True once the job succeeded: its outputs were written by then.")
     outputs: dict[str, OutputLink] = Field(default_factory=dict)
     transcript: Transcript | None = None
     error: StepError | None = None

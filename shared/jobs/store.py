@@ -20,7 +20,7 @@ loser reads what the winner wrote. State is never updated in place: it is derive
 
 Idempotency (as in Powertools' persistence layer): `create_or_get` claims the idempotency key with a
 create-if-absent write of the whole job definition to `_claims/<sha256(key)>.json`; that write is the
-commit point. `job.json` and the `_active/` marker follow, and a retried call repairs them if the
+commit point. The `_active/` marker and `job.json` follow, and a retried call repairs them if the
 first caller stopped in between. The same key with a different request raises IdempotencyConflict.
 
 Job ids are random (time-sortable, see `shared.jobs.ids`) rather than derived from the idempotency key: a
@@ -348,15 +348,37 @@ class JobStore:
 
     # Finishing -----------------------------------------------------------------------------------------
 
-    def completion_published(self, job_id: str) -> bool:
-        """Whether the job's completion message was published (see `mark_completion_published`)."""
-        return self.backend.get(self.layout.completion(check_job_id(job_id))) is not None
+    def completion_published(self, job_id: str, state: JobState | str | None = None) -> bool:
+        """Whether the job's completion message was published (see `mark_completion_published`); with
+        `state`, whether the message recorded announced that state (its JSON's `state` field)."""
+        raw = self.backend.get(self.layout.completion(check_job_id(job_id)))
+        if raw is None or state is None:
+            return raw is not None
+        return _announced_state(raw) == parse_job_state(state).value
 
     def mark_completion_published(self, job_id: str, message: str) -> bool:
-        """Record the published completion message; True if this call recorded it first."""
-        return self.backend.put_if_absent(
-            self.layout.completion(check_job_id(job_id)), message.encode("utf-8")
-        )
+        """Record the published completion message; True if this call recorded it first.
+
+        A message announcing another outcome than the recorded one (a late success revived a failed
+        job, which then ended again) replaces it, so the new outcome is announced once too.
+        """
+        key = self.layout.completion(check_job_id(job_id))
+        data = message.encode("utf-8")
+        if self.backend.put_if_absent(key, data):
+            return True
+        current = self.backend.get(key)
+        if current is None or _announced_state(current) == _announced_state(data):
+            return False
+        self.backend.put(key, data)
+        return True
+
+    def write_snapshot(self, snapshot: JobSnapshot) -> None:
+        """Rewrite `state.json` from `snapshot` (just loaded, so exact) unless a fuller one is there.
+
+        Two recorders racing on different transitions each fold without the other's event, and the
+        later write wins; a finished job is never written again, so its finaliser settles the listing.
+        """
+        self._write_snapshot(snapshot)
 
     def deactivate(self, job_id: str) -> None:
         """Drop the job from `active_jobs()` (once it is final and its completion was published)."""
@@ -399,9 +421,13 @@ class JobStore:
         return tuple(events)
 
     def _materialize(self, record: JobRecord, now: datetime) -> JobSnapshot:
-        """Write what follows a won claim: job.json, the active marker, the first snapshot."""
-        self.backend.put_if_absent(self.layout.job(record.id), encode(record))
+        """Write what follows a won claim: the active marker, job.json, the first snapshot.
+
+        The marker goes first: a retry repairs only a missing job.json, so a job.json written before a
+        failed marker write would leave a job the sweep never sees (a lost notification would stall it).
+        """
         self.backend.put(self.layout.active(record.id), b"")
+        self.backend.put_if_absent(self.layout.job(record.id), encode(record))
         snapshot = self._fold(record, (), now)
         self._write_snapshot(snapshot)
         return snapshot
@@ -461,7 +487,9 @@ class JobStore:
             except (ValueError, TypeError, AttributeError):
                 pass  # an unreadable snapshot is simply replaced
         document = {"event_count": len(snapshot.events), "view": snapshot.view.model_dump(mode="json")}
-        self.backend.put(key, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+        data = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        if data != current:
+            self.backend.put(key, data)
 
     def _listed_view(self, job_id: str) -> JobView | None:
         raw = self.backend.get(self.layout.state(job_id))
@@ -477,6 +505,15 @@ class JobStore:
         if attempt is not None:
             return check_attempt(attempt)
         return max(snapshot.facts[step_index].view.attempt, 1)
+
+
+def _announced_state(message: bytes) -> str | None:
+    """The `state` a recorded completion message announced (None when it names none)."""
+    try:
+        state = json.loads(message).get("state")
+    except (ValueError, AttributeError):
+        return None
+    return state if isinstance(state, str) else None
 
 
 __all__ = ["DEFAULT_LEASE", "DEFAULT_MAX_ATTEMPTS", "RETRIES_EXHAUSTED", "JobSnapshot", "JobStore"]

@@ -32,6 +32,7 @@ from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.events.notifications import IceCallback, TaskNotification
 from shared.events.oss import OssRecord
 from shared.jobs.errors import JobNotFound
+from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
 from shared.jobs.store import JobSnapshot, JobStore
 from shared.logging import get_logger
@@ -233,10 +234,12 @@ class Orchestrator:
                 self.runner.run(claim)
 
     def _finalize(self, snapshot: JobSnapshot) -> None:
-        """Publish the completion message once (at least once), then drop the job from the sweep."""
+        """Publish the completion message once per outcome (at least once), then drop the job from the
+        sweep. A job a late success revived after its failure was announced is announced again."""
         view, record = snapshot.view, snapshot.record
+        self.store.write_snapshot(snapshot)  # a racing recorder may have left a stale one for listings
         topic = self.settings.output_topic
-        if topic is not None and not self.store.completion_published(view.id):
+        if topic is not None and not self.store.completion_published(view.id, view.state):
             if self.clients.mns is None:
                 log.info("completion left for a function with an MNS client", job_id=view.id)
                 return
@@ -265,7 +268,10 @@ class Orchestrator:
             try:
                 self._sweep_job(job_id, moment, report)
             except JobNotFound:
-                self.store.deactivate(job_id)  # a marker left without its job
+                # The marker is written before job.json: a young one may belong to a creator still at
+                # work, so only a marker older than a lease counts as left behind.
+                if moment - job_id_time(job_id) > self.store.lease:
+                    self.store.deactivate(job_id)
             except Exception:
                 # One job's trouble must not stop the others; the next sweep tries it again.
                 report.errors += 1
@@ -327,6 +333,11 @@ class Orchestrator:
                 "idempotency_key", "required", "must be a non-empty string", "job"
             )
         key = f"api:{idempotency_key}" if idempotency_key is not None else f"api:{uuid.uuid4()}"
+        if idempotency_key is not None and self.store.find(key) is not None:
+            # A replay answers the job the key made (or 409 for another body), whatever changed since:
+            # its source may be gone by now, and checking it again would refuse a request that succeeded.
+            view, created = self.store.create_or_get(kind, job_input, key)
+            return self.advance(view.id), created
         preflight(kind, job_input, self.settings)
         self._check_api_sources(kind, job_input)
         for index in range(len(kind.steps)):

@@ -169,11 +169,13 @@ class StepRunner:
         try:
             done = self._poll_service(record, step)
         except (InvalidRequestError, ServiceError) as error:
-            if isinstance(error, ServiceError) and error.retryable:
-                log.warning("poll failed; trying again next sweep", job_id=record.id, code=error.code)
-                return False
-            self.fail(record, step.index, step.attempt, error)
-            return True
+            if not (isinstance(error, ServiceError) and error.retryable):
+                self.fail(record, step.index, step.attempt, error)
+                return True
+            # Tried again next sweep, but still under the task timeout below: a status that can never
+            # be read must not keep the job running (and polled) for ever.
+            log.warning("poll failed; trying again next sweep", job_id=record.id, code=error.code)
+            done = False
         if done:
             return True
         started = step.submitted_at or step.started_at

@@ -113,6 +113,17 @@ def test_the_same_idempotency_key_and_body_answers_the_existing_job(api: Api) ->
     assert len(api.world.oss.submissions) == 1
 
 
+def test_a_replayed_key_answers_its_job_even_after_the_source_was_deleted(api: Api) -> None:
+    first = api.submit("convert", CONVERT, **{"Idempotency-Key": "order-43"})
+    del api.world.oss.objects[(BUCKET, CONVERT["source"])]  # the client cleaned up before its retry
+    again = api.submit("convert", CONVERT, **{"Idempotency-Key": "order-43"})
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json()["id"] == first.json()["id"] and again.headers["idempotency-replayed"] == "true"
+    other = {**CONVERT, "params": {"f": "aac"}}
+    conflicting = api.submit("convert", other, **{"Idempotency-Key": "order-43"})
+    assert (conflicting.status_code, error_of(conflicting)["code"]) == (409, "IdempotencyConflict")
+
+
 def test_the_same_idempotency_key_with_another_body_is_a_conflict(api: Api) -> None:
     api.submit("convert", CONVERT, **{"Idempotency-Key": "order-42"})
     other = {"source": "media/b.wav", "params": {"f": "mp3"}}

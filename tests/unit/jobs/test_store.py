@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.errors import InvalidRequestError
+from shared.errors import InvalidRequestError, ServiceError
 from shared.jobs.backend import InMemoryBackend
 from shared.jobs.errors import IdempotencyConflict, JobNotFound
 from shared.jobs.model import RETRIES_EXHAUSTED, JobRecord, JobState, JobType, StepState
@@ -224,3 +224,36 @@ def test_finishing_publishes_once_and_leaves_the_active_list(store: JobStore) ->
     assert store.completion_published(job_id)
     store.deactivate(job_id)
     assert list(store.active_jobs()) == []
+
+
+class _FailingOnce(InMemoryBackend):
+    """Refuses the first write whose key contains `fragment`, as a throttled or dropped OSS PUT would."""
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.fragment = fragment
+
+    def put(self, key: str, data: bytes) -> None:
+        if self.fragment and self.fragment in key:
+            self.fragment = ""
+            raise ServiceError("unavailable", service="oss", code="ServiceUnavailable", retryable=True)
+        super().put(key, data)
+
+
+def test_a_creation_interrupted_before_its_active_marker_is_still_swept_after_the_retry(clock: Clock) -> None:
+    store = JobStore(_FailingOnce("/_active/"), clock=clock)
+    with pytest.raises(ServiceError):
+        store.create_or_get("convert", CONVERT_INPUT, "request-1")
+    view, created = store.create_or_get("convert", CONVERT_INPUT, "request-1")
+    assert not created
+    assert list(store.active_jobs()) == [view.id]
+
+
+def test_a_completion_for_another_outcome_is_recorded_over_the_first(store: JobStore) -> None:
+    job_id = new_job(store)
+    assert store.mark_completion_published(job_id, '{"state": "failed"}')
+    assert store.completion_published(job_id, "failed")
+    assert not store.completion_published(job_id, "succeeded")
+    assert store.mark_completion_published(job_id, '{"state": "succeeded"}') is True
+    assert store.mark_completion_published(job_id, '{"state": "succeeded"}') is False
+    assert store.completion_published(job_id, JobState.SUCCEEDED)

@@ -42,6 +42,28 @@ def test_a_convert_job_submits_audio_convert_and_finishes_on_its_notification(wo
     assert json.loads(world.mns.published[0][1])["job_type"] == "convert"
 
 
+def test_a_notification_racing_the_submissions_record_leaves_the_listing_showing_the_outcome(
+    world: World,
+) -> None:
+    # on_notify records the success between the API's reading of the job and its writing of the
+    # submission: each writes a snapshot folded without the other's event, the API's last.
+    write_event = world.backend.put_if_absent
+    raced: list[str] = []
+
+    def racing(key: str, data: bytes) -> bool:
+        if key.endswith("/00-convert/01-submitted.json") and not raced:
+            raced.append(key)
+            submission = world.oss.submissions[0]
+            world.oss.finish(submission)
+            world.orchestrator.handle_notification(notification_for(submission))
+        return write_event(key, data)
+
+    world.backend.put_if_absent = racing  # type: ignore[method-assign]
+    view = world.orchestrator.submit_api_job("convert", CONVERT, "key-1")
+    assert raced and view.state is JobState.SUCCEEDED
+    assert [job.id for job in world.store.list(state="succeeded").jobs] == [view.id]
+
+
 def test_a_notification_without_its_task_id_finds_an_api_job_by_its_output_key(world: World) -> None:
     view = world.orchestrator.submit_api_job("convert", CONVERT, "key-1")
     anonymous = notification_for(world.oss.submissions[0], TaskId=None)

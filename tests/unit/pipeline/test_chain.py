@@ -179,6 +179,18 @@ def test_a_late_success_revives_a_failed_job_and_returns_it_to_the_sweep(world: 
     assert list(world.store.active_jobs()) == [job_id] and len(world.dashscope.filetrans) == 1
 
 
+def test_a_revived_job_announces_its_new_outcome_once_it_ends_again(world: World) -> None:
+    job_id, submission = finished_convert(world)
+    world.orchestrator.handle_notification(notification_for(submission, status="Failed", Code="Bad"))
+    world.orchestrator.handle_notification(notification_for(submission))  # the late success
+    world.dashscope.status["asr-task-1"] = "SUCCEEDED"
+    world.orchestrator.sweep()
+    world.orchestrator.sweep()  # nothing new to say: nothing published twice
+    assert world.store.get(job_id).state is JobState.SUCCEEDED
+    states = [json.loads(body)["state"] for _, body in world.mns.published]
+    assert states == ["failed", "succeeded"] and list(world.store.active_jobs()) == []
+
+
 def test_a_retryable_task_failure_is_submitted_again_as_attempt_two(world: World) -> None:
     view = world.orchestrator.handle_upload(upload(world))
     assert view is not None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from shared.errors import ServiceError, TransportError
+from shared.jobs.ids import new_job_id
 from shared.jobs.model import RETRIES_EXHAUSTED, TASK_TIMED_OUT, JobState, StepState
 from tests.unit.pipeline.events import oss_record
 from tests.unit.pipeline.fakes import World, make_world
@@ -143,3 +145,35 @@ def test_the_sweep_examines_at_most_its_limit_and_drops_markers_without_jobs() -
     world.backend.put("jobs/_active/j7ydecbtyzz0000000000000000", b"")
     world.orchestrator.sweep()
     assert "j7ydecbtyzz0000000000000000" not in list(world.store.active_jobs())
+
+
+def test_a_marker_whose_job_is_still_being_created_survives_the_sweep() -> None:
+    world = make_world()
+    young = new_job_id(world.clock.now - timedelta(seconds=5))
+    world.backend.put(f"jobs/_active/{young}", b"")  # its creator is between the marker and job.json
+    world.orchestrator.sweep()
+    assert list(world.store.active_jobs()) == [young]
+    world.clock.advance(seconds=world.settings.step_lease_seconds + 1)
+    world.orchestrator.sweep()  # a creator that never finished leaves a marker the sweep may drop
+    assert list(world.store.active_jobs()) == []
+
+
+def test_a_task_whose_status_cannot_be_read_still_times_out_and_the_job_ends() -> None:
+    world = make_world(task_timeout_seconds=3600)
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.orchestrator.sweep()  # the recognition is submitted
+
+    def unreachable(task_id: str) -> None:
+        raise ServiceError("throttled", service="dashscope", code="Throttling", retryable=True)
+
+    world.dashscope.get_task = unreachable  # type: ignore[method-assign,assignment]
+    world.orchestrator.sweep()
+    assert world.store.get(job_id).steps[1].attempt == 1  # a passing hiccup is simply tried again
+    for _ in range(3):
+        world.clock.advance(seconds=3601)
+        world.orchestrator.sweep()
+    view = world.store.get(job_id)
+    assert view.state is JobState.FAILED and view.steps[1].attempt == 3
+    assert view.error is not None and view.error.code == RETRIES_EXHAUSTED
+    assert TASK_TIMED_OUT in view.error.message

@@ -64,7 +64,7 @@ def parse_json(text: str, *, operation: str, field: str) -> Any:
     """`json.loads`, with every way it can fail (too deep a nesting included) as one InvalidRequestError."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # also an integer of more than 4,300 digits, which Python refuses to convert
         raise InvalidRequestError.single(field, "json", f"is not valid JSON ({exc})", operation) from None
     except RecursionError:
         raise _too_deep(field, operation) from None

@@ -92,7 +92,7 @@ def sweep_handler(provider: PipelineProvider | None = None) -> EventHandler:
 
     @fc_handler(FETCH_RESULTS)
     def handler(event: bytes, context: FcContext) -> dict[str, Any]:
-        return handle_timer_event(event, source.orchestrator(context))
+        return handle_timer_event(event, source.orchestrator(context), budget_seconds=sweep_budget(context))
 
     return handler
 
@@ -181,14 +181,30 @@ def handle_notification_event(event: bytes, orchestrator: Orchestrator) -> dict[
     return {"status": "handled", "job_id": view.id, "job_state": view.state.value, **summary}
 
 
-def handle_timer_event(event: bytes, orchestrator: Orchestrator) -> dict[str, Any]:
+def handle_timer_event(
+    event: bytes, orchestrator: Orchestrator, *, budget_seconds: float | None = None
+) -> dict[str, Any]:
     """One sweep over the unfinished jobs. The timer's payload may cap it: `{"max_jobs": 20}`.
 
-    An empty event (`b""` or `{}`, a manual invocation from the console) sweeps without a cap.
+    An empty event (`b""` or `{}`, a manual invocation from the console) sweeps without a cap. The sweep
+    stops after `budget_seconds` (see `sweep_budget`); the next tick carries on.
     """
     limit = sweep_limit(event)
-    report = orchestrator.sweep(limit=limit)
+    report = orchestrator.sweep(limit=limit, budget_seconds=budget_seconds)
     return {"status": "swept", "max_jobs": limit, **asdict(report)}
+
+
+# Time kept back from the function's timeout: the job being examined when the budget runs out must still
+# be able to finish its calls (each bounded by the clients' timeouts and retries).
+SWEEP_RESERVE_SECONDS = 15.0
+
+
+def sweep_budget(context: FcContext) -> float | None:
+    """How long a sweep may run in this invocation: the function's timeout less a reserve (None: unknown)."""
+    timeout = context.function.timeout if context.function is not None else None
+    if not timeout:
+        return None
+    return max(1.0, float(timeout) - SWEEP_RESERVE_SECONDS)
 
 
 def sweep_limit(event: bytes) -> int | None:

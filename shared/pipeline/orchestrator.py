@@ -18,8 +18,10 @@ attempt whatever arrives twice.
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,6 +71,7 @@ class SweepReport:
     advanced: int = 0  # jobs whose next step was claimed and run
     finalized: int = 0  # finished jobs whose completion was published and marker removed
     errors: int = 0
+    stopped_early: bool = False  # the time budget ran out before every unfinished job was examined
 
 
 class Orchestrator:
@@ -255,14 +258,34 @@ class Orchestrator:
 
     # The timer ---------------------------------------------------------------------------------------
 
-    def sweep(self, now: datetime | None = None, *, limit: int | None = None) -> SweepReport:
+    def sweep(
+        self,
+        now: datetime | None = None,
+        *,
+        limit: int | None = None,
+        budget_seconds: float | None = None,
+        start: Callable[[int], int] | None = None,
+    ) -> SweepReport:
         """Look after every unfinished job: poll submitted tasks (DashScope, IMM, ICE; HEAD the target
         of an OSS task whose notification never came), fail tasks past their timeout, retry stale or
-        retryably failed attempts, run steps never claimed, and finalise finished jobs."""
+        retryably failed attempts, run steps never claimed, and finalise finished jobs.
+
+        `budget_seconds` stops the sweep before the timer function's own timeout would kill it; the walk
+        over the unfinished jobs starts at a random position (`start(count)` picks it, for tests) and wraps
+        around, so when a backlog outlasts one sweep, the next ones reach the jobs this one did not.
+        """
         moment = as_utc(now if now is not None else self.clock())
         report = SweepReport()
-        for job_id in self.store.active_jobs():
+        deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
+        job_ids = list(self.store.active_jobs())
+        if job_ids:
+            first = (start or _random_start)(len(job_ids)) % len(job_ids)
+            job_ids = job_ids[first:] + job_ids[:first]
+        for job_id in job_ids:
             if limit is not None and report.examined >= limit:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                report.stopped_early = True
                 break
             report.examined += 1
             try:
@@ -411,3 +434,7 @@ def _user_data_job_id(notification: Notification) -> str | None:
         return None
     value = data.get("job_id") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
+
+
+def _random_start(count: int) -> int:
+    return secrets.randbelow(count)

@@ -135,7 +135,9 @@ class HttpRequest:
             raise InvalidRequestError.single("body", "required", "a JSON body is required")
         try:
             return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except ValueError as exc:
+            # JSONDecodeError and UnicodeDecodeError, and also an integer too long to convert (Python
+            # refuses more than 4,300 digits): all are bad bodies, none is our fault.
             raise InvalidRequestError.single("body", "json", f"is not valid JSON ({exc})") from None
         except RecursionError:
             # A body of nothing but '[' fits the size limit and still exhausts the parser's stack.

@@ -177,3 +177,40 @@ def test_a_task_whose_status_cannot_be_read_still_times_out_and_the_job_ends() -
     assert view.state is JobState.FAILED and view.steps[1].attempt == 3
     assert view.error is not None and view.error.code == RETRIES_EXHAUSTED
     assert TASK_TIMED_OUT in view.error.message
+
+
+def test_a_sweep_out_of_time_stops_and_says_so_leaving_the_rest_for_the_next_tick() -> None:
+    world = make_world()
+    for index in range(3):
+        start(world, f"inbox/talk-{index}.wav")
+    report = world.orchestrator.sweep(budget_seconds=0.0)
+    assert (report.examined, report.stopped_early) == (0, True)
+    assert world.orchestrator.sweep(budget_seconds=60.0).examined == 3
+
+
+def test_successive_sweeps_start_at_different_jobs_so_a_backlog_is_not_starved() -> None:
+    world = make_world()
+    jobs = [start(world, f"inbox/talk-{index}.wav") for index in range(3)]
+    examined: list[str] = []
+    original = world.orchestrator._sweep_job
+
+    def spy(job_id: str, *args: object) -> None:
+        examined.append(job_id)
+        original(job_id, *args)  # type: ignore[arg-type]
+
+    world.orchestrator._sweep_job = spy  # type: ignore[method-assign]
+    firsts = set()
+    for offset in range(3):
+        examined.clear()
+        world.orchestrator.sweep(limit=1, start=lambda count, offset=offset: offset)
+        firsts.add(examined[0])
+    assert firsts == set(jobs)
+
+
+def test_the_timer_handler_budgets_the_sweep_from_the_function_timeout() -> None:
+    from shared.pipeline.handlers import SWEEP_RESERVE_SECONDS, sweep_budget
+    from shared.runtime.context import FcContext
+
+    context = FcContext.from_fc({"request_id": "r", "function": {"name": "fetch_results", "timeout": 55}})
+    assert sweep_budget(context) == 55 - SWEEP_RESERVE_SECONDS
+    assert sweep_budget(FcContext.from_fc({"request_id": "r"})) is None

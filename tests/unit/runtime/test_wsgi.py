@@ -256,3 +256,22 @@ def test_json_response_serialises_models_enums_and_dates() -> None:
         "t": datetime(2024, 1, 1, tzinfo=timezone.utc),
     }
     assert json_response(data).body == b'{"m":{"JobId":"j"},"c":"red","t":"2024-01-01T00:00:00+00:00"}'
+
+
+def test_a_json_body_with_an_integer_too_long_to_convert_is_a_bad_request() -> None:
+    import io
+
+    from shared.errors import InvalidRequestError
+    from shared.runtime.wsgi import HttpRequest
+
+    body = b"1" * 5000
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    request = HttpRequest.from_environ(environ, max_body_bytes=1 << 20)
+    with pytest.raises(InvalidRequestError) as caught:
+        request.json()
+    assert (caught.value.field, caught.value.rule) == ("body", "json")

@@ -74,6 +74,7 @@ from shared.jobs.model import (
     Transition,
 )
 from shared.logging import get_logger
+from shared.runtime.redaction import scrub_text
 
 DEFAULT_LEASE = timedelta(minutes=10)
 DEFAULT_MAX_ATTEMPTS = 3
@@ -342,7 +343,10 @@ class JobStore:
         snapshot = self.load(job_id, now=moment)
         check_step(snapshot.record, step_index)
         number = self._attempt(snapshot, step_index, attempt)
-        error = StepError(code=code or "StepFailed", message=message or code, retryable=bool(retryable))
+        # The message is kept in OSS and shown by the API and the completion message: a service's message
+        # can quote a presigned URL or a credential, so it is scrubbed as a log line would be.
+        text = scrub_text(message or code)
+        error = StepError(code=code or "StepFailed", message=text, retryable=bool(retryable))
         event = self._event(snapshot.record, step_index, number, EventKind.FAILED, moment, error=error)
         return self._write(snapshot, event, moment)
 

@@ -257,3 +257,18 @@ def test_a_completion_for_another_outcome_is_recorded_over_the_first(store: JobS
     assert store.mark_completion_published(job_id, '{"state": "succeeded"}') is True
     assert store.mark_completion_published(job_id, '{"state": "succeeded"}') is False
     assert store.completion_published(job_id, JobState.SUCCEEDED)
+
+
+def test_a_failure_message_quoting_a_presigned_url_is_stored_scrubbed() -> None:
+    from shared.jobs.backend import InMemoryBackend
+    from shared.jobs.store import JobStore
+
+    store = JobStore(InMemoryBackend())
+    view, _ = store.create_or_get("convert", {"source": "a.wav"}, "k-scrub")
+    assert store.claim_step(view.id, 0) is not None
+    url = "https://b.oss-cn-hangzhou.aliyuncs.com/a.wav?x-oss-signature=0123456789abcdef&x-oss-expires=60"
+    failed = store.record_failed(
+        view.id, 0, code="FILE_403_FORBIDDEN", message=f"cannot fetch {url}", retryable=False
+    )
+    assert failed.view.error is not None
+    assert "0123456789abcdef" not in failed.view.error.message

@@ -7,8 +7,11 @@ en-us model its wheel ships (no download, English only). To use a better local m
 
     LOCALCLOUD_ASR_ENGINE=my_package.whisper_engine:make_engine
 
-localcloud reads that variable when it starts and calls `load_engine(value)`; this module reads nothing
-from the environment itself.
+localcloud reads that variable when it starts; its DashScope service then calls `load_engine(value)` in a
+worker process of its own (localcloud/services/dashscope/worker.py), started with the parent's `sys.path`,
+environment and working directory. So the module must be importable from there (not defined in
+`__main__` or created at run time), the factory runs in the worker, and what `recognize` returns must
+pickle (the dataclasses below do). This module reads nothing from the environment itself.
 
     >>> engine = load_engine("pocketsphinx")
     >>> result = engine.recognize("meeting.mp3", language="en", channel=0)   # doctest: +SKIP
@@ -137,7 +140,7 @@ def load_engine(spec: str = DEFAULT_ENGINE) -> RecognitionEngine:
         )
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # failing as it loads (a missing model, a syntax error) is misconfiguration too
         raise ConfigurationError(f"{ASR_ENGINE_ENV}={spec!r}: cannot import {module_name!r}: {exc}") from exc
     factory = getattr(module, attribute, None)
     if not callable(factory):

@@ -143,7 +143,7 @@ def resolve_voice(voice: str) -> str:
     An unknown name raises InvalidRequestError (a ValueError) naming it and listing the accepted voices.
     Whether an `espeak:` voice exists is checked when synthesising.
     """
-    name = voice.strip()
+    name = voice.strip() if isinstance(voice, str) else ""
     if name.lower().startswith(ESPEAK_PREFIX):
         espeak_name = name[len(ESPEAK_PREFIX) :].strip()
         if espeak_name and re.fullmatch(r"[A-Za-z0-9_\-/+]+", espeak_name):
@@ -204,6 +204,11 @@ class SpeechSynthesizer:
         problems: list[Problem] = []
         if not isinstance(text, str) or not text.strip():
             problems.append(Problem("text", "required", "must be non-empty text"))
+        elif _UNSPEAKABLE.search(text):
+            # eSpeak reads a C string: it would stop at a NUL, and a lone surrogate has no UTF-8 form.
+            problems.append(
+                Problem("text", "unspeakable_character", "must not contain NUL or unpaired surrogates")
+            )
         espeak_voice = ""
         try:
             espeak_voice = resolve_voice(voice)
@@ -279,6 +284,7 @@ def _frames(pcm: bytes, rate: int, samples_per_frame: int = 8192) -> Iterator[av
 
 
 _TAG = re.compile(r"<[^>]*>")
+_UNSPEAKABLE = re.compile("[\x00\ud800-\udfff]")
 _SSML_START = re.compile(r"\s*(<\?xml[^>]*>\s*)?<speak[\s>/]")
 
 

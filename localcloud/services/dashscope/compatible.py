@@ -24,11 +24,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from werkzeug.wrappers import Request, Response
 
 from localcloud.engines.asr import Recognition
 from localcloud.services.base import ServiceHttpError
-from localcloud.services.dashscope.errors import REQUEST_ID_HEADER, openai_error_document
+from localcloud.services.dashscope.errors import REQUEST_ID_HEADER, api_error, openai_error_document
 from localcloud.services.dashscope.recognition import (
     EMOTION,
     audio_tokens,
@@ -43,7 +44,10 @@ from shared.ops.asr import ChatCompletionRequest
 if TYPE_CHECKING:
     from localcloud.services.dashscope.service import DashScopeService
 
+log = structlog.get_logger("localcloud.dashscope")
+
 OPERATION = ChatCompletionRequest.operation
+_INTERNAL_MESSAGE = "localcloud hit an internal error; see its log"
 LANGUAGE_FIELD = "asr_options.language"
 
 
@@ -138,6 +142,12 @@ def _events(job: SyncJob, answer: _Answer, include_usage: bool, request_id: str)
             recognition = job.recognize()
         except ServiceHttpError as error:
             yield sse_event(openai_error_document(error, request_id))
+            return
+        except Exception:
+            # The status line is gone already: the client learns of the failure only from the stream.
+            log.exception("dashscope stream failed", request_id=request_id)
+            internal = api_error(500, "InternalError", _INTERNAL_MESSAGE, openai_code="internal_error")
+            yield sse_event(openai_error_document(internal, request_id))
             return
         annotation = {"type": "audio_info", "language": recognition.language, "emotion": EMOTION}
         for piece in stream_pieces(recognition.text) or [""]:

@@ -39,6 +39,7 @@ from localcloud.services.dashscope.tasks import (
 )
 from localcloud.services.dashscope.transcripts import ChannelRecognition, paraformer_result, qwen_result
 from localcloud.services.dashscope.wire import json_object, ok, read_body, task_time
+from localcloud.services.dashscope.worker import WorkerStopped
 from localcloud.services.oss.store import ObjectCreated
 from shared.errors import InvalidRequestError
 from shared.ops.asr import (
@@ -217,6 +218,8 @@ class Transcriber:
                 return  # left RUNNING: requeued and run again on the next start
             try:
                 outcomes.append(self._transcribe(record, index, file_url))
+            except WorkerStopped:
+                return  # localcloud stopped under it: left RUNNING, run again on the next start
             except Exception as exc:
                 log.exception("transcription crashed", task_id=task_id, file_index=index)
                 failure = f"localcloud hit an internal error ({type(exc).__name__}); see its log"
@@ -230,7 +233,7 @@ class Transcriber:
         try:
             language = job.language
             if job.kind == "paraformer":
-                language = _language_from_hints(job.language_hints, recognizer.engine.languages)
+                language = _language_from_hints(job.language_hints, recognizer.description.languages)
             recognizer.check_language(language)
             with self.service.fetcher.fetch(file_url, max_bytes=FILETRANS_AUDIO_LIMIT) as audio:
                 info = inspect_audio(audio.path)

@@ -1,9 +1,10 @@
-"""Speech recognition for localcloud's DashScope: the configured engine, loaded once, and its failures.
+"""Speech recognition for localcloud's DashScope: the configured engine, in its worker, and its failures.
 
 The engine comes from `config.asr_engine` ("pocketsphinx", or "package.module:factory" for your own, see
-localcloud/engines/asr.py) and is built on first use, then shared by every request and task; engines
-serialise their own decoding. Everything the engine or the media probe can refuse becomes a
-RecognitionFailure with a code clients branch on (see errors.py).
+localcloud/engines/asr.py) and runs in a worker process started on first use (worker.py: decoding there
+does not slow localcloud's other requests); it is shared by every request and task, one call at a time.
+Everything the engine or the media probe can refuse becomes a RecognitionFailure with a code clients
+branch on (see errors.py); an engine that fails unexpectedly is logged here with its traceback.
 
     >>> recognizer = Recognizer("pocketsphinx")                                        # doctest: +SKIP
     >>> recognizer.check_language("zh")                                                # doctest: +SKIP
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from pathlib import Path
 
-from localcloud.engines.asr import Recognition, RecognitionEngine, UnsupportedLanguage, load_engine
+import structlog
+
+from localcloud.engines.asr import Recognition
 from localcloud.engines.errors import MediaError
 from localcloud.engines.probe import AudioInfo, probe
 from localcloud.services.dashscope.errors import (
@@ -34,8 +36,10 @@ from localcloud.services.dashscope.errors import (
     UNSUPPORTED_LANGUAGE,
     RecognitionFailure,
 )
-from shared.errors import ConfigurationError, InvalidRequestError
+from localcloud.services.dashscope.worker import EngineDescription, RecognitionWorker, WorkerFailure
 from shared.ops.asr import audio_tokens_for
+
+log = structlog.get_logger("localcloud.dashscope")
 
 # The local engines detect no emotion; Qwen-ASR always reports one, so every sentence is "neutral".
 EMOTION = "neutral"
@@ -60,48 +64,65 @@ def describe_languages(codes: frozenset[str]) -> str:
 
 
 class Recognizer:
-    """The configured recognition engine, constructed once on first use (thread-safe)."""
+    """The configured recognition engine, run in a worker process (thread-safe); `close()` ends it."""
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
-        self._engine: RecognitionEngine | None = None
-        self._lock = threading.Lock()
+        self._worker = RecognitionWorker(spec)
+        self._description: EngineDescription | None = None
 
     @property
-    def engine(self) -> RecognitionEngine:
-        if self._engine is None:
-            with self._lock:
-                if self._engine is None:
-                    try:
-                        self._engine = load_engine(self.spec)
-                    except ConfigurationError as exc:
-                        raise RecognitionFailure(INTERNAL_ERROR, f"no recognition engine: {exc}") from exc
-        return self._engine
+    def description(self) -> EngineDescription:
+        """The engine's name and languages (asked of the worker once, which starts it)."""
+        if self._description is None:
+            outcome = self._worker.describe()
+            if isinstance(outcome, WorkerFailure):
+                raise self._failure(outcome, None, None)
+            self._description = outcome
+        return self._description
 
     def check_language(self, language: str | None) -> None:
         """Refuse (UNSUPPORTED_LANGUAGE) a language the engine cannot recognise; None lets it decide."""
-        engine = self.engine
+        engine = self.description
         if language is None or language in engine.languages:
             return
         raise RecognitionFailure(UNSUPPORTED_LANGUAGE, _language_message(language, engine))
 
     def recognize(self, path: Path, *, language: str | None, channel: int, enable_words: bool) -> Recognition:
-        """One channel of a local file, as sentences (and words) with millisecond timings."""
-        engine = self.engine
-        try:
-            return engine.recognize(str(path), language=language, channel=channel, enable_words=enable_words)
-        except UnsupportedLanguage:
-            raise RecognitionFailure(UNSUPPORTED_LANGUAGE, _language_message(str(language), engine)) from None
-        except InvalidRequestError as exc:
-            message = _without_path(exc.problems[0].message, path)
-            if exc.field == "channel_id":
-                raise RecognitionFailure(CHANNEL_ID_OUT_OF_RANGE, message) from None
-            raise RecognitionFailure(FILE_DECODE_FAILED, message) from None
-        except MediaError as exc:
-            raise RecognitionFailure(FILE_DECODE_FAILED, _without_path(exc.message, path)) from None
+        """One channel of a local file, as sentences (and words) with millisecond timings.
+
+        Raises RecognitionFailure, or WorkerStopped when localcloud is stopping.
+        """
+        outcome = self._worker.recognize(
+            str(path), language=language, channel=channel, enable_words=enable_words
+        )
+        if isinstance(outcome, WorkerFailure):
+            raise self._failure(outcome, path, language)
+        return outcome
+
+    def close(self) -> None:
+        """End the worker process; the call in progress finishes first, later ones raise WorkerStopped."""
+        self._worker.close()
+
+    def _failure(self, failure: WorkerFailure, path: Path | None, language: str | None) -> RecognitionFailure:
+        message = failure.message if path is None else _without_path(failure.message, path)
+        if failure.kind == "unsupported_language":
+            advice = _language_message(str(language), self.description)
+            return RecognitionFailure(UNSUPPORTED_LANGUAGE, advice)
+        if failure.kind == "invalid_request" and failure.field == "channel_id":
+            return RecognitionFailure(CHANNEL_ID_OUT_OF_RANGE, message)
+        if failure.kind in ("invalid_request", "media"):
+            return RecognitionFailure(FILE_DECODE_FAILED, message)
+        if failure.kind == "no_engine":
+            return RecognitionFailure(INTERNAL_ERROR, f"no recognition engine: {message}")
+        log.error("recognition engine failed", engine=self.spec, error=message, traceback=failure.detail)
+        reason = message.partition(":")[0] if failure.detail else message
+        return RecognitionFailure(
+            INTERNAL_ERROR, f"localcloud hit an internal error in the speech engine ({reason}); see its log"
+        )
 
 
-def _language_message(language: str, engine: RecognitionEngine) -> str:
+def _language_message(language: str, engine: EngineDescription) -> str:
     return (
         f"the local recognition engine {engine.name!r} recognises {describe_languages(engine.languages)} "
         f"only, not {language!r}; {CONFIGURE_HINT}"

@@ -14,8 +14,9 @@ under /compatible-mode/).
     ...     client.chat.completions.create(model="qwen3-asr-flash", messages=[...]).choices[0].message.content
     'Hello there.'
 
-Recognition is local (see recognition.py): the shipped PocketSphinx engine recognises English only and
-detects no emotion (every answer says "neutral"); context text and enable_itn are accepted and ignored.
+Recognition is local (see recognition.py), in a worker process started on first use and ended by
+`stop()`: the shipped PocketSphinx engine recognises English only and detects no emotion (every answer
+says "neutral"); context text and enable_itn are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from localcloud.services.dashscope.errors import (
 )
 from localcloud.services.dashscope.recognition import Recognizer
 from localcloud.services.dashscope.tasks import TaskStore
+from localcloud.services.dashscope.worker import WorkerStopped
 from shared.errors import InvalidRequestError
 from shared.ops.asr import CHAT_COMPLETIONS_PATH, MULTIMODAL_GENERATION_PATH, TRANSCRIPTION_PATH
 
@@ -77,6 +79,7 @@ class DashScopeService(BaseService):
 
     def stop(self) -> None:
         self.transcriber.stop()
+        self.recognizer.close()
         self.fetcher.close()
 
     # --- HTTP -----------------------------------------------------------------------------------------
@@ -92,6 +95,10 @@ class DashScopeService(BaseService):
             error = invalid_request(exc)
         except ServiceHttpError as refused:
             error = refused
+        except WorkerStopped:
+            error = api_error(
+                503, "ServiceUnavailable", "localcloud is stopping", openai_code="service_unavailable"
+            )
         except Exception:
             log.exception("dashscope request failed", method=request.method, path=request.path)
             error = api_error(

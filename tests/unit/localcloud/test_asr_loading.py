@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from localcloud.engines.asr import (
@@ -108,4 +110,18 @@ def test_a_spec_that_cannot_give_an_engine_is_a_configuration_error_saying_why(
         load_engine(spec)
 
     assert complaint in str(caught.value)
+    assert ASR_ENGINE_ENV in str(caught.value)
+
+
+def test_a_plug_in_module_that_fails_while_importing_is_a_configuration_error_saying_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "engine_needing_a_model.py").write_text('raise RuntimeError("model.bin is missing")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_engine("engine_needing_a_model:make_engine")
+
+    assert "cannot import 'engine_needing_a_model'" in str(caught.value)
+    assert "model.bin is missing" in str(caught.value)
     assert ASR_ENGINE_ENV in str(caught.value)

@@ -296,3 +296,29 @@ def test_an_unknown_output_format_is_refused_naming_the_format(english: Synthesi
     assert caught.value.field == "format"
     assert "PCM, WAV, MP3" in str(caught.value)
     assert not (tmp_path / "speech.ogg").exists()
+
+
+@pytest.mark.parametrize("voice", [None, 42, ["Andy"]])
+def test_a_voice_that_is_not_text_is_refused_naming_the_voice(
+    synthesizer: SpeechSynthesizer, voice: object
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        synthesizer.synthesize("Hello.", voice=voice)  # type: ignore[arg-type]
+
+    assert (caught.value.field, caught.value.rule) == ("voice", "unknown_voice")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello.\x00 The rest would never be spoken.",  # eSpeak stops reading at a NUL
+        "Hello \ud800 there.",  # a lone surrogate (valid in JSON) has no UTF-8 form
+    ],
+)
+def test_text_espeak_cannot_read_whole_is_refused_naming_the_text(
+    synthesizer: SpeechSynthesizer, text: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        synthesizer.synthesize(text, voice="Andy")
+
+    assert (caught.value.field, caught.value.rule) == ("text", "unspeakable_character")

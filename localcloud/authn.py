@@ -42,6 +42,8 @@ from shared.errors import InvalidRequestError
 
 # How far a signed request's clock may be from ours, as the services allow.
 MAX_SKEW = timedelta(minutes=15)
+# The longest life OSS gives a V4 presigned URL; longer ones are refused, however they were signed.
+MAX_V4_PRESIGN_SECONDS = 7 * 24 * 3600
 # alibabacloud-oss-v2's SignerV1 signs fewer sub-resources than oss2 (no x-oss-async-process); accept both.
 _V2_SDK_V1_SUB_RESOURCES = OSS_V1_SUB_RESOURCES - {"x-oss-async-process"}
 
@@ -173,6 +175,13 @@ def _verify_oss_v4_presigned(
         expires = int(args.get("x-oss-expires", ""))
     except ValueError:
         raise ServiceHttpError(400, "InvalidArgument", "x-oss-expires must be a whole number.") from None
+    if not 1 <= expires <= MAX_V4_PRESIGN_SECONDS:
+        raise ServiceHttpError(
+            400,
+            "InvalidArgument",
+            f"x-oss-expires must be 1 to {MAX_V4_PRESIGN_SECONDS} seconds (7 days), got {expires}.",
+            ArgumentName="x-oss-expires",
+        )
     if moment > signed_at + timedelta(seconds=expires):
         raise ServiceHttpError(403, "AccessDenied", "Request has expired.", Expires=str(expires))
     pairs = [(name, value) for name, value in query_pairs(request) if name != "x-oss-signature"]

@@ -1,6 +1,7 @@
 """The single edge port: one WSGI app that routes each request to a service by path and authorization scheme.
 
 /2016-08-15/proxy/<service>/<function>/…         → the local FC runtime (HTTP triggers)
+signed for OSS (OSS/OSS4 header, presigned query) → OSS, whatever the path (a bucket may be named `api`)
 /compatible-mode/…, /api/v1/… (Bearer or none)   → DashScope
 /topics/…, /queues/… or `Authorization: MNS …`   → MNS
 POST / with `x-acs-action` (version 2020-09-30)  → IMM
@@ -17,6 +18,7 @@ import structlog
 from werkzeug.wrappers import Request, Response
 
 from localcloud.services.base import RequestContext, ServiceHttpError, ServiceProvider
+from shared.auth import OSS_V4_ALGORITHM
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -43,6 +45,8 @@ class Edge:
         auth = request.headers.get("Authorization", "")
         if path.startswith(FC_PROXY_PREFIX):
             return "fc"
+        if _signed_for_oss(request, auth):
+            return "oss"
         if (path.startswith("/compatible-mode/") or path.startswith("/api/v1/")) and (
             not auth or auth.startswith("Bearer ")
         ):
@@ -92,6 +96,13 @@ class Edge:
             return service.render_error(
                 ServiceHttpError(500, "InternalError", "localcloud hit an internal error; see its log"), ctx
             )
+
+
+def _signed_for_oss(request: Request, auth: str) -> bool:
+    if auth.startswith((f"{OSS_V4_ALGORITHM} ", "OSS ")):
+        return True
+    args = request.args
+    return "x-oss-signature-version" in args or ("OSSAccessKeyId" in args and "Signature" in args)
 
 
 def describe(request: Request) -> dict[str, Any]:

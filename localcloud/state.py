@@ -21,7 +21,7 @@ from typing import IO, Any
 
 
 class StateStore:
-    """The data directory: `state.db` and `blobs/`."""
+    """The data directory: `state.db`, `blobs/` and `tmp/` (emptied on start: one process owns it)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -29,6 +29,7 @@ class StateStore:
         self.tmp_dir = data_dir / "tmp"
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._clear_temp_files()
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
             str(data_dir / "state.db"), check_same_thread=False, isolation_level=None, timeout=30
@@ -78,6 +79,13 @@ class StateStore:
 
     def blob_path(self, blob_id: str) -> Path:
         return self.blob_dir / blob_id[:2] / blob_id
+
+    def _clear_temp_files(self) -> None:
+        # Nothing runs yet, so whatever is here was being written when a previous process died (an upload
+        # cut short, a transcoder's scratch output): it can never become a blob, and would never go away.
+        for leftover in self.tmp_dir.iterdir():
+            if leftover.is_file() or leftover.is_symlink():
+                leftover.unlink(missing_ok=True)
 
     def new_temp_path(self, suffix: str = "") -> Path:
         return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"

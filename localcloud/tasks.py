@@ -28,8 +28,11 @@ class TaskRunner:
         """Run `work` in the pool (after `delay` seconds). Exceptions are logged, never raised here."""
 
         def run() -> None:
-            # An interruptible wait: stop() must not sit out a delayed task's delay.
-            if delay > 0 and self._stopping.wait(delay):
+            # Once stopping, work still queued is skipped rather than run: its owner persisted it and queues
+            # it again on the next start, so a stop waits for running work only, never for a backlog.
+            # The wait is interruptible: stop() must not sit out a delayed task's delay either.
+            stopped = self._stopping.wait(delay) if delay > 0 else self._stopping.is_set()
+            if stopped:
                 return
             try:
                 work()
@@ -48,6 +51,11 @@ class TaskRunner:
         with self._lock:
             self._pending.discard(future)
 
+    @property
+    def stopping(self) -> bool:
+        """True once shutdown() has begun: no new work is accepted and queued work is skipped."""
+        return self._stopping.is_set()
+
     def idle(self) -> bool:
         with self._lock:
             return not self._pending
@@ -64,6 +72,7 @@ class TaskRunner:
         return self.idle()
 
     def shutdown(self, wait: bool = True) -> None:
+        """Stop accepting work and skip what is still queued; with `wait`, let running work finish."""
         with self._lock:
             self._closed = True
         self._stopping.set()

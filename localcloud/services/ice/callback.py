@@ -94,19 +94,19 @@ def deliver_callback(address: str, event: dict[str, Any], *, cloud: LocalCloud) 
 
 def _post(url: str, text: str, *, retry_scale: float) -> bool:
     pause = threading.Event()
-    for attempt in range(1, _HTTP_ATTEMPTS + 1):
-        try:
-            response = httpx.post(
-                url,
-                content=text.encode("utf-8"),
-                headers={"Content-Type": "application/json"},
-                timeout=_HTTP_TIMEOUT,
-            )
-            if response.is_success:
-                return True
-            log.warning("ice callback refused", status=response.status_code, attempt=attempt)
-        except httpx.HTTPError as error:
-            log.warning("ice callback failed", error=type(error).__name__, attempt=attempt)
-        if attempt < _HTTP_ATTEMPTS:
-            pause.wait(_RETRY_PAUSE_SECONDS * retry_scale)
+    # trust_env=False: a developer's HTTP(S)_PROXY must not capture callbacks to loopback endpoints (MNS
+    # pushes are sent the same way).
+    with httpx.Client(timeout=_HTTP_TIMEOUT, trust_env=False) as http:
+        for attempt in range(1, _HTTP_ATTEMPTS + 1):
+            try:
+                response = http.post(
+                    url, content=text.encode("utf-8"), headers={"Content-Type": "application/json"}
+                )
+                if response.is_success:
+                    return True
+                log.warning("ice callback refused", status=response.status_code, attempt=attempt)
+            except httpx.HTTPError as error:
+                log.warning("ice callback failed", error=type(error).__name__, attempt=attempt)
+            if attempt < _HTTP_ATTEMPTS:
+                pause.wait(_RETRY_PAUSE_SECONDS * retry_scale)
     return False

@@ -2,6 +2,8 @@
 
 The request is kept as its wire parameters (`SubmitAudioProduceJobRequest.to_query()`), so a resumed job
 re-parses the very request it was submitted with. States move Created → Executing → Finished | Failed.
+`notified` records that the completion callback was sent (or tried, or that there is none), so a restart
+between the end of a job and its callback still sends it, once.
 
 Example:
     >>> jobs = IceJobStore(state)                                 # doctest: +SKIP
@@ -31,9 +33,13 @@ CREATE TABLE IF NOT EXISTS ice_jobs (
     modified_at REAL NOT NULL,
     error_code TEXT,
     error_message TEXT,
-    ai_result TEXT
+    ai_result TEXT,
+    notified INTEGER NOT NULL DEFAULT 1
 );
 """
+# Added after the first release of the schema. Jobs already in an older data directory count as notified
+# (their callback, if any, went out with them); a new job is inserted with notified = 0.
+_ADDED_COLUMNS = {"notified": "INTEGER NOT NULL DEFAULT 1"}
 
 
 @dataclass(frozen=True)
@@ -49,16 +55,23 @@ class IceJobRecord:
     error_code: str | None = None
     error_message: str | None = None
     ai_result: str | None = None  # JSON text: [{"content", "from", "to"}, ...]
+    notified: bool = False
 
 
 class IceJobStore:
     def __init__(self, state: StateStore) -> None:
         self.state = state
         state.ensure_schema(_SCHEMA)
+        present = {row["name"] for row in state.query("PRAGMA table_info(ice_jobs)")}
+        for name, declaration in _ADDED_COLUMNS.items():
+            if name not in present:
+                state.execute(f"ALTER TABLE ice_jobs ADD COLUMN {name} {declaration}")
 
     def insert(self, record: IceJobRecord) -> None:
         self.state.execute(
-            "INSERT INTO ice_jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ice_jobs (job_id, media_id, state, title, request, request_id, created_at, "
+            "modified_at, error_code, error_message, ai_result, notified) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.job_id,
                 record.media_id,
@@ -71,6 +84,7 @@ class IceJobStore:
                 record.error_code,
                 record.error_message,
                 record.ai_result,
+                int(record.notified),
             ),
         )
 
@@ -85,6 +99,17 @@ class IceJobStore:
             (IceJobState.CREATED.value, IceJobState.EXECUTING.value),
         )
         return [row["job_id"] for row in rows]
+
+    def unnotified(self) -> list[str]:
+        """Ended jobs whose callback was never sent: localcloud stopped in between."""
+        rows = self.state.query(
+            "SELECT job_id FROM ice_jobs WHERE state IN (?, ?) AND notified = 0 ORDER BY modified_at",
+            (IceJobState.FINISHED.value, IceJobState.FAILED.value),
+        )
+        return [row["job_id"] for row in rows]
+
+    def mark_notified(self, job_id: str) -> None:
+        self.state.execute("UPDATE ice_jobs SET notified = 1 WHERE job_id = ?", (job_id,))
 
     def mark_executing(self, job_id: str) -> bool:
         """Created → Executing (a resumed job may already be Executing); False once the job has ended."""
@@ -146,4 +171,5 @@ def _record(row: sqlite3.Row) -> IceJobRecord:
         error_code=row["error_code"],
         error_message=row["error_message"],
         ai_result=row["ai_result"],
+        notified=bool(row["notified"]),
     )

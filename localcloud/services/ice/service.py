@@ -14,7 +14,8 @@ Choices where ICE's behaviour is not documented:
   (nothing is replaced); `Overwrite=true` replaces it.
 - `UserData.NotifyAddress` gets the callback described in `callback.py`.
 Errors: 400 InvalidParameter / MissingParameter, 404 JobNotFound ("No such job."), 404
-InvalidAction.NotFound. Unfinished jobs run again when localcloud starts.
+InvalidAction.NotFound. Unfinished jobs run again when localcloud starts, and an ended job's callback that
+was never sent is sent then.
 
 Example (the official SDK against a running LocalCloud):
     >>> client.submit_audio_produce_job(SubmitAudioProduceJobRequest(                  # doctest: +SKIP
@@ -25,6 +26,7 @@ Example (the official SDK against a running LocalCloud):
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Mapping
@@ -42,7 +44,7 @@ from localcloud.services.oss.store import ObjectCreated, ObjectStore
 from shared.errors import InvalidRequestError
 from shared.ops.enums import IceJobState, IceOutputFormat
 from shared.ops.ice import EditingConfig, GetSmartHandleJobRequest, SubmitAudioProduceJobRequest
-from shared.ops.imm import compact_json
+from shared.ops.wire import compact_json
 
 if TYPE_CHECKING:
     from localcloud.server import LocalCloud
@@ -80,6 +82,8 @@ class IceService(OpenApiRpcService):
         for job_id in self.jobs.unfinished():
             log.info("resuming ice job", job_id=job_id)
             self._schedule(job_id)
+        for job_id in self.jobs.unnotified():
+            self.cloud.tasks.submit(f"ice callback {job_id}", functools.partial(self._notify, job_id))
 
     # --- actions -------------------------------------------------------------------------------------
 
@@ -166,8 +170,13 @@ class IceService(OpenApiRpcService):
         except Exception as error:  # a bug must still end the job, never leave it Executing forever
             log.exception("ice job crashed", job_id=job_id)
             ended = self.jobs.fail(job_id, "InternalError", f"localcloud failed: {error!r}")
+        if ended:
+            self._notify(job_id)
+
+    def _notify(self, job_id: str) -> None:
+        """Send an ended job's callback once (again after a restart if it never went out)."""
         final = self.jobs.get(job_id)
-        if not ended or final is None:
+        if final is None or final.notified or final.state not in (IceJobState.FINISHED, IceJobState.FAILED):
             return
         log.info("ice job ended", job_id=job_id, state=final.state.value, code=final.error_code)
         request = SubmitAudioProduceJobRequest.from_query(final.request)
@@ -176,6 +185,7 @@ class IceService(OpenApiRpcService):
                 final, account_id=self.config.account_id, media_url=self.media_url(request)
             )
             deliver_callback(request.notify_address, event, cloud=self.cloud)
+        self.jobs.mark_notified(job_id)
 
     def media_url(self, request: SubmitAudioProduceJobRequest) -> str:
         """Where the speech can be fetched: a path-style URL on localcloud's own endpoint (signed GETs only).

@@ -13,7 +13,7 @@ containers and TranscodeAudio are produced), and ends Succeeded or Failed with a
 Every written target raises `ObjectCreated:PutObject` for the FC runtime; then, when `Notification.MNS`
 names a topic, the IMM notification envelope is published there (see `notification_envelope`). A target
 bucket that does not exist is refused up front (404 ResourceNotFound). Unfinished tasks are run again
-when localcloud starts.
+when localcloud starts, and a finished task's notification that was never published is published then.
 
 Errors follow IMM's documented codes: 400 InvalidArgument (a parameter breaks a rule; the message names
 the field and the rule), 400 Missing<Parameter> (e.g. MissingProjectName), 404 ResourceNotFound (unknown
@@ -27,6 +27,7 @@ Example (the official SDK against a running LocalCloud):
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import string
@@ -45,7 +46,8 @@ from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_p
 from localcloud.services.oss.store import ObjectCreated, ObjectStore
 from shared.errors import InvalidRequestError
 from shared.ops.enums import ImmTaskStatus
-from shared.ops.imm import CreateMediaConvertTaskRequest, GetTaskRequest, compact_json, parse_oss_uri
+from shared.ops.imm import CreateMediaConvertTaskRequest, GetTaskRequest, parse_oss_uri
+from shared.ops.wire import compact_json
 
 if TYPE_CHECKING:
     from localcloud.server import LocalCloud
@@ -83,6 +85,8 @@ class ImmService(OpenApiRpcService):
         for task_id in self.tasks.unfinished():
             log.info("resuming imm task", task_id=task_id)
             self._schedule(task_id)
+        for task_id in self.tasks.unnotified():
+            self.cloud.tasks.submit(f"imm notify {task_id}", functools.partial(self._notify, task_id))
 
     # --- actions -------------------------------------------------------------------------------------
 
@@ -180,9 +184,15 @@ class ImmService(OpenApiRpcService):
             status, code, message = ImmTaskStatus.FAILED, "InternalError", f"localcloud failed: {error!r}"
         if self.tasks.finish(task_id, status, code, message, time.time()):
             log.info("imm task finished", task_id=task_id, status=status.value, code=code or None)
-            finished = self.tasks.get(task_id)
-            if finished is not None:
-                self._publish_notification(finished)
+            self._notify(task_id)
+
+    def _notify(self, task_id: str) -> None:
+        """Publish a finished task's notification once (again after a restart if it never went out)."""
+        finished = self.tasks.get(task_id)
+        if finished is None or finished.notified or finished.status is ImmTaskStatus.RUNNING:
+            return
+        self._publish_notification(finished)
+        self.tasks.mark_notified(task_id)
 
     def _convert(self, record: ImmTaskRecord, request: CreateMediaConvertTaskRequest) -> None:
         store = self._object_store()

@@ -1,7 +1,9 @@
 """IMM tasks as rows of localcloud's SQLite state, so GetTask answers and unfinished work survive a restart.
 
 A task row keeps the request exactly as its wire parameters (`CreateMediaConvertTaskRequest.to_query()`),
-so a resumed task re-parses the very request it was created from.
+so a resumed task re-parses the very request it was created from. `notified` records that the task's
+MNS notification was published (or that it has none), so a restart between finishing and publishing
+still publishes it, once.
 
 Example:
     >>> store = ImmTaskStore(state)                                             # doctest: +SKIP
@@ -31,9 +33,13 @@ CREATE TABLE IF NOT EXISTS imm_tasks (
     event_id TEXT NOT NULL,
     started_at REAL NOT NULL,
     ended_at REAL,
-    progress INTEGER NOT NULL DEFAULT 0
+    progress INTEGER NOT NULL DEFAULT 0,
+    notified INTEGER NOT NULL DEFAULT 1
 );
 """
+# Added after the first release of the schema. Tasks already in an older data directory count as notified
+# (their notification, if any, went out with them); a new task is inserted with notified = 0.
+_ADDED_COLUMNS = {"notified": "INTEGER NOT NULL DEFAULT 1"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class ImmTaskRecord:
     started_at: float
     ended_at: float | None
     progress: int
+    notified: bool = False
 
     @property
     def user_data(self) -> str | None:
@@ -65,10 +72,16 @@ class ImmTaskStore:
     def __init__(self, state: StateStore) -> None:
         self.state = state
         state.ensure_schema(_SCHEMA)
+        present = {row["name"] for row in state.query("PRAGMA table_info(imm_tasks)")}
+        for name, declaration in _ADDED_COLUMNS.items():
+            if name not in present:
+                state.execute(f"ALTER TABLE imm_tasks ADD COLUMN {name} {declaration}")
 
     def insert(self, record: ImmTaskRecord) -> None:
         self.state.execute(
-            "INSERT INTO imm_tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO imm_tasks (task_id, project_name, task_type, status, code, message, request, "
+            "request_id, event_id, started_at, ended_at, progress, notified) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.task_id,
                 record.project_name,
@@ -82,6 +95,7 @@ class ImmTaskStore:
                 record.started_at,
                 record.ended_at,
                 record.progress,
+                int(record.notified),
             ),
         )
 
@@ -96,6 +110,17 @@ class ImmTaskStore:
             (ImmTaskStatus.RUNNING.value,),
         )
         return [row["task_id"] for row in rows]
+
+    def unnotified(self) -> list[str]:
+        """Finished tasks whose notification was never published: localcloud stopped in between."""
+        rows = self.state.query(
+            "SELECT task_id FROM imm_tasks WHERE status != ? AND notified = 0 ORDER BY ended_at",
+            (ImmTaskStatus.RUNNING.value,),
+        )
+        return [row["task_id"] for row in rows]
+
+    def mark_notified(self, task_id: str) -> None:
+        self.state.execute("UPDATE imm_tasks SET notified = 1 WHERE task_id = ?", (task_id,))
 
     def set_progress(self, task_id: str, progress: int) -> None:
         self.state.execute("UPDATE imm_tasks SET progress = ? WHERE task_id = ?", (progress, task_id))
@@ -124,4 +149,5 @@ def _record(row: sqlite3.Row) -> ImmTaskRecord:
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         progress=row["progress"],
+        notified=bool(row["notified"]),
     )

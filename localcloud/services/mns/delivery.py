@@ -282,7 +282,15 @@ class Dispatcher:
                 self._woken = True
                 self._cond.notify_all()
 
-    def _attempt_once(self, row: sqlite3.Row) -> None:
+    def _attempt_once(self, listed: sqlite3.Row) -> None:
+        # The dispatcher may have read this row just before an earlier attempt ended (delivered, or
+        # rescheduled for a retry): work from the row as it is now, and only when it is still due.
+        row = self.state.query_one(
+            "SELECT * FROM mns_deliveries WHERE id = ? AND next_attempt_at <= ?",
+            (listed["id"], self._clock()),
+        )
+        if row is None:
+            return
         message = self.topics.message(row["message_id"])
         target = self._target(row)
         if message is None or target is None:

@@ -40,6 +40,8 @@ from localcloud.services.mns import rules
 from localcloud.state import StateStore
 
 Clock = Callable[[], float]
+# Message numbers are SQLite row ids: from 1 up to the largest signed 64-bit integer.
+_MAX_SEQUENCE = 2**63 - 1
 Properties = Mapping[str, Sequence[Mapping[str, str]]]
 
 _SCHEMA = """
@@ -445,6 +447,9 @@ def _handle_sequence(handle: str) -> int:
         if not sep:
             raise ValueError("no dash")
         seq_text, _, _ = base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii").partition(":")
-        return int(seq_text)
+        seq = int(seq_text)
+        if not 1 <= seq <= _MAX_SEQUENCE:  # never issued (and beyond what SQLite can look up)
+            raise ValueError("no such message number")
+        return seq
     except (ValueError, UnicodeError, binascii.Error):
         raise rules.receipt_handle_error("it is not a handle this queue issued.") from None

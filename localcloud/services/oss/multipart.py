@@ -196,12 +196,8 @@ class MultipartUploads:
         )
 
     def abort(self, upload_id: str) -> None:
-        blobs = [part.blob_id for part in self.parts(upload_id)]
-        with self.state.transaction() as db:
-            if db.execute("DELETE FROM oss_uploads WHERE upload_id = ?", (upload_id,)).rowcount == 0:
-                raise no_such_upload(upload_id)
-        for blob_id in blobs:
-            self.state.delete_blob(blob_id)
+        if not self._drop(upload_id):
+            raise no_such_upload(upload_id)
 
     def complete(
         self, upload_id: str, chosen: Sequence[tuple[int, str]] | None, *, forbid_overwrite: bool = False
@@ -222,11 +218,24 @@ class MultipartUploads:
             forbid_overwrite=forbid_overwrite or upload.forbid_overwrite,
             crc64=_combined_crc(parts),
         )
-        with self.state.transaction() as db:
-            db.execute("DELETE FROM oss_uploads WHERE upload_id = ?", (upload_id,))
-        for part in stored.values():
-            self.state.delete_blob(part.blob_id)
+        self._drop(upload_id)
         return record
+
+    def _drop(self, upload_id: str) -> bool:
+        """Forget the upload and delete every part's data; False when there was no such upload.
+
+        The parts are read in the same transaction that deletes them: a part uploaded a moment earlier by
+        a concurrent request is deleted with the rest, never left behind as an orphaned blob.
+        """
+        with self.state.transaction() as db:
+            blobs = [
+                row["blob_id"]
+                for row in db.execute("SELECT blob_id FROM oss_parts WHERE upload_id = ?", (upload_id,))
+            ]
+            existed = db.execute("DELETE FROM oss_uploads WHERE upload_id = ?", (upload_id,)).rowcount == 1
+        for blob_id in blobs:
+            self.state.delete_blob(blob_id)
+        return existed
 
     def _check_parts(
         self, stored: dict[int, PartRecord], chosen: Sequence[tuple[int, str]] | None

@@ -8,7 +8,7 @@ ObjectCreated:CopyObject), which is how the local FC runtime raises OSS trigger 
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote
 
 from werkzeug.datastructures import Headers
@@ -17,11 +17,15 @@ from werkzeug.wrappers import Response
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss import wire
 from localcloud.services.oss.store import ObjectCreated, ObjectRecord
+from localcloud.state import BlobInfo
 from shared.clients.oss_models import guess_content_type
 
 if TYPE_CHECKING:
     from localcloud.services.oss.service import Call, OssService
 
+# How many times a reader looks an object up again when an overwrite removed its body in between.
+_OPEN_ATTEMPTS = 5
+_COPY_CHUNK = 1 << 20
 # GetObject query parameters that override response headers (used by presigned download links).
 _RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -62,8 +66,6 @@ def copy_object(service: OssService, call: Call) -> Response:
     """PUT with `x-oss-copy-source: /<bucket>/<url-encoded key>`; metadata COPY (default) or REPLACE."""
     request = call.request
     source_bucket, source_key = _copy_source(request.headers["x-oss-copy-source"])
-    source = service.store.head(source_bucket, source_key)
-    _check_copy_conditions(request.headers, source)
     directive = request.headers.get("x-oss-metadata-directive", "COPY").strip().upper()
     if directive not in ("COPY", "REPLACE"):
         raise ServiceHttpError(
@@ -72,23 +74,17 @@ def copy_object(service: OssService, call: Call) -> Response:
             f"x-oss-metadata-directive must be COPY or REPLACE, got {directive!r}.",
             ArgumentName="x-oss-metadata-directive",
         )
-    if directive == "COPY":
+    replaced_metadata = wire.user_metadata(request) if directive == "REPLACE" else None
+    service.store.require_bucket(call.bucket)
+    source, source_body = _open_current(service, source_bucket, source_key)
+    with source_body:
+        _check_copy_conditions(request.headers, source)
+        blob = _copied_blob(service, source, source_body)
+    if replaced_metadata is None:
         content_type, metadata = source.content_type, dict(source.metadata)
     else:
         content_type = request.headers.get("Content-Type") or guess_content_type(call.key)
-        metadata = wire.user_metadata(request)
-    service.store.require_bucket(call.bucket)
-    state = service.state
-    temporary = state.new_temp_path(".copy")
-    try:
-        shutil.copyfile(source.path, temporary)
-    except FileNotFoundError:  # overwritten or deleted since the head() above
-        temporary.unlink(missing_ok=True)
-        raise ServiceHttpError(
-            404, "NoSuchKey", "The specified key does not exist.", Key=source_key
-        ) from None
-    known_md5 = None if source.is_multipart else bytes.fromhex(source.etag)
-    blob = state.adopt_file(temporary, size=source.size if known_md5 else None, md5_digest=known_md5)
+        metadata = replaced_metadata
     record = service.store.commit_blob(
         call.bucket,
         call.key,
@@ -111,15 +107,21 @@ def copy_object(service: OssService, call: Call) -> Response:
 def get_object(service: OssService, call: Call) -> Response:
     """GET: the object streamed from disk; `Range: bytes=a-b` answers 206 with Content-Range."""
     request = call.request
-    record = service.store.head(call.bucket, call.key)
-    not_modified = _check_conditions(request.headers, record)
-    if not_modified is not None:
-        return wire.empty_response(call.request_id, 304, {"ETag": record.quoted_etag})
-    span = wire.byte_range(request, record.size)
+    overrides = {
+        header: wire.header_value(request.args[parameter], parameter)
+        for parameter, header in _RESPONSE_OVERRIDES.items()
+        if parameter in request.args
+    }
+    record, handle = _open_current(service, call.bucket, call.key)
     try:
-        handle = open(record.path, "rb")  # noqa: SIM115 - closed by the streaming generator
-    except FileNotFoundError:  # replaced or deleted since head()
-        raise ServiceHttpError(404, "NoSuchKey", "The specified key does not exist.", Key=call.key) from None
+        not_modified = _check_conditions(request.headers, record)
+        span = wire.byte_range(request, record.size)
+    except BaseException:
+        handle.close()
+        raise
+    if not_modified is not None:
+        handle.close()
+        return wire.empty_response(call.request_id, 304, {"ETag": record.quoted_etag})
     headers = {**wire.base_headers(call.request_id), **wire.object_headers(record)}
     status, length = 200, record.size
     if span is not None:
@@ -130,9 +132,7 @@ def get_object(service: OssService, call: Call) -> Response:
         # Both describe the whole object; a client checking them against a part would fail.
         headers.pop("x-oss-hash-crc64ecma", None)
         headers.pop("Content-MD5", None)
-    for parameter, header in _RESPONSE_OVERRIDES.items():
-        if parameter in request.args:
-            headers[header] = request.args[parameter]
+    headers.update(overrides)
     response = Response(
         wire.file_chunks(handle, length), status=status, headers=headers, direct_passthrough=True
     )
@@ -158,6 +158,37 @@ def delete_object(service: OssService, call: Call) -> Response:
 
 
 # --- helpers --------------------------------------------------------------------------------------------
+
+
+def _open_current(service: OssService, bucket: str, key: str) -> tuple[ObjectRecord, BinaryIO]:
+    """The object and an open handle on its body (the caller closes it).
+
+    An overwrite deletes the blob the previous version named, possibly between the look-up and the open:
+    look again, so a reader gets the old body or the new one and never NoSuchKey for an object that exists.
+    """
+    for _ in range(_OPEN_ATTEMPTS):
+        record = service.store.head(bucket, key)  # NoSuchKey once the object itself is gone
+        try:
+            return record, open(record.path, "rb")  # the caller owns (and closes) the handle
+        except FileNotFoundError:
+            continue
+    raise ServiceHttpError(
+        503, "ServiceUnavailable", f"{key!r} is being overwritten continuously; retry the request."
+    )
+
+
+def _copied_blob(service: OssService, source: ObjectRecord, body: BinaryIO) -> BlobInfo:
+    """A new blob holding the source's bytes (a copy, so the source may change or go meanwhile)."""
+    state = service.state
+    temporary = state.new_temp_path(".copy")
+    try:
+        with open(temporary, "wb") as out:
+            shutil.copyfileobj(body, out, _COPY_CHUNK)
+        known_md5 = None if source.is_multipart else bytes.fromhex(source.etag)
+        return state.adopt_file(temporary, size=source.size if known_md5 else None, md5_digest=known_md5)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _announce(service: OssService, call: Call, event_name: str, record: ObjectRecord) -> None:

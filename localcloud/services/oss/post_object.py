@@ -62,16 +62,19 @@ def post_object(service: OssService, call: Call) -> Response:
     size = _size_of(upload)
     _check_policy(form, bucket=call.bucket, key=key, size=size)
     service.store.require_bucket(call.bucket)
+    # Form fields are text; what is served back as headers is stored as header values (UTF-8 bytes).
+    content_type = form.get("content-type") or upload.mimetype or guess_content_type(key)
+    metadata = {
+        wire.check_header_name(name[len(wire.META_PREFIX) :], name): wire.header_value(value, name)
+        for name, value in form.items()
+        if name.startswith(wire.META_PREFIX)
+    }
     record = service.store.put_stream(
         call.bucket,
         key,
         upload.stream,
-        content_type=form.get("content-type") or upload.mimetype or guess_content_type(key),
-        metadata={
-            name[len(wire.META_PREFIX) :]: value
-            for name, value in form.items()
-            if name.startswith(wire.META_PREFIX)
-        },
+        content_type=wire.header_value(content_type, "Content-Type"),
+        metadata=metadata,
         forbid_overwrite=wire.is_true(form.get("x-oss-forbid-overwrite")),
     )
     service.store.notify_created(
@@ -173,9 +176,13 @@ def _check_condition(condition: Any, values: Mapping[str, str], size: int) -> No
         raise _invalid("policy", f"Unknown policy condition {condition!r}.")
     operator, subject, operand = str(condition[0]).lower(), condition[1], condition[2]
     if operator == "content-length-range":
-        _require(
-            int(subject) <= size <= int(operand), f"the file size {size} must be {subject}-{operand} bytes"
-        )
+        low, high = _length_bound(subject), _length_bound(operand)
+        if low is None or high is None or high < low:
+            raise _invalid(
+                "policy",
+                f"content-length-range takes two whole numbers of bytes, min <= max; got {condition!r}.",
+            )
+        _require(low <= size <= high, f"the file size {size} must be {low}-{high} bytes")
         return
     field = str(subject).lstrip("$").lower()
     value = str(values.get(field, ""))
@@ -189,6 +196,15 @@ def _check_condition(condition: Any, values: Mapping[str, str], size: int) -> No
         )
     else:
         raise _invalid("policy", f"Unknown policy condition {condition!r}.")
+
+
+def _length_bound(value: Any) -> int | None:
+    """A content-length-range bound: a whole number of bytes (JSON number or digits), None otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 def _require(holds: bool, rule: str) -> None:

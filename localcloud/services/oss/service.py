@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import structlog
 from werkzeug.test import EnvironBuilder
@@ -150,12 +150,16 @@ class OssService(BaseService):
                 f"{parts.scheme}://{parts.netloc}/… is neither oss://bucket/key nor localcloud's own "
                 f"endpoint ({self.cloud.endpoint}).",
             )
-        path = unquote(parts.path)
+        # The path goes in still percent-encoded, as it arrives on the wire: decoded first, a key holding
+        # `?` or `#` would be cut short by the URL parsing again.
         builder = EnvironBuilder(
-            method="GET", path=path, query_string=parts.query, base_url=f"{parts.scheme}://{parts.netloc}"
+            method="GET",
+            path=parts.path or "/",
+            query_string=parts.query,
+            base_url=f"{parts.scheme}://{parts.netloc}",
         )
         request = Request(builder.get_environ())
-        target_bucket, target_key = _split_path(path)
+        target_bucket, target_key = _split_path(request.path)
         if target_bucket is None or not target_key:
             raise ServiceHttpError(400, "InvalidArgument", "The URL must name an object: /<bucket>/<key>.")
         authn.verify_oss(request, self.config, target_bucket, target_key, now=now)

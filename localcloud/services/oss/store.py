@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -161,9 +162,7 @@ class ObjectStore:
 
     def require_bucket(self, name: str) -> None:
         if not self.bucket_exists(name):
-            raise ServiceHttpError(
-                404, "NoSuchBucket", "The specified bucket does not exist.", BucketName=name
-            )
+            raise _no_such_bucket(name)
 
     def list_buckets(self) -> list[tuple[str, float]]:
         return [
@@ -172,11 +171,15 @@ class ObjectStore:
 
     def delete_bucket(self, name: str) -> None:
         self.require_bucket(name)
+        not_empty = ServiceHttpError(
+            409, "BucketNotEmpty", "The bucket you tried to delete is not empty.", BucketName=name
+        )
         if self.state.query_one("SELECT 1 FROM oss_objects WHERE bucket = ? LIMIT 1", (name,)):
-            raise ServiceHttpError(
-                409, "BucketNotEmpty", "The bucket you tried to delete is not empty.", BucketName=name
-            )
-        self.state.execute("DELETE FROM oss_buckets WHERE name = ?", (name,))
+            raise not_empty
+        try:
+            self.state.execute("DELETE FROM oss_buckets WHERE name = ?", (name,))
+        except sqlite3.IntegrityError:  # an object landed since the check: its foreign key keeps the bucket
+            raise not_empty from None
 
     # --- objects ---------------------------------------------------------------------------------------
 
@@ -309,30 +312,35 @@ class ObjectStore:
         now = time.time()
         etag = etag or blob.md5.hex().upper()
         old_blob: str | None = None
-        with self.state.transaction() as db:
-            row = db.execute(
-                "SELECT blob_id FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key)
-            ).fetchone()
-            if row is not None:
-                if forbid_overwrite:
-                    self.state.delete_blob(blob.blob_id)
-                    raise _already_exists(key)
-                old_blob = row["blob_id"]
-            db.execute(
-                "INSERT OR REPLACE INTO oss_objects (bucket, key, blob_id, size, etag, content_type, "
-                "metadata, last_modified, crc64) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    bucket,
-                    key,
-                    blob.blob_id,
-                    blob.size,
-                    etag,
-                    content_type,
-                    json.dumps(metadata or {}),
-                    now,
-                    None if crc64 is None else str(crc64),
-                ),
-            )
+        try:
+            with self.state.transaction() as db:
+                if db.execute("SELECT 1 FROM oss_buckets WHERE name = ?", (bucket,)).fetchone() is None:
+                    raise _no_such_bucket(bucket)  # deleted while the body was being written
+                row = db.execute(
+                    "SELECT blob_id FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key)
+                ).fetchone()
+                if row is not None:
+                    if forbid_overwrite:
+                        raise _already_exists(key)
+                    old_blob = row["blob_id"]
+                db.execute(
+                    "INSERT OR REPLACE INTO oss_objects (bucket, key, blob_id, size, etag, content_type, "
+                    "metadata, last_modified, crc64) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        bucket,
+                        key,
+                        blob.blob_id,
+                        blob.size,
+                        etag,
+                        content_type,
+                        json.dumps(metadata or {}),
+                        now,
+                        None if crc64 is None else str(crc64),
+                    ),
+                )
+        except BaseException:
+            self.state.delete_blob(blob.blob_id)  # refused or failed: the blob would belong to nothing
+            raise
         if old_blob is not None:
             self.state.delete_blob(old_blob)
         return ObjectRecord(
@@ -401,6 +409,10 @@ class ObjectStore:
                 listener(event)
             except Exception:
                 log.exception("object-created listener failed", bucket=event.record.bucket)
+
+
+def _no_such_bucket(name: str) -> ServiceHttpError:
+    return ServiceHttpError(404, "NoSuchBucket", "The specified bucket does not exist.", BucketName=name)
 
 
 def _already_exists(key: str) -> ServiceHttpError:

@@ -35,6 +35,10 @@ SERVER_NAME = "AliyunOSS"
 MAX_METADATA_BYTES = 8 * 1024
 _CHUNK = 1 << 20
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# What a header value cannot hold: a line break ends the header (and could start another), and the other
+# control characters (tab aside) are refused by HTTP servers and clients alike.
+_HEADER_BREAKING = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 
 # --- text and times --------------------------------------------------------------------------------------
@@ -137,7 +141,7 @@ def object_headers(record: ObjectRecord) -> dict[str, str]:
     headers = {
         "ETag": record.quoted_etag,
         "Last-Modified": http_date(record.last_modified),
-        "Content-Type": record.content_type,
+        "Content-Type": _wire_text(record.content_type),
         "Accept-Ranges": "bytes",
         "x-oss-object-type": "Multipart" if record.is_multipart else "Normal",
         "x-oss-storage-class": "Standard",
@@ -147,8 +151,47 @@ def object_headers(record: ObjectRecord) -> dict[str, str]:
     if record.crc64 is not None:
         headers["x-oss-hash-crc64ecma"] = str(record.crc64)
     for name, value in record.metadata.items():
-        headers[META_PREFIX + name] = value
+        headers[META_PREFIX + name] = _wire_text(value)
     return headers
+
+
+def header_value(text: str, field: str) -> str:
+    """Text from a form field or query parameter as a response header value: UTF-8 on the wire.
+
+    WSGI carries header bytes as latin-1 text, so the UTF-8 bytes are spelled that way (a character
+    outside latin-1 would otherwise fail the response after it began). InvalidArgument naming `field` when
+    the text holds a line break or another control character.
+    """
+    if _HEADER_BREAKING.search(text):
+        raise ServiceHttpError(
+            400,
+            "InvalidArgument",
+            f"{field} must not hold line breaks or other control characters.",
+            ArgumentName=field,
+        )
+    return text.encode("utf-8").decode("latin-1")
+
+
+def check_header_name(name: str, field: str) -> str:
+    """A name to be sent as a header name (x-oss-meta-<name>): an HTTP token, InvalidArgument if not."""
+    if not _HEADER_NAME.fullmatch(name):
+        raise ServiceHttpError(
+            400,
+            "InvalidArgument",
+            f"{field}: a metadata name must be letters, digits and -_.!#$%&'*+^`|~ only.",
+            ArgumentName=field,
+        )
+    return name
+
+
+def _wire_text(value: str) -> str:
+    # Values stored from request headers already are latin-1 spellings of their bytes; anything else
+    # (text handed over by another service) goes out as UTF-8 rather than failing the response.
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8").decode("latin-1")
+    return value
 
 
 # --- request headers -------------------------------------------------------------------------------------
@@ -219,8 +262,10 @@ def read_small_body(request: Request, limit: int, what: str) -> bytes:
 def byte_range(request: Request, size: int) -> tuple[int, int] | None:
     """The (first, last) bytes a `Range: bytes=a-b` header asks for, or None for the whole object.
 
-    A header OSS cannot use (several ranges, not bytes, malformed) is ignored and the whole object served,
-    as OSS does; a range that starts past the end is 416 InvalidRange.
+    A header OSS cannot use (several ranges, not bytes, malformed) is ignored and the whole object served.
+    So, by default, is a range that does not lie within the object (OSS ignores it: 200, whole object).
+    With `x-oss-range-behavior: standard` (what alibabacloud-oss-v2's downloader sends) a range running
+    past the end is cut at the end, and one starting past the end is 416 InvalidRange.
     """
     header = request.headers.get("Range")
     if not header:
@@ -231,17 +276,24 @@ def byte_range(request: Request, size: int) -> tuple[int, int] | None:
     first_text, last_text = match.groups()
     if not first_text and not last_text:
         return None
+    standard = request.headers.get("x-oss-range-behavior", "").strip().lower() == "standard"
     if not first_text:  # suffix range: the last N bytes
         length = int(last_text)
-        if length == 0:
+        if length > size and not standard:
+            return None
+        if length == 0 or size == 0:  # no byte to serve
             raise _invalid_range(header, size)
         return max(0, size - length), size - 1
     first = int(first_text)
     last = int(last_text) if last_text else size - 1
-    if last < first:
+    if last_text and last < first:  # malformed: ignored
         return None
     if first >= size:
-        raise _invalid_range(header, size)
+        if standard:
+            raise _invalid_range(header, size)
+        return None
+    if last >= size and not standard:
+        return None
     return first, min(last, size - 1)
 
 

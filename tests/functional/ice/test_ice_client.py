@@ -10,6 +10,7 @@ import pytest
 
 from localcloud.engines.probe import probe
 from localcloud.server import LocalCloud
+from localcloud.services.base import RequestContext
 from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials
 from shared.clients.ice import ICE_API_VERSION, IceClient
@@ -86,6 +87,26 @@ def test_an_http_notify_address_receives_the_completion_callback(
     assert callback.media_url is not None and callback.media_url.endswith(".mp3")
 
 
+def test_an_http_callback_to_a_local_address_ignores_a_proxy_configured_in_the_environment(
+    ice_cloud: LocalCloud, callback_receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")  # a developer's proxy, unreachable from here
+    for variable in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    request = speech_request(
+        f"cb/{uuid.uuid4().hex[:6]}", UserData=f'{{"NotifyAddress":"{callback_receiver.url}"}}'
+    )
+
+    # Submitted in process: a client of ours would go through that proxy too.
+    submitted = ice_cloud.service("ice").submit_audio_produce_job(request.to_query(), RequestContext())
+    ice_cloud.tasks.wait_idle(30)
+
+    assert callback_receiver.arrived.wait(10)
+    callback = parse_notification(callback_receiver.bodies[0])
+    assert isinstance(callback, IceCallback) and callback.job_id == submitted["JobId"]
+
+
 def test_an_mns_queue_notify_address_receives_the_callback_of_a_failed_job(
     ice_cloud: LocalCloud, ice_client: IceClient
 ) -> None:
@@ -143,3 +164,30 @@ def test_a_job_left_unfinished_by_a_stop_runs_when_localcloud_starts_again(tmp_p
             job = client.get_smart_handle_job(job_id)
         assert job.state is IceJobState.FINISHED
         assert probe(second.service("oss").store.head(BUCKET, "restart/speech.mp3").path).codec == "mp3float"
+
+
+def test_a_callback_never_sent_because_localcloud_stopped_is_sent_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "state"
+    credentials = Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+    request = speech_request("restart/called-back", UserData='{"NotifyAddress":"ice-restart-callbacks"}')
+    with LocalCloud(make_config(data_dir), services=ICE_SERVICES) as first:
+        first.service("oss").store.create_bucket(BUCKET)
+        first.service("mns").ensure_queue("ice-restart-callbacks")
+        monkeypatch.setattr(first.service("ice"), "_notify", lambda job_id: None)  # "dies" after the job ends
+        with IceClient(first.endpoint, credentials) as client:
+            job_id = client.submit_audio_produce_job(request).job_id
+            assert first.tasks.wait_idle(30)
+            ended = client.get_smart_handle_job(job_id).state
+
+    with LocalCloud(make_config(data_dir), services=ICE_SERVICES) as second:
+        assert second.tasks.wait_idle(30)
+        waiting = second.service("mns").queues.get("ice-restart-callbacks").active_messages
+        message = second.service("mns").receive("ice-restart-callbacks", wait_seconds=5)
+
+    assert ended is IceJobState.FINISHED
+    assert message is not None and waiting == 1
+    callback = parse_notification(message.body)
+    assert isinstance(callback, IceCallback)
+    assert (callback.job_id, callback.succeeded) == (job_id, True)

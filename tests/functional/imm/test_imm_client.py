@@ -9,9 +9,11 @@ import pytest
 
 from localcloud.engines.probe import probe
 from localcloud.server import LocalCloud
+from localcloud.services.mns.topics import SubscriptionAttributes
 from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials
 from shared.clients.imm import ImmClient
+from shared.events.notifications import TaskNotification, parse_notification
 from shared.ops.enums import ImmTaskStatus
 from shared.ops.imm import CreateMediaConvertTaskRequest
 from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, make_config
@@ -208,3 +210,46 @@ def test_a_task_left_unfinished_by_a_stop_runs_when_localcloud_starts_again(tmp_
             task = client.get_task("audiochain", task_id)
         assert task.status is ImmTaskStatus.SUCCEEDED
         assert probe(second.service("oss").store.head(BUCKET, "restart/out.mp3").path).codec == "mp3float"
+
+
+def test_a_finished_task_whose_notification_was_never_published_publishes_it_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "state"
+    credentials = Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+    request = CreateMediaConvertTaskRequest.build(
+        ProjectName="audiochain",
+        Sources=[{"URI": f"oss://{BUCKET}/restart/in.wav"}],
+        Targets=[{"URI": f"oss://{BUCKET}/restart/out.mp3", "Container": "mp3"}],
+        Notification={"MNS": {"TopicName": "imm-restarts"}},
+    )
+    with LocalCloud(make_config(data_dir), services=IMM_SERVICES) as first:
+        store = first.service("oss").store
+        store.create_bucket(BUCKET)
+        make_tone_uploader(store, tmp_path)("restart/in.wav", seconds=0.5)
+        mns = first.service("mns")
+        mns.ensure_topic("imm-restarts")
+        mns.ensure_queue("imm-restarts-done")
+        endpoint = f"acs:mns:{first.config.region}:{first.config.account_id}:queues/imm-restarts-done"
+        mns.topics.subscribe(
+            "imm-restarts", "done", SubscriptionAttributes(endpoint, "BACKOFF_RETRY", "SIMPLIFIED")
+        )
+        imm = first.service("imm")
+        monkeypatch.setattr(imm, "_notify", lambda task_id: None)  # "dies" right after finishing
+        with ImmClient(first.endpoint, credentials) as client:
+            task_id = client.create_media_convert_task(request).task_id
+            assert first.tasks.wait_idle(30)
+            finished = client.get_task("audiochain", task_id).status
+
+    with LocalCloud(make_config(data_dir), services=IMM_SERVICES) as second:
+        assert second.tasks.wait_idle(30)
+        assert second.service("mns").wait_deliveries(10)
+        waiting = second.service("mns").queues.get("imm-restarts-done").active_messages
+        message = second.service("mns").receive("imm-restarts-done", wait_seconds=5)
+
+    assert finished is ImmTaskStatus.SUCCEEDED
+    assert message is not None
+    notification = parse_notification(message.body)
+    assert isinstance(notification, TaskNotification)
+    assert (notification.task_id, notification.succeeded) == (task_id, True)
+    assert waiting == 1

@@ -243,6 +243,50 @@ def test_pending_local_deliveries_wait_for_the_subscriber_to_register_again(
     assert recorder.events == [b"kept for later"]
 
 
+def test_a_delivery_that_ends_while_the_dispatcher_reads_its_row_is_not_pushed_a_second_time(
+    mns: MnsService, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = _topic(mns, unique)
+    delivering, finish = threading.Event(), threading.Event()
+    stale_pass_read, stale_pass_done = threading.Event(), threading.Event()
+    calls: list[bytes] = []
+
+    def deliver(event: bytes) -> None:
+        calls.append(event)
+        delivering.set()
+        finish.wait(10)
+
+    dispatcher = mns.dispatcher
+    real_query, real_query_one = mns.state.query, mns.state.query_one
+
+    def query(sql: str, params: Any = ()) -> Any:
+        rows = real_query(sql, params)
+        if "WHERE next_attempt_at <=" in sql and delivering.is_set() and not stale_pass_read.is_set():
+            # This pass read the row of the attempt in flight; let that attempt end before the pass goes on.
+            stale_pass_read.set()
+            finish.set()
+            assert wait_until(lambda: not dispatcher._in_flight)
+        return rows
+
+    def query_one(sql: str, params: Any = ()) -> Any:
+        if "MIN(next_attempt_at)" in sql and stale_pass_read.is_set():
+            stale_pass_done.set()
+        return real_query_one(sql, params)
+
+    monkeypatch.setattr(mns.state, "query", query)
+    monkeypatch.setattr(mns.state, "query_one", query_one)
+    mns.subscribe_local(topic, "on-notify", deliver, content_format="STREAM")
+    mns.publish(topic, "exactly once")
+    assert delivering.wait(10)
+
+    dispatcher.wake()  # another pass while the first attempt is still delivering
+
+    assert stale_pass_done.wait(10)
+    assert wait_until(lambda: not dispatcher._in_flight)
+    assert calls == [b"exactly once"]
+    assert mns.pending_deliveries(topic) == 0
+
+
 def test_subscribe_local_refuses_a_missing_topic_and_unknown_formats(
     mns: MnsService, unique: Callable[[str], str]
 ) -> None:

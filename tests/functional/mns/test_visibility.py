@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +66,21 @@ def test_a_handle_this_queue_never_issued_is_a_receipt_handle_error(
     with pytest.raises(MNSServerException) as invalid:
         queue.delete_message("not-a-handle")
     assert invalid.value.type == "ReceiptHandleError"
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "-1", "0"])
+def test_a_handle_naming_an_impossible_message_number_is_a_receipt_handle_error(
+    account: Any, unique: Callable[[str], str], number: str
+) -> None:
+    queue = _queue(account, unique)
+    forged = "1-" + base64.urlsafe_b64encode(f"{number}:00ff00ff00ff".encode()).decode("ascii")
+
+    with pytest.raises(MNSServerException) as deleting:
+        queue.delete_message(forged)
+    with pytest.raises(MNSServerException) as hiding:
+        queue.change_message_visibility(forged, 10)
+
+    assert (deleting.value.type, hiding.value.type) == ("ReceiptHandleError", "ReceiptHandleError")
 
 
 def test_queue_attributes_count_active_inactive_and_delayed_messages(

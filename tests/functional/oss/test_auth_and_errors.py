@@ -166,3 +166,57 @@ def test_resolve_url_accepts_oss_urls_and_presigned_urls_and_refuses_unsigned_on
     assert (unsigned.value.status, unsigned.value.code) == (403, "AccessDenied")
     assert (expired.value.code, expired.value.message) == ("AccessDenied", "Request has expired.")
     assert (missing.value.status, missing.value.code) == (404, "NoSuchKey")
+
+
+@pytest.mark.parametrize(
+    "key", ["in/what now?.mp3", "in/100%.wav", "in/take#2.wav", "in/a+b c.wav", "in/ü é.wav"]
+)
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_resolve_url_finds_an_object_whose_key_needs_percent_encoding(
+    oss_service: OssService, oss_cloud: LocalCloud, bucket: str, key: str, version: str
+) -> None:
+    oss_service.store.put_stream(bucket, key, iter([b"speech"]))
+    if version == "v1":
+        url = oss_service.presign_get(bucket, key, expires=600)
+    else:
+        url = presign_oss_v4(
+            "GET",
+            oss_cloud.endpoint,
+            bucket,
+            key,
+            credentials=_CREDENTIALS,
+            region=REGION,
+            expires=600,
+            now=datetime.now(timezone.utc),
+            path_style=True,
+        )
+
+    resolved = oss_service.resolve_url(url)
+    fetched = httpx.get(url)
+
+    assert (resolved.bucket, resolved.key) == (bucket, key)
+    assert (fetched.status_code, fetched.content) == (200, b"speech")
+
+
+@pytest.mark.parametrize("name", ["queues", "topics", "api", "compatible-mode"])
+def test_a_bucket_named_like_another_services_path_is_still_served_by_oss(
+    oss_service: OssService, oss_cloud: LocalCloud, client: OssClient, name: str
+) -> None:
+    oss_service.store.create_bucket(name)
+    client.put_object(name, "v1/a.txt", b"mine")
+    url = presign_oss_v1(
+        "GET",
+        oss_cloud.endpoint,
+        name,
+        "v1/a.txt",
+        credentials=_CREDENTIALS,
+        expires=600,
+        now=datetime.now(timezone.utc),
+        path_style=True,
+    )
+
+    fetched = httpx.get(url)
+    listed = [entry.key for entry in client.iter_objects(name)]
+
+    assert (fetched.status_code, fetched.content) == (200, b"mine")
+    assert listed == ["v1/a.txt"]

@@ -93,22 +93,42 @@ def test_a_range_read_answers_206_with_the_bytes_and_content_range(client: OssCl
     assert download.info.size == 10  # the whole object's size, read from Content-Range
 
 
-def test_a_range_past_the_end_is_416_invalid_range_and_a_suffix_range_reads_the_tail(
+def test_a_range_outside_the_object_is_ignored_and_the_whole_object_served_as_oss_does_by_default(
     signed: httpx.Client, client: OssClient, bucket: str
 ) -> None:
     client.put_object(bucket, "digits.txt", b"0123456789")
 
-    past = signed.get(f"/{bucket}/digits.txt", headers={"Range": "bytes=10-20"})
-    suffix = signed.get(f"/{bucket}/digits.txt", headers={"Range": "bytes=-3"})
-    several = signed.get(f"/{bucket}/digits.txt", headers={"Range": "bytes=0-1,4-5"})
+    def read(range_header: str) -> httpx.Response:
+        return signed.get(f"/{bucket}/digits.txt", headers={"Range": range_header})
 
-    assert past.status_code == 416 and "<Code>InvalidRange</Code>" in past.text
-    assert (suffix.status_code, suffix.content, suffix.headers["Content-Range"]) == (
+    answers = [read(header) for header in ("bytes=5-20", "bytes=10-20", "bytes=-30", "bytes=0-1,4-5")]
+    suffix = read("bytes=-3")
+
+    assert [(a.status_code, a.content) for a in answers] == [(200, b"0123456789")] * 4
+    assert all("Content-Range" not in answer.headers for answer in answers)
+    assert (suffix.status_code, suffix.content) == (206, b"789")
+    assert suffix.headers["Content-Range"] == "bytes 7-9/10"
+
+
+def test_with_standard_range_behaviour_a_range_is_clipped_to_the_object_or_416_past_its_end(
+    signed: httpx.Client, client: OssClient, bucket: str
+) -> None:
+    client.put_object(bucket, "digits.txt", b"0123456789")
+
+    def read(range_header: str) -> httpx.Response:
+        headers = {"Range": range_header, "x-oss-range-behavior": "standard"}
+        return signed.get(f"/{bucket}/digits.txt", headers=headers)
+
+    clipped, long_suffix = read("bytes=5-20"), read("bytes=-30")
+    past = [read(header) for header in ("bytes=10-20", "bytes=15-")]
+
+    assert (clipped.status_code, clipped.content, clipped.headers["Content-Range"]) == (
         206,
-        b"789",
-        "bytes 7-9/10",
+        b"56789",
+        "bytes 5-9/10",
     )
-    assert (several.status_code, several.content) == (200, b"0123456789")  # OSS ignores what it cannot serve
+    assert [(a.status_code, "<Code>InvalidRange</Code>" in a.text) for a in past] == [(416, True)] * 2
+    assert (long_suffix.status_code, long_suffix.content) == (206, b"0123456789")
 
 
 def test_deleting_answers_204_whether_or_not_the_object_existed(client: OssClient, bucket: str) -> None:
@@ -254,3 +274,33 @@ def test_a_url_presigned_by_our_client_can_be_fetched_without_credentials(
     fetched = httpx.get(client.presign_get(bucket, "shared/take 2.wav", expires=300))
 
     assert (fetched.status_code, fetched.content) == (200, b"RIFF2")
+
+
+def test_response_header_overrides_in_any_script_are_served_as_utf8(
+    signed: httpx.Client, client: OssClient, bucket: str
+) -> None:
+    client.put_object(bucket, "clip.mp3", b"ID3")
+
+    response = signed.get(
+        f"/{bucket}/clip.mp3",
+        params={"response-content-disposition": 'attachment; filename="voilà €.mp3"'},
+        timeout=5,
+    )
+
+    assert (response.status_code, response.content) == (200, b"ID3")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="voilà €.mp3"'
+
+
+def test_a_response_header_override_with_a_line_break_is_invalid_argument_naming_it(
+    signed: httpx.Client, client: OssClient, bucket: str
+) -> None:
+    client.put_object(bucket, "clip.mp3", b"ID3")
+
+    response = signed.get(
+        f"/{bucket}/clip.mp3", params={"response-content-type": "audio/mpeg\r\nX-Injected: yes"}, timeout=5
+    )
+
+    assert response.status_code == 400
+    assert "<Code>InvalidArgument</Code>" in response.text
+    assert "<ArgumentName>response-content-type</ArgumentName>" in response.text
+    assert "X-Injected" not in response.headers

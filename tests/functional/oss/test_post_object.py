@@ -14,7 +14,7 @@ import pytest
 from localcloud.server import LocalCloud
 from localcloud.services.oss.service import OssService
 from localcloud.services.oss.store import ObjectCreated
-from shared.auth import oss_v1_signature, oss_v4_signature, oss_v4_signing_key
+from shared.auth import Credentials, OssV4Auth, oss_v1_signature, oss_v4_signature, oss_v4_signing_key
 from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.functional.oss.conftest import REGION
 
@@ -120,3 +120,55 @@ def test_an_expired_policy_a_wrong_signature_and_no_policy_are_refused(
     assert [r.status_code for r in (expired, wrong, anonymous)] == [403, 403, 403]
     assert codes == ["AccessDenied", "SignatureDoesNotMatch", "AccessDenied"]
     assert "expired" in expired.text
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        ["content-length-range", "ten", 100],
+        ["content-length-range", None, 100],
+        ["content-length-range", 1, [2]],
+        ["content-length-range", 1.5, 100],
+        ["content-length-range", 100, 10],
+    ],
+    ids=["word", "null", "list", "fraction", "max-below-min"],
+)
+def test_a_content_length_range_that_is_not_two_ordered_whole_numbers_is_refused_naming_the_policy(
+    oss_cloud: LocalCloud, oss_service: OssService, bucket: str, condition: list[object]
+) -> None:
+    response = _post(oss_cloud, bucket, {"key": "a.wav", **_v1_fields(_policy([condition]))})
+
+    document = ElementTree.fromstring(response.content)
+    assert response.status_code == 400
+    assert (document.findtext("Code"), document.findtext("ArgumentName")) == ("InvalidArgument", "policy")
+    assert "content-length-range" in (document.findtext("Message") or "")
+    assert oss_service.store.list(bucket) == []
+
+
+def test_form_metadata_in_any_script_is_stored_and_served_back_as_utf8(
+    oss_cloud: LocalCloud, bucket: str
+) -> None:
+    fields = {"key": "titled.wav", "x-oss-meta-title": "日本語のタイトル", **_v1_fields(_policy([]))}
+    stored = _post(oss_cloud, bucket, fields)
+    auth = OssV4Auth(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET), REGION)
+    with httpx.Client(base_url=oss_cloud.endpoint, auth=auth, timeout=5) as http:
+        head = http.head(f"/{bucket}/titled.wav")
+        got = http.get(f"/{bucket}/titled.wav")
+
+    assert stored.status_code == 204
+    assert (head.status_code, got.status_code, got.content) == (200, 200, b"RIFF....")
+    assert head.headers["x-oss-meta-title"] == got.headers["x-oss-meta-title"] == "日本語のタイトル"
+
+
+def test_a_form_field_that_would_break_a_response_header_is_refused_naming_it(
+    oss_cloud: LocalCloud, oss_service: OssService, bucket: str
+) -> None:
+    fields = {"key": "a.wav", "x-oss-meta-note": "line one\r\nX-Injected: yes", **_v1_fields(_policy([]))}
+
+    response = _post(oss_cloud, bucket, fields)
+
+    document = ElementTree.fromstring(response.content)
+    assert response.status_code == 400
+    assert document.findtext("Code") == "InvalidArgument"
+    assert document.findtext("ArgumentName") == "x-oss-meta-note"
+    assert oss_service.store.list(bucket) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,3 +119,50 @@ def test_a_finished_task_whose_message_was_never_published_is_published_after_a_
     assert unsent is not None and (unsent.status, unsent.notified) == (ImmTaskStatus.SUCCEEDED, False)
     assert sent is not None and sent.notified
     assert notes[task_id].succeeded
+
+
+def test_a_task_still_queued_when_localcloud_stops_is_left_for_the_next_start(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "lc", workers=1)
+    first = LocalCloud(config, services=_SERVICES).start()
+    release, busy = threading.Event(), threading.Event()
+
+    def hold_the_only_worker() -> None:
+        busy.set()
+        release.wait(30)
+
+    first.tasks.submit("busy worker", hold_the_only_worker)
+    assert busy.wait(10)
+    subscribe_queue(first, "Restarts", "restart-results")
+    task_id = _convert(first, tmp_path)  # queued behind the busy worker
+    stopping = threading.Thread(target=first.stop)
+    stopping.start()
+    for _ in range(3000):  # stop() has begun once the runner says so
+        if first.tasks.stopping:
+            break
+        release.wait(0.01)
+    release.set()  # the running work ends; what is still queued must not start now
+    stopping.join(30)
+    assert not stopping.is_alive()
+
+    second = LocalCloud(config, services=_SERVICES)
+    left = _oss(second).get_async_task(task_id)
+    unwritten = not _oss(second).store.exists("media", "out.opus")
+    with second:
+        notes = received_notifications(second, existing_queue(second, "restart-results"))
+        finished = _oss(second).get_async_task(task_id)
+
+    assert left is not None and left.status is ImmTaskStatus.RUNNING and unwritten
+    assert finished is not None and finished.status is ImmTaskStatus.SUCCEEDED
+    assert notes[task_id].succeeded
+
+
+def test_a_body_left_half_written_by_a_crash_is_removed_on_the_next_start(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "lc")
+    with LocalCloud(config, services=("oss",)) as first:
+        scratch = first.state.new_temp_path()
+    scratch.write_bytes(b"the first 4 MiB of an upload the process died in")  # what a crash leaves
+
+    with LocalCloud(config, services=("oss",)) as second:
+        leftovers = list(second.state.tmp_dir.iterdir())
+
+    assert leftovers == []

@@ -70,6 +70,20 @@ def test_a_url_signed_by_oss2_can_be_fetched_with_httpx(sdk_bucket: oss2.Bucket)
     assert (fetched.status_code, fetched.content) == (200, b"RIFFdata")
 
 
+def test_a_v4_url_oss2_signs_for_more_than_seven_days_is_refused_as_oss_refuses_it(
+    oss_cloud: LocalCloud, bucket: str
+) -> None:
+    signer = oss2.Bucket(AUTHS["v4"](), oss_cloud.endpoint, bucket, region=REGION)
+    signer.put_object("shared/clip.wav", b"RIFFdata")
+
+    week = httpx.get(signer.sign_url("GET", "shared/clip.wav", 7 * 86400))
+    month = httpx.get(signer.sign_url("GET", "shared/clip.wav", 30 * 86400))
+
+    assert (week.status_code, week.content) == (200, b"RIFFdata")
+    assert month.status_code == 400
+    assert "<Code>InvalidArgument</Code>" in month.text and "x-oss-expires" in month.text
+
+
 def test_oss2_forbid_overwrite_raises_file_already_exists(sdk_bucket: oss2.Bucket) -> None:
     sdk_bucket.put_object("claim.json", b"1", headers={"x-oss-forbid-overwrite": "true"})
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import os
+import random
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,12 @@ def test_probe_of_a_missing_file_is_an_invalid_source(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [os.urandom(4096), b"", b"RIFF\x00\x00\x00\x00WAVEfmt garbage" * 10, b"hello world\n" * 50],
+    [
+        random.Random(7).randbytes(4096),
+        b"",
+        b"RIFF\x00\x00\x00\x00WAVEfmt garbage" * 10,
+        b"hello world\n" * 50,
+    ],
     ids=["random bytes", "empty", "broken wav header", "text"],
 )
 def test_probe_of_a_corrupt_file_is_an_invalid_source(tmp_path: Path, content: bytes) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from localcloud.config import LocalCloudConfig
@@ -281,7 +282,7 @@ def verify_acs3(request: Request, config: LocalCloudConfig, now: datetime | None
     if secret is None:
         raise ServiceHttpError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
     headers = headers_of(request)
-    body_hash = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+    body_hash = hashlib.sha256(_rpc_body(request)).hexdigest()
     if headers.get("x-acs-content-sha256", body_hash) != body_hash:
         raise ServiceHttpError(400, "IncompleteSignature", "x-acs-content-sha256 does not match the body.")
     date = headers.get("x-acs-date", "")
@@ -307,6 +308,23 @@ def verify_acs3(request: Request, config: LocalCloudConfig, now: datetime | None
             f"Specified signature does not match our calculation. server string to sign is:{string_to_sign}",
         )
     return access_key_id
+
+
+# RPC parameters are small; a body beyond this is refused before it is read into memory.
+MAX_RPC_BODY_BYTES = 1 << 20
+
+
+def _rpc_body(request: Request) -> bytes:
+    too_large = ServiceHttpError(
+        413, "RequestEntityTooLarge", f"The request body exceeds {MAX_RPC_BODY_BYTES} bytes."
+    )
+    if (request.content_length or 0) > MAX_RPC_BODY_BYTES:
+        raise too_large
+    request.max_content_length = MAX_RPC_BODY_BYTES  # also bounds a chunked body of unknown length
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise too_large from None
 
 
 # --------------------------------------------------------------------------------------------------- MNS

@@ -252,3 +252,18 @@ def test_another_api_version_is_refused(imm_cloud: LocalCloud) -> None:
     response = send(request)
 
     assert (response.status_code, response.json()["Code"]) == (400, "InvalidVersion")
+
+
+def test_an_rpc_body_over_the_limit_is_refused_before_it_is_read(imm_cloud: LocalCloud) -> None:
+    from localcloud.authn import MAX_RPC_BODY_BYTES
+
+    body = b"ProjectName=" + b"x" * (MAX_RPC_BODY_BYTES + 1)
+    request = signed(
+        imm_cloud,
+        {},
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    response = send(request)
+    assert response.status_code == 413
+    assert response.json()["Code"] == "RequestEntityTooLarge"

@@ -29,11 +29,13 @@ published then.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import string
 import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -44,7 +46,7 @@ from localcloud.engines.errors import MediaError
 from localcloud.services.base import ServiceHttpError, json_response, new_uuid_request_id
 from localcloud.services.oss import wire
 from localcloud.services.oss.async_tasks import AsyncTaskRecord, AsyncTaskStore
-from localcloud.services.oss.process_plan import output_check, plan_process, transcode_spec
+from localcloud.services.oss.process_plan import ProcessPlan, output_check, plan_process, transcode_spec
 from localcloud.services.oss.store import ObjectCreated, check_object_key
 from shared.clients.oss_models import guess_content_type
 from shared.errors import InvalidRequestError
@@ -187,18 +189,41 @@ class AsyncProcessor:
             self._notify(task_id)
 
     def _produce(self, record: AsyncTaskRecord) -> None:
+        plan = plan_process(record.process, record.key)
+        paths: list[Path] = []
+        try:
+            for label, key in plan.sources:
+                paths.append(self._pin_source(record.bucket, key, label))
+            self._render(record, plan, paths)
+        finally:
+            for path in paths:
+                path.unlink(missing_ok=True)
+
+    def _pin_source(self, bucket: str, key: str, label: str) -> Path:
+        """A hard link to the source's current blob: an overwrite or delete while the task reads it then
+        changes nothing for this task (the link keeps the version it started with)."""
+        store = self.service.store
+        for _ in range(3):
+            try:
+                current = store.head(bucket, key).path
+            except ServiceHttpError as error:
+                raise _TaskFailure(
+                    MediaError.INVALID_SOURCE, f"{label}: oss://{bucket}/{key}: {error.message}"
+                ) from None
+            pinned = self.service.state.new_temp_path(current.suffix)
+            try:
+                os.link(current, pinned)
+                return pinned
+            except FileNotFoundError:
+                continue  # replaced between the lookup and the link: look again
+        raise _TaskFailure(
+            MediaError.INVALID_SOURCE, f"{label}: oss://{bucket}/{key} kept changing while it was read"
+        )
+
+    def _render(self, record: AsyncTaskRecord, plan: ProcessPlan, paths: list[Path]) -> None:
         from localcloud.engines.media import ClipSource, concat, transcode
 
         store = self.service.store
-        plan = plan_process(record.process, record.key)
-        paths = []
-        for label, key in plan.sources:
-            try:
-                paths.append(store.head(record.bucket, key).path)
-            except ServiceHttpError as error:
-                raise _TaskFailure(
-                    MediaError.INVALID_SOURCE, f"{label}: oss://{record.bucket}/{key}: {error.message}"
-                ) from None
         # Engine messages name the files they read: show the objects instead of blob paths.
         names = {
             str(path): f"oss://{record.bucket}/{key}"

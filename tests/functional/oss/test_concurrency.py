@@ -173,3 +173,17 @@ def test_deleting_a_bucket_while_an_object_lands_in_it_is_bucket_not_empty(
 
     assert (refused.value.status, refused.value.code) == (409, "BucketNotEmpty")
     assert own_oss.store.bucket_exists("media") and own_oss.store.exists("media", "late.wav")
+
+
+def test_an_async_task_reads_the_source_version_it_started_with_even_if_it_is_overwritten(
+    own_oss: OssService,
+) -> None:
+    own_oss.store.create_bucket("media")
+    own_oss.store.put_stream("media", "in/a.wav", iter([b"first version"]))
+    pinned = own_oss.processor._pin_source("media", "in/a.wav", "source")
+    try:
+        own_oss.store.put_stream("media", "in/a.wav", iter([b"second version, longer"]))
+        own_oss.store.delete("media", "in/a.wav")
+        assert pinned.read_bytes() == b"first version"
+    finally:
+        pinned.unlink()

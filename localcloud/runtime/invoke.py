@@ -225,7 +225,16 @@ class AsyncInvoker:
                 self._woken = True
                 self._cond.notify_all()
 
-    def _attempt_once(self, row: sqlite3.Row) -> None:
+    def _attempt_once(self, listed: sqlite3.Row) -> None:
+        # The dispatcher may have listed this row just before an earlier attempt ended (finished, or
+        # rescheduled for a retry) and left the in-flight set: work from the row as it is now, and only
+        # while it is still due — otherwise the invocation would run twice or skip its backoff.
+        row = self.state.query_one(
+            "SELECT * FROM fc_async_invocations WHERE request_id = ? AND next_attempt_at <= ?",
+            (listed["request_id"], self._clock()),
+        )
+        if row is None:
+            return
         request_id, attempts = row["request_id"], int(row["attempts"])
         instance = self._resolve(row["service"], row["function"])
         if instance is None:

@@ -127,3 +127,21 @@ def test_an_http_function_cannot_be_invoked_with_an_event(project: Project) -> N
     assert (refused.value.field, refused.value.rule) == ("function", "event_function")
     with pytest.raises(InvalidRequestError):
         project.runtime.invoke_async("web", b"{}")
+
+
+def test_a_stale_listing_of_a_finished_invocation_does_not_run_it_again(project: Project) -> None:
+    # The dispatcher can list a row just before the attempt in flight ends; acting on that stale row would
+    # invoke the function a second time. The attempt must re-read the row and find nothing due.
+    marker = uuid.uuid4().hex
+    invoker = project.runtime.async_invoker
+    state = project.cloud.state
+    request_id = project.runtime.invoke_async("flaky", json.dumps({"marker": marker}))
+    listed = state.query_one("SELECT * FROM fc_async_invocations WHERE request_id = ?", (request_id,))
+    assert listed is not None
+    assert project.runtime.wait_idle(10)
+    before = [e for e in records(project.root, "flaky") if marker in e["event"]]
+
+    invoker._attempt_once(listed)  # the stale row of an invocation that already succeeded
+
+    after = [e for e in records(project.root, "flaky") if marker in e["event"]]
+    assert len(after) == len(before) == 3

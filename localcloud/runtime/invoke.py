@@ -24,14 +24,13 @@ FC does. An attempt interrupted by a stop counts as made: it is retried after th
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import structlog
 
+from localcloud.dispatch import DueRowDispatcher
 from localcloud.runtime.context import new_request_id
 from localcloud.runtime.events import destination_record
 from localcloud.runtime.execution import FunctionInstance, Outcome
@@ -44,7 +43,6 @@ log = structlog.get_logger("localcloud.runtime")
 
 ASYNC_PAYLOAD_LIMIT = 128 * 1024  # FC 2.0's limit for an asynchronous invocation's payload
 RETRY_CAP_SECONDS = 300.0
-_IDLE_WAIT_SECONDS = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS fc_async_invocations (
@@ -80,7 +78,10 @@ class Finished:
     outcome: Outcome | None
 
 
-class AsyncInvoker:
+class AsyncInvoker(DueRowDispatcher):
+    table = "fc_async_invocations"
+    key_column = "request_id"
+
     def __init__(
         self,
         state: StateStore,
@@ -91,41 +92,12 @@ class AsyncInvoker:
         workers: int = 8,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.state = state
+        super().__init__(state, workers=workers, thread_name="fc-async", clock=clock)
         self._resolve = resolve
         self._deliver = deliver
         self._retry_scale = retry_scale
-        self._workers = workers
-        self._clock = clock
-        self._cond = threading.Condition()
-        self._woken = False
-        self._stopping = False
-        self._in_flight: set[str] = set()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self.listeners: list[Callable[[Finished], None]] = []
         state.ensure_schema(_SCHEMA)
-
-    # --- lifecycle ----------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        with self._cond:
-            self._stopping = False
-            self._in_flight.clear()
-        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="fc-async")
-        self._thread = threading.Thread(target=self._run, name="fc-async-dispatcher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
     # --- API ----------------------------------------------------------------------------------------------
 
@@ -149,92 +121,15 @@ class AsyncInvoker:
         self.wake()
         return request_id
 
-    def wake(self) -> None:
-        with self._cond:
-            self._woken = True
-            self._cond.notify_all()
-
     def pending(self) -> int:
-        row = self.state.query_one("SELECT COUNT(*) AS n FROM fc_async_invocations")
-        return int(row["n"]) if row is not None else 0
+        return self.count()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.pending():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            with self._cond:
-                self._cond.wait(min(remaining, 0.02))
-        return True
+        return self.wait_until_empty(timeout)
 
-    # --- dispatcher -----------------------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                if self._stopping:
-                    return
-                self._woken = False
-            try:
-                self._dispatch_due()
-                timeout = self._time_to_next_due()
-            except Exception:
-                log.exception("fc async dispatcher pass failed")
-                timeout = 1.0
-            with self._cond:
-                if not self._woken and not self._stopping:
-                    self._cond.wait(timeout)
-
-    def _dispatch_due(self) -> None:
-        rows = self.state.query(
-            "SELECT * FROM fc_async_invocations WHERE next_attempt_at <= ? "
-            "ORDER BY next_attempt_at LIMIT 200",
-            (self._clock(),),
-        )
-        for row in rows:
-            with self._cond:
-                if self._stopping or self._pool is None:
-                    return
-                if row["request_id"] in self._in_flight:
-                    continue
-                self._in_flight.add(row["request_id"])
-                self._pool.submit(self._attempt, row)
-
-    def _time_to_next_due(self) -> float:
-        now = self._clock()
-        row = self.state.query_one(
-            "SELECT MIN(next_attempt_at) AS upcoming FROM fc_async_invocations WHERE next_attempt_at > ?",
-            (now,),
-        )
-        if row is None or row["upcoming"] is None:
-            return _IDLE_WAIT_SECONDS
-        return max(0.001, min(float(row["upcoming"]) - now, _IDLE_WAIT_SECONDS))
-
-    # --- one attempt -------------------------------------------------------------------------------------
+    # --- one attempt (in a pool thread; the row was re-read and is still due) ------------------------------
 
     def _attempt(self, row: sqlite3.Row) -> None:
-        request_id = row["request_id"]
-        try:
-            self._attempt_once(row)
-        except Exception:
-            log.exception("fc async attempt crashed", request_id=request_id)
-        finally:
-            with self._cond:
-                self._in_flight.discard(request_id)
-                self._woken = True
-                self._cond.notify_all()
-
-    def _attempt_once(self, listed: sqlite3.Row) -> None:
-        # The dispatcher may have listed this row just before an earlier attempt ended (finished, or
-        # rescheduled for a retry) and left the in-flight set: work from the row as it is now, and only
-        # while it is still due — otherwise the invocation would run twice or skip its backoff.
-        row = self.state.query_one(
-            "SELECT * FROM fc_async_invocations WHERE request_id = ? AND next_attempt_at <= ?",
-            (listed["request_id"], self._clock()),
-        )
-        if row is None:
-            return
         request_id, attempts = row["request_id"], int(row["attempts"])
         instance = self._resolve(row["service"], row["function"])
         if instance is None:

@@ -32,7 +32,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import formatdate
 from urllib.parse import urlsplit, urlunsplit
@@ -40,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import structlog
 
+from localcloud.dispatch import DueRowDispatcher
 from localcloud.services.base import ServiceHttpError, new_request_id
 from localcloud.services.mns import rules
 from localcloud.services.mns.notify import render_notification
@@ -57,7 +57,6 @@ BACKOFF_INTERVAL = (10.0, 20.0)
 EXPONENTIAL_RETRIES = 176
 EXPONENTIAL_CAP_SECONDS = 512.0
 _PURGE_EVERY_SECONDS = 60.0
-_IDLE_WAIT_SECONDS = 60.0
 
 
 def max_retries(strategy: str) -> int:
@@ -117,7 +116,14 @@ class _Target:
     send: Callable[[TopicMessage], None]
 
 
-class Dispatcher:
+class Dispatcher(DueRowDispatcher):
+    """Pushes published messages to their subscriptions (see localcloud/dispatch.py for the mechanism)."""
+
+    table = "mns_deliveries"
+    key_column = "id"
+    order_by = "next_attempt_at, id"
+    batch = 500
+
     def __init__(
         self,
         state: StateStore,
@@ -134,100 +140,69 @@ class Dispatcher:
         clock: Clock = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        self.state = state
+        super().__init__(state, workers=workers, thread_name="mns-delivery", clock=clock)
         self.topics = topics
         self.local = local
         self._send_to_queue = send_to_queue
         self._owner = owner
         self._region = region
         self._retry_scale = retry_scale
-        self._workers = workers
         self._per_subscription = per_subscription
         self._push_timeout = push_timeout
-        self._clock = clock
         self._rng = rng or random.Random()
-        self._cond = threading.Condition()
-        self._woken = False
-        self._stopping = False
-        self._in_flight: set[int] = set()
         self._busy: Counter[tuple[str, str, int]] = Counter()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._http: httpx.Client | None = None
         self._last_purge = 0.0
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        with self._cond:
-            self._stopping = False
-            # Attempts cancelled by a previous stop() left their ids behind; their rows are simply due.
-            self._in_flight.clear()
-            self._busy.clear()
-        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="mns-delivery")
         # trust_env=False: a developer's HTTP(S)_PROXY must not capture pushes to loopback endpoints.
         self._http = httpx.Client(
             timeout=httpx.Timeout(self._push_timeout), follow_redirects=False, trust_env=False
         )
-        self._thread = threading.Thread(target=self._run, name="mns-dispatcher", daemon=True)
-        self._thread.start()
+        super().start()
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        super().stop()
         if self._http is not None:
             self._http.close()
             self._http = None
 
-    def wake(self) -> None:
-        with self._cond:
-            self._woken = True
-            self._cond.notify_all()
-
     def pending(self, topic: str | None = None) -> int:
         """Deliveries not yet done (due, waiting for a retry, or in flight)."""
-        if topic is None:
-            row = self.state.query_one("SELECT COUNT(*) AS n FROM mns_deliveries")
-        else:
-            row = self.state.query_one("SELECT COUNT(*) AS n FROM mns_deliveries WHERE topic = ?", (topic,))
-        return int(row["n"]) if row is not None else 0
+        return self.count("topic = ?", (topic,)) if topic is not None else self.count()
 
     def wait_idle(self, timeout: float = 10.0, topic: str | None = None) -> bool:
         """Block until no delivery is pending (tests use this instead of sleeping)."""
-        deadline = time.monotonic() + timeout
-        while self.pending(topic):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            with self._cond:
-                self._cond.wait(min(remaining, 0.05))
-        return True
+        if topic is None:
+            return self.wait_until_empty(timeout, poll=0.05)
+        return self.wait_until_empty(timeout, where="topic = ?", params=(topic,), poll=0.05)
 
-    # --- the dispatcher thread ----------------------------------------------------------------------------
+    # --- the dispatcher's hooks ---------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                if self._stopping:
-                    return
-                self._woken = False
-            try:
-                self._purge_if_due()
-                self._dispatch_due()
-                timeout = self._time_to_next_due()
-            except Exception:
-                log.exception("mns dispatcher pass failed")
-                timeout = 1.0
-            with self._cond:
-                if not self._woken and not self._stopping:
-                    self._cond.wait(timeout)
+    def _on_start(self) -> None:
+        self._busy.clear()
+
+    def _before_pass(self) -> None:
+        self._purge_if_due()
+
+    def _eligible(self, row: sqlite3.Row) -> bool:
+        # A delivery to an in-process subscriber waits until the function runtime registers it again.
+        return not row["local"] or self.local.get(row["topic"], row["subscription"]) is not None
+
+    def _has_capacity(self, row: sqlite3.Row) -> bool:
+        # A slow endpoint may hold at most `per_subscription` pool threads, so it cannot starve the others.
+        return self._busy[_subscription_key(row)] < self._per_subscription
+
+    def _started(self, row: sqlite3.Row) -> None:
+        self._busy[_subscription_key(row)] += 1
+
+    def _finished(self, row: sqlite3.Row) -> None:
+        key = _subscription_key(row)
+        self._busy[key] -= 1
+        if self._busy[key] <= 0:
+            del self._busy[key]
 
     def _purge_if_due(self) -> None:
         now = self._clock()
@@ -238,59 +213,8 @@ class Dispatcher:
         if purged:
             log.info("mns topic messages expired", count=purged)
 
-    def _dispatch_due(self) -> None:
-        rows = self.state.query(
-            "SELECT * FROM mns_deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 500",
-            (self._clock(),),
-        )
-        for row in rows:
-            key = (row["topic"], row["subscription"], row["local"])
-            if row["local"] and self.local.get(row["topic"], row["subscription"]) is None:
-                continue  # kept until the function runtime registers this subscriber again
-            with self._cond:
-                if row["id"] in self._in_flight or self._busy[key] >= self._per_subscription:
-                    continue
-                if self._stopping or self._pool is None:
-                    return
-                self._in_flight.add(row["id"])
-                self._busy[key] += 1
-                self._pool.submit(self._attempt, row)
-
-    def _time_to_next_due(self) -> float:
-        now = self._clock()
-        row = self.state.query_one(
-            "SELECT MIN(next_attempt_at) AS upcoming FROM mns_deliveries WHERE next_attempt_at > ?", (now,)
-        )
-        if row is None or row["upcoming"] is None:
-            return _IDLE_WAIT_SECONDS
-        return max(0.001, min(float(row["upcoming"]) - now, _IDLE_WAIT_SECONDS))
-
-    # --- one attempt (in a pool thread) -------------------------------------------------------------------
-
     def _attempt(self, row: sqlite3.Row) -> None:
-        key = (row["topic"], row["subscription"], row["local"])
-        try:
-            self._attempt_once(row)
-        except Exception:
-            log.exception("mns delivery attempt crashed", delivery=row["id"])
-        finally:
-            with self._cond:
-                self._in_flight.discard(row["id"])
-                self._busy[key] -= 1
-                if self._busy[key] <= 0:
-                    del self._busy[key]
-                self._woken = True
-                self._cond.notify_all()
-
-    def _attempt_once(self, listed: sqlite3.Row) -> None:
-        # The dispatcher may have read this row just before an earlier attempt ended (delivered, or
-        # rescheduled for a retry): work from the row as it is now, and only when it is still due.
-        row = self.state.query_one(
-            "SELECT * FROM mns_deliveries WHERE id = ? AND next_attempt_at <= ?",
-            (listed["id"], self._clock()),
-        )
-        if row is None:
-            return
+        """One delivery, from its row as it is now and still due (the base re-read it)."""
         message = self.topics.message(row["message_id"])
         target = self._target(row)
         if message is None or target is None:
@@ -395,3 +319,7 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, ServiceHttpError):
         return f"{exc.code}: {exc.message}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _subscription_key(row: sqlite3.Row) -> tuple[str, str, int]:
+    return (row["topic"], row["subscription"], row["local"])

@@ -168,7 +168,7 @@ def _run_invoker(
     for _ in range(attempts):
         (row,) = state.query("SELECT * FROM fc_async_invocations")
         clock.now = max(clock.now, float(row["next_attempt_at"]))
-        invoker._attempt_once(row)
+        invoker._guarded_attempt(row)
         if not invoker.pending():
             break
     return finished, delivered

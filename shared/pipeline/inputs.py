@@ -132,7 +132,8 @@ class SpeechJobInput(RequestModel):
 
 class TranscribeMode(str, Enum):
     AUTO = "auto"  # by size: synchronous below the configured threshold, filetrans otherwise
-    SYNC = "sync"  # qwen3-asr-flash: text only, no timings
+    SYNC = "sync"  # qwen3-asr-flash, DashScope synchronous API: text only, no timings
+    COMPATIBLE = "compatible"  # qwen3-asr-flash, OpenAI-compatible chat/completions (streamed): text only
     FILETRANS = "filetrans"  # qwen3-asr-flash-filetrans: sentences and words with timings
 
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.jobs.model import JobRecord, JobType
-from shared.ops.asr import FiletransRequest, MultimodalGenerationRequest
+from shared.ops.asr import ChatCompletionRequest, FiletransRequest, MultimodalGenerationRequest
 from shared.ops.asr_audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AudioFormat, ImmAudioCodec, ImmContainer
 from shared.ops.ice import SubmitAudioProduceJobRequest
@@ -109,6 +109,14 @@ class SyncPlan:
     """Recognise now with qwen3-asr-flash (DashScope synchronous): text, language, emotion; no timings."""
 
     request: MultimodalGenerationRequest
+
+
+@dataclass(frozen=True)
+class CompatiblePlan:
+    """Recognise now with qwen3-asr-flash through the OpenAI-compatible API, streamed (less exposed to read
+    timeouts than one long answer): text, language, emotion; no timings."""
+
+    request: ChatCompletionRequest
 
 
 @dataclass(frozen=True)
@@ -273,7 +281,7 @@ def plan_speech(record: JobRecord, settings: PipelineSettings) -> SpeechPlan:
 
 def plan_transcription(
     record: JobRecord, source_size: int | None, audio_url: str, settings: PipelineSettings
-) -> SyncPlan | FiletransPlan:
+) -> SyncPlan | CompatiblePlan | FiletransPlan:
     """How to recognise the audio at `audio_url` (`source_size` bytes): by the job's mode, else by size.
 
     Filetrans by default: it returns sentence and word timings, which subtitles need. The synchronous
@@ -293,7 +301,7 @@ def plan_transcription(
     if mode is TranscribeMode.AUTO:
         small = source_size is not None and 0 < source_size <= settings.sync_asr_max_bytes
         mode = TranscribeMode.SYNC if small else TranscribeMode.FILETRANS
-    if mode is TranscribeMode.SYNC:
+    if mode in (TranscribeMode.SYNC, TranscribeMode.COMPATIBLE):
         if source_size is not None and source_size > MAX_REQUEST_BYTES:
             raise InvalidRequestError.single(
                 "mode",
@@ -301,6 +309,11 @@ def plan_transcription(
                 f"the synchronous model takes audio up to {MAX_REQUEST_BYTES} bytes; this is {source_size}",
                 "transcribe job",
             )
+        if mode is TranscribeMode.COMPATIBLE:
+            chat = ChatCompletionRequest.for_audio(
+                audio_url, context=context, language=language, enable_itn=itn, stream=True, include_usage=True
+            )
+            return CompatiblePlan(chat)
         sync = MultimodalGenerationRequest.for_audio(
             audio_url, context=context, language=language, enable_itn=itn
         )

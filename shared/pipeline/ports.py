@@ -6,11 +6,14 @@ makes are listed, with the arguments it passes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from shared.clients.oss_models import ObjectInfo
 from shared.ops.asr import (
+    ChatCompletionChunk,
+    ChatCompletionRequest,
     FiletransRequest,
     MultimodalGenerationRequest,
     MultimodalGenerationResponse,
@@ -47,6 +50,8 @@ class MnsPort(Protocol):
 
 class DashScopePort(Protocol):
     def multimodal_generation(self, request: MultimodalGenerationRequest) -> MultimodalGenerationResponse: ...
+
+    def chat_completion_stream(self, request: ChatCompletionRequest) -> Iterator[ChatCompletionChunk]: ...
 
     def submit_filetrans(self, request: FiletransRequest) -> TaskSubmitResponse: ...
 

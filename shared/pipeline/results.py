@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from shared.clients.errors import MalformedResponseError
 from shared.jobs.model import JobRecord, JobType, JobView, StepName
-from shared.ops.asr import MultimodalGenerationResponse, TranscriptionResult
+from shared.ops.asr import ChatCompletion, MultimodalGenerationResponse, TranscriptionResult
 from shared.ops.enums import AsrModel
 from shared.pipeline.inputs import (
     ConvertJobInput,
@@ -106,9 +106,48 @@ def transcript_from_sync(
     language: str | None = None,
 ) -> Transcript:
     """A synchronous answer as a Transcript: one sentence spanning the audio (the model gives no timings)."""
-    text = response.text.strip()
-    annotation = response.annotation
     seconds = response.usage.seconds if response.usage is not None else None
+    return _single_sentence(
+        response.text,
+        response.annotation,
+        seconds=seconds,
+        request_id=response.request_id,
+        mode="sync",
+        source=source,
+        language=language,
+    )
+
+
+def transcript_from_compatible(
+    completion: ChatCompletion,
+    *,
+    source: Mapping[str, Any] | None = None,
+    language: str | None = None,
+) -> Transcript:
+    """An OpenAI-compatible answer (assembled from its stream) as a Transcript, like the synchronous one."""
+    seconds = completion.usage.seconds if completion.usage is not None else None
+    return _single_sentence(
+        completion.text,
+        completion.annotation,
+        seconds=seconds,
+        request_id=completion.id,
+        mode="compatible",
+        source=source,
+        language=language,
+    )
+
+
+def _single_sentence(
+    text: str | None,
+    annotation: Any,
+    *,
+    seconds: int | None,
+    request_id: str | None,
+    mode: str,
+    source: Mapping[str, Any] | None,
+    language: str | None,
+) -> Transcript:
+    text = (text or "").strip()
     duration_ms = seconds * 1000 if seconds is not None and seconds >= 0 else None
     detected = _text(annotation.language) if annotation else None
     sentences: tuple[TranscriptSentence, ...] = ()
@@ -122,9 +161,9 @@ def transcript_from_sync(
                 emotion=_text(annotation.emotion) if annotation else None,
             ),
         )
-    engine = {"service": "dashscope", "model": AsrModel.FLASH.value, "mode": "sync"}
-    if response.request_id:
-        engine["request_id"] = response.request_id
+    engine = {"service": "dashscope", "model": AsrModel.FLASH.value, "mode": mode}
+    if request_id:
+        engine["request_id"] = request_id
     return Transcript(
         language=language or detected,
         duration_ms=duration_ms,

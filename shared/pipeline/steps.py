@@ -19,7 +19,13 @@ from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.jobs.model import TASK_TIMED_OUT, Claim, JobRecord, JobType, StepName, StepView
 from shared.jobs.store import JobSnapshot, JobStore
 from shared.logging import get_logger
-from shared.ops.asr import MultimodalGenerationResponse, TaskStatusResponse, TranscriptionResult
+from shared.ops.asr import (
+    ChatCompletion,
+    MultimodalGenerationResponse,
+    TaskStatusResponse,
+    TranscriptionResult,
+    assemble_stream,
+)
 from shared.ops.enums import DashScopeTaskStatus, IceJobState, ImmTaskStatus
 from shared.pipeline.inputs import TranscribeJobInput, input_of
 from shared.pipeline.keys import (
@@ -31,6 +37,7 @@ from shared.pipeline.keys import (
     transcription_source,
 )
 from shared.pipeline.plans import (
+    CompatiblePlan,
     OssConcatPlan,
     SyncPlan,
     plan_convert,
@@ -40,7 +47,12 @@ from shared.pipeline.plans import (
     plan_transcription,
 )
 from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort
-from shared.pipeline.results import source_of, transcript_from_filetrans, transcript_from_sync
+from shared.pipeline.results import (
+    source_of,
+    transcript_from_compatible,
+    transcript_from_filetrans,
+    transcript_from_sync,
+)
 from shared.pipeline.settings import PipelineSettings
 from shared.transcripts import render_json, render_srt, render_txt, render_vtt
 
@@ -107,6 +119,18 @@ class StepRunner:
         url = self.clients.oss.presign_get(bucket, key, self.settings.presign_expiry_seconds)
         plan = plan_transcription(record, info.size, url, self.settings)
         dashscope = self._dashscope()
+        if isinstance(plan, CompatiblePlan):
+            completion = assemble_stream(dashscope.chat_completion_stream(plan.request))
+            seconds = completion.usage.seconds if completion.usage is not None else None
+            document = {
+                "mode": "compatible",
+                "seconds": seconds,
+                "result": completion.model_dump(mode="json"),
+            }
+            self._store_transcription(record, document)
+            summary = {"mode": "compatible", "seconds": seconds, "request_id": completion.id}
+            self._succeed(record, claim.step_index, claim.attempt, summary)
+            return
         if isinstance(plan, SyncPlan):
             response = dashscope.multimodal_generation(plan.request)
             seconds = response.usage.seconds if response.usage is not None else None
@@ -131,6 +155,9 @@ class StepRunner:
             if mode == "sync":
                 response = MultimodalGenerationResponse.parse(document["result"])
                 transcript = transcript_from_sync(response, source=source, language=language)
+            elif mode == "compatible":
+                completion = ChatCompletion.parse(document["result"])
+                transcript = transcript_from_compatible(completion, source=source, language=language)
             else:
                 seconds = document.get("seconds")
                 transcript = transcript_from_filetrans(

@@ -76,3 +76,22 @@ def test_the_api_runs_every_job_type_to_its_results(chain: Chain, tmp_path: Path
     assert wer_report(REPORT, text).wer < MAX_WER, text
     assert sorted(results["transcribe"]["outputs"]) == ["json", "srt", "txt", "vtt"]
     assert download(results["transcribe"]["outputs"]["txt"]["url"]).decode().strip()
+
+
+def test_each_qwen_asr_connection_type_can_be_named_for_a_transcription(chain: Chain) -> None:
+    chain.upload("media/report.wav", spoken_wav(REPORT))
+    with chain.api() as api:
+        submitted = {}
+        for mode in ("sync", "compatible", "filetrans"):
+            body = {"source": "media/report.wav", "language": "en", "mode": mode}
+            response = api.post("/v1/jobs/transcribe", json=body, headers={"Idempotency-Key": f"m-{mode}"})
+            assert response.status_code == 202, response.text
+            submitted[mode] = response.json()["id"]
+        chain.sweep_until_final(api, submitted.values())
+        results = {mode: api.get(f"/v1/jobs/{job_id}/results").json() for mode, job_id in submitted.items()}
+
+    for mode, result in results.items():
+        transcript = result["transcript"]
+        assert transcript["engine"]["mode"] == mode
+        text = " ".join(sentence["text"] for sentence in transcript["channels"][0]["sentences"])
+        assert wer_report(REPORT, text).wer < MAX_WER, (mode, text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -16,12 +16,16 @@ from shared.events.notifications import TaskNotification
 from shared.jobs.backend import InMemoryBackend
 from shared.jobs.store import JobStore
 from shared.ops.asr import (
+    ChatCompletionChunk,
+    ChatCompletionRequest,
     FiletransRequest,
     MultimodalGenerationRequest,
     MultimodalGenerationResponse,
     TaskStatusResponse,
     TaskSubmitResponse,
     TranscriptionResult,
+    iter_sse_events,
+    parse_stream_payload,
 )
 from shared.ops.ice import (
     GetSmartHandleJobResponse,
@@ -33,7 +37,7 @@ from shared.ops.oss_process import AsyncProcessResponse, AudioConcatRequest, Aud
 from shared.pipeline.orchestrator import Orchestrator
 from shared.pipeline.settings import PipelineSettings
 from tests.unit.jobs.conftest import Clock
-from tests.unit.ops.asr_seed_examples import MULTIMODAL_RESPONSE, TRANSCRIPTION_RESULT
+from tests.unit.ops.asr_seed_examples import MULTIMODAL_RESPONSE, TRANSCRIPTION_RESULT, stream_wire_lines
 
 RESULT_URL = "https://dashscope-result.example/result.json?Signature=secret"
 
@@ -134,6 +138,7 @@ class FakeMns:
 class FakeDashScope:
     filetrans: list[FiletransRequest] = field(default_factory=list)
     sync: list[MultimodalGenerationRequest] = field(default_factory=list)
+    compatible: list[ChatCompletionRequest] = field(default_factory=list)
     status: dict[str, str] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=lambda: TRANSCRIPTION_RESULT)
     sync_answer: dict[str, Any] = field(default_factory=lambda: MULTIMODAL_RESPONSE)
@@ -161,6 +166,14 @@ class FakeDashScope:
     def multimodal_generation(self, request: MultimodalGenerationRequest) -> MultimodalGenerationResponse:
         self.sync.append(request)
         return MultimodalGenerationResponse.parse(self.sync_answer)
+
+    def chat_completion_stream(self, request: ChatCompletionRequest) -> Iterator[ChatCompletionChunk]:
+        """The seed's streamed answer, chunk by chunk."""
+        self.compatible.append(request)
+        for payload in iter_sse_events(stream_wire_lines()):
+            chunk = parse_stream_payload(payload)
+            assert isinstance(chunk, ChatCompletionChunk)
+            yield chunk
 
 
 @dataclass

@@ -177,6 +177,22 @@ def test_a_synchronous_transcription_finishes_within_the_request(world: World) -
     assert view.steps[1].result["excerpt"] == "Welcome to Alibaba Cloud."
 
 
+def test_an_openai_compatible_transcription_streams_and_finishes_within_the_request(world: World) -> None:
+    view = world.orchestrator.submit_api_job(
+        "transcribe", {"source": "speech/short.wav", "mode": "compatible", "language": "en"}, "asr-2"
+    )
+    assert view.state is JobState.SUCCEEDED
+    (request,) = world.dashscope.compatible
+    body = request.to_body()
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert body["asr_options"]["language"] == "en"
+    text = world.oss.objects[(BUCKET, f"outputs/{view.id}/transcript.txt")]
+    assert text == b"Welcome to Alibaba Cloud.\n"
+    transcript = json.loads(world.oss.objects[(BUCKET, f"outputs/{view.id}/transcript.json")])
+    assert transcript["engine"]["mode"] == "compatible"
+    assert world.dashscope.sync == [] and world.dashscope.filetrans == []
+
+
 def test_automatic_mode_picks_filetrans_above_the_threshold(world: World) -> None:
     view = world.orchestrator.submit_api_job("transcribe", {"source": "speech/short.wav"}, "asr-1")
     assert view.steps[0].service == "dashscope" and len(world.dashscope.filetrans) == 1

@@ -85,6 +85,19 @@ class StepRunner:
             self._dispatch(claim)
         except (InvalidRequestError, ServiceError) as error:
             self.fail(claim.record, claim.step_index, claim.attempt, error)
+        except Exception as error:
+            # A fault of ours (a bug, an unexpected answer) must not hold the claim for a whole lease: the
+            # attempt is recorded as failed, retryably, so a redelivery or the sweep tries the next one at
+            # once (bounded by max attempts), and the error still reaches the handler to be reported.
+            self.store.record_failed(
+                claim.record.id,
+                claim.step_index,
+                claim.attempt,
+                code="InternalError",
+                message=f"{type(error).__name__}: {error}",
+                retryable=True,
+            )
+            raise
 
     def _dispatch(self, claim: Claim) -> None:
         record, step = claim.record, claim.step

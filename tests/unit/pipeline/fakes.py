@@ -63,7 +63,7 @@ class FakeOss:
     heads: list[str] = field(default_factory=list)
     # Called with each submission before submit_* returns (a notification racing the answer).
     on_submit: Callable[[Submission], None] | None = None
-    fail_submit: ServiceError | None = None
+    fail_submit: Exception | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add(self, bucket: str, key: str, data: bytes = b"RIFF....WAVE") -> str:

@@ -214,3 +214,22 @@ def test_the_timer_handler_budgets_the_sweep_from_the_function_timeout() -> None
     context = FcContext.from_fc({"request_id": "r", "function": {"name": "fetch_results", "timeout": 55}})
     assert sweep_budget(context) == 55 - SWEEP_RESERVE_SECONDS
     assert sweep_budget(FcContext.from_fc({"request_id": "r"})) is None
+
+
+def test_an_unexpected_error_after_a_claim_releases_it_and_the_attempts_stay_bounded() -> None:
+    import pytest
+
+    world = make_world(max_attempts=3)
+    world.oss.fail_submit = RuntimeError("a bug in our own code")
+    with pytest.raises(RuntimeError):
+        start(world)
+    (view,) = world.store.list().jobs
+    convert = world.store.get(view.id).steps[0]
+    # Not left claimed for a whole lease: the next redelivery or sweep may try again at once.
+    assert convert.state is StepState.RETRYING
+    assert convert.error is not None and convert.error.code == "InternalError"
+    for _ in range(5):
+        world.orchestrator.sweep()
+    final = world.store.get(view.id)
+    assert final.state is JobState.FAILED
+    assert final.steps[0].attempt == 3

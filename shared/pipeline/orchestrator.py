@@ -230,8 +230,12 @@ class Orchestrator:
             step = view.steps[index]
             if index in tried or step.state in (StepState.CLAIMED, StepState.SUBMITTED):
                 return view
-            self._require_clients(snapshot.record, index)
             tried.add(index)
+            job_input = self._stored_input(snapshot.record)
+            if job_input is None:
+                self._fail_unrunnable(snapshot.record, index, now)
+                continue  # the reload finds the job failed and finalises it
+            self._require_step_client(snapshot.record.type, job_input, snapshot.record.steps[index])
             claim = self.store.claim_step(job_id, index, now=now)
             if claim is not None:
                 self.runner.run(claim)
@@ -403,9 +407,27 @@ class Orchestrator:
 
     # Clients -----------------------------------------------------------------------------------------
 
-    def _require_clients(self, record: JobRecord, index: int) -> None:
-        job_input = parse_job_input(record.type, record.input)
-        self._require_step_client(record.type, job_input, record.steps[index])
+    def _stored_input(self, record: JobRecord) -> BaseModel | None:
+        """The job's input, or None when it no longer validates (accepted under rules this code no longer
+        shares, or edited by hand): such a job can never run."""
+        try:
+            return parse_job_input(record.type, record.input)
+        except InvalidRequestError as error:
+            log.error("job input no longer valid", job_id=record.id, error=str(error))
+            return None
+
+    def _fail_unrunnable(self, record: JobRecord, index: int, now: datetime | None) -> None:
+        claim = self.store.claim_step(record.id, index, now=now)
+        if claim is None:
+            return  # someone else holds the step; they will meet the same input
+        self.store.record_failed(
+            record.id,
+            index,
+            claim.attempt,
+            code="InvalidStoredInput",
+            message="the job's stored input no longer validates and the job cannot run",
+            retryable=False,
+        )
 
     def _require_step_client(self, kind: JobType, job_input: BaseModel, step: StepName) -> None:
         """Refuse before claiming: a claim taken without the client to use it would only lapse."""

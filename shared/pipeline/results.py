@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.clients.errors import MalformedResponseError
+from shared.errors import InvalidRequestError
 from shared.jobs.model import JobRecord, JobType, JobView, StepName
 from shared.ops.asr import ChatCompletion, MultimodalGenerationResponse, TranscriptionResult
 from shared.ops.enums import AsrModel
@@ -174,7 +175,15 @@ def _single_sentence(
 
 
 def source_of(record: JobRecord, bucket: str) -> dict[str, Any]:
-    """What the job worked on, for transcripts and completion messages."""
+    """What the job worked on, for transcripts and completion messages (a job whose stored input no longer
+    validates still gets one: its raw input, so its failure can be announced)."""
+    try:
+        return _validated_source(record, bucket)
+    except InvalidRequestError:
+        return {"bucket": bucket, "input": dict(record.input)}
+
+
+def _validated_source(record: JobRecord, bucket: str) -> dict[str, Any]:
     if record.type is JobType.TRANSCRIBE_UPLOAD:
         upload = input_of(record.input, UploadInput)
         return {"bucket": upload.bucket, "key": upload.key, "etag": upload.etag}

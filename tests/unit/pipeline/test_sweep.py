@@ -233,3 +233,15 @@ def test_an_unexpected_error_after_a_claim_releases_it_and_the_attempts_stay_bou
     final = world.store.get(view.id)
     assert final.state is JobState.FAILED
     assert final.steps[0].attempt == 3
+
+
+def test_a_job_whose_stored_input_no_longer_validates_ends_failed_instead_of_erroring_every_sweep() -> None:
+    world = make_world()
+    view, _ = world.store.create_or_get("convert", {"source": "/not-a-key", "params": {"f": "mp3"}}, "edited")
+    report = world.orchestrator.sweep()
+    assert report.errors == 0
+    failed = world.store.get(view.id)
+    assert failed.state is JobState.FAILED
+    assert failed.error is not None and failed.error.code == "InvalidStoredInput"
+    assert world.oss.submissions == []
+    assert world.orchestrator.sweep().examined == 0  # finalised: no longer swept

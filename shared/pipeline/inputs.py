@@ -27,8 +27,8 @@ from shared.errors import InvalidRequestError
 from shared.jobs.model import JobType
 from shared.ops.base import RequestModel
 from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
-from shared.ops.oss_common import raise_field_problems
-from shared.ops.oss_params import ConvertParams
+from shared.ops.oss.common import raise_field_problems
+from shared.ops.oss.params import ConvertParams
 from shared.ops.wire import check_object_key
 
 MAX_MERGE_CLIPS = 100

@@ -38,7 +38,7 @@ from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
 from shared.jobs.store import JobSnapshot, JobStore
 from shared.logging import get_logger
-from shared.ops.asr_audio import MAX_REQUEST_BYTES
+from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.pipeline.decide import Ignore, decide_upload
 from shared.pipeline.inputs import (
     ConvertJobInput,

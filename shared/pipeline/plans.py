@@ -28,12 +28,12 @@ from pydantic import BaseModel
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.jobs.model import JobRecord, JobType
 from shared.ops.asr import ChatCompletionRequest, FiletransRequest, MultimodalGenerationRequest
-from shared.ops.asr_audio import MAX_REQUEST_BYTES
+from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AudioFormat, ImmAudioCodec, ImmContainer
 from shared.ops.ice import SubmitAudioProduceJobRequest
 from shared.ops.imm import CreateMediaConvertTaskRequest
-from shared.ops.oss_concat import MAX_OBJECTS
-from shared.ops.oss_process import AudioConcatRequest, AudioConvertRequest
+from shared.ops.oss import AudioConcatRequest, AudioConvertRequest
+from shared.ops.oss.concat import MAX_OBJECTS
 from shared.pipeline.inputs import (
     ConvertJobInput,
     MergeEngine,

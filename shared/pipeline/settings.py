@@ -33,7 +33,7 @@ from typing_extensions import Self
 
 from shared import env
 from shared.errors import ConfigurationError, InvalidRequestError
-from shared.ops.asr_audio import MAX_REQUEST_BYTES
+from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AsrLanguage
 from shared.ops.wire import check_bucket_name
 

@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from localcloud.engines.wer import wer_report
-from localcloud.run_inputs import Sample, synthesize_sample
-from localcloud.run_watch import JobsApi, JobWatcher, Tracked
+from localcloud.run.inputs import Sample, synthesize_sample
+from localcloud.run.watch import JobsApi, JobWatcher, Tracked
 from localcloud.runtime import FunctionRuntime
 from localcloud.runtime.triggers import subscription_name
 from localcloud.server import LocalCloud

@@ -14,8 +14,8 @@ import pytest
 
 from localcloud.engines.testaudio import write_tone
 from localcloud.run import RunOptions, execute, options_from_arguments
-from localcloud.run_inputs import SAMPLES, check_user_files, unique_name
-from localcloud.run_watch import describe_change
+from localcloud.run.inputs import SAMPLES, check_user_files, unique_name
+from localcloud.run.watch import describe_change
 from shared.errors import InvalidRequestError
 from shared.jobs.model import JobView
 from shared.pipeline.settings import DEFAULT_SUFFIXES

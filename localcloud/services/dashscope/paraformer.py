@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import StrictBool, StrictInt, StrictStr, field_validator
 
-from shared.ops.asr_audio import AsrBodyModel, AsrRequestModel, AudioInput, AudioSourceKind, FieldError
+from shared.ops.asr.audio import AsrBodyModel, AsrRequestModel, AudioInput, AudioSourceKind, FieldError
 
 PARAFORMER_MODELS = (
     "paraformer-v2",

@@ -51,7 +51,7 @@ from localcloud.services.oss.store import ObjectCreated, check_object_key
 from shared.clients.oss_models import guess_content_type
 from shared.errors import InvalidRequestError
 from shared.ops.enums import ImmTaskStatus
-from shared.ops.oss_process import ASYNC_PROCESS_PARAM, process_from_body
+from shared.ops.oss import ASYNC_PROCESS_PARAM, process_from_body
 
 if TYPE_CHECKING:
     from localcloud.services.oss.service import Call, OssService

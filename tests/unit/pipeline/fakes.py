@@ -33,7 +33,7 @@ from shared.ops.ice import (
     SubmitAudioProduceJobResponse,
 )
 from shared.ops.imm import CreateMediaConvertTaskRequest, CreateMediaConvertTaskResponse, GetTaskResponse
-from shared.ops.oss_process import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
+from shared.ops.oss import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
 from shared.pipeline.orchestrator import Orchestrator
 from shared.pipeline.settings import PipelineSettings
 from tests.unit.jobs.conftest import Clock

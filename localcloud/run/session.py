@@ -17,7 +17,7 @@ from pathlib import Path
 
 from localcloud.config import DEFAULT_ACCESS_KEY_ID
 from localcloud.engines.media import probe
-from localcloud.run_inputs import (
+from localcloud.run.inputs import (
     SAMPLES,
     VOICE,
     InputProblem,
@@ -26,8 +26,8 @@ from localcloud.run_inputs import (
     describe_audio,
     synthesize_sample,
 )
-from localcloud.run_report import FileResult, download_transcripts, file_result, problem_result, shown_path
-from localcloud.run_watch import JobsApi, JobWatcher, RunFailure, Tracked, progress_line
+from localcloud.run.report import FileResult, download_transcripts, file_result, problem_result, shown_path
+from localcloud.run.watch import JobsApi, JobWatcher, RunFailure, Tracked, progress_line
 from localcloud.server import LocalCloud
 from shared.auth import Credentials
 from shared.clients.oss import OssClient

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.engines.wer import wer_report
-from localcloud.run_inputs import InputProblem, describe_audio
-from localcloud.run_watch import Tracked
+from localcloud.run.inputs import InputProblem, describe_audio
+from localcloud.run.watch import Tracked
 from shared.clients.oss import OssClient
 from shared.jobs.model import JobView, StepView
 

@@ -7,13 +7,13 @@
     response = client.post(CHAT_COMPLETIONS_PATH, content=body, headers=headers)
     print(ChatCompletion.parse(response.json()).text)
 
-The definitions live in asr_audio (audio reference, size rule, usage), asr_requests (synchronous
-requests, paths, headers), asr_filetrans (asynchronous request), asr_responses and asr_stream.
+The definitions live in the modules of this package: audio (audio reference, size rule, usage), requests
+(synchronous requests, paths, headers), filetrans (asynchronous request), responses and stream.
 """
 
 from __future__ import annotations
 
-from shared.ops.asr_audio import (
+from shared.ops.asr.audio import (
     AUDIO_TOKENS_PER_SECOND,
     MAX_REQUEST_BYTES,
     AsrBodyModel,
@@ -22,8 +22,8 @@ from shared.ops.asr_audio import (
     AudioSourceKind,
     audio_tokens_for,
 )
-from shared.ops.asr_filetrans import FiletransInput, FiletransParameters, FiletransRequest, task_path
-from shared.ops.asr_requests import (
+from shared.ops.asr.filetrans import FiletransInput, FiletransParameters, FiletransRequest, task_path
+from shared.ops.asr.requests import (
     ASYNC_HEADER,
     ASYNC_HEADER_VALUE,
     CHAT_COMPLETIONS_PATH,
@@ -37,7 +37,7 @@ from shared.ops.asr_requests import (
     MultimodalGenerationRequest,
     StreamOptions,
 )
-from shared.ops.asr_responses import (
+from shared.ops.asr.responses import (
     AudioAnnotation,
     ChannelTranscript,
     ChatCompletion,
@@ -52,7 +52,7 @@ from shared.ops.asr_responses import (
     TranscribedWord,
     TranscriptionResult,
 )
-from shared.ops.asr_stream import assemble_stream, iter_sse_events, parse_stream_payload
+from shared.ops.asr.stream import assemble_stream, iter_sse_events, parse_stream_payload
 
 __all__ = [
     "ASYNC_HEADER",

@@ -18,7 +18,7 @@ from typing_extensions import Self
 from shared.errors import Problem
 from shared.ops.base import RequestModel
 from shared.ops.enums import AudioFormat, BitDepth, BitrateOption, SampleRate
-from shared.ops.oss_common import (
+from shared.ops.oss.common import (
     ProblemCollector,
     WireStep,
     as_audio_format,

@@ -17,7 +17,7 @@ from shared.encoding import b64url_decode_text, b64url_encode
 from shared.errors import InvalidRequestError
 from shared.ops.base import RequestModel
 from shared.ops.enums import AudioFormat
-from shared.ops.oss_common import (
+from shared.ops.oss.common import (
     NOTIFY_STEP,
     SAVEAS_STEP,
     ProblemCollector,

@@ -19,7 +19,7 @@ from typing_extensions import Self
 from shared.encoding import b64url_encode
 from shared.errors import InvalidRequestError
 from shared.ops.base import RequestModel
-from shared.ops.oss_common import (
+from shared.ops.oss.common import (
     CONCAT_ACTION,
     LITERAL_NAMES,
     ProblemCollector,
@@ -35,8 +35,8 @@ from shared.ops.oss_common import (
     validate_from_wire,
     wire_int,
 )
-from shared.ops.oss_params import CONCAT_ORDER, ConvertParams, WireInt
-from shared.ops.oss_saveas import (
+from shared.ops.oss.params import CONCAT_ORDER, ConvertParams, WireInt
+from shared.ops.oss.saveas import (
     Notify,
     SaveAs,
     decoded_name,

@@ -13,8 +13,8 @@ from pydantic import StrictBool, StrictInt, StrictStr, field_validator, model_va
 from typing_extensions import Self
 
 from shared.errors import InvalidRequestError
-from shared.ops.asr_audio import AsrBodyModel, AsrRequestModel, AudioInput, AudioSourceKind, FieldError
-from shared.ops.asr_requests import (
+from shared.ops.asr.audio import AsrBodyModel, AsrRequestModel, AudioInput, AudioSourceKind, FieldError
+from shared.ops.asr.requests import (
     ASYNC_HEADER,
     ASYNC_HEADER_VALUE,
     TASK_PATH_TEMPLATE,

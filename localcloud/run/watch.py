@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from localcloud.run_inputs import RunInput
+from localcloud.run.inputs import RunInput
 from shared.api.models import MAX_PAGE_SIZE, JobList
 from shared.jobs.model import JobState, JobType, JobView, StepState, StepView
 

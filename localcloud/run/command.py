@@ -8,7 +8,7 @@ notification → on_notify → DashScope recognition → fetch_results → trans
 clock: it fires the fetch_results timer every `tick` seconds (the deployed timer fires every minute)
 and follows each job through audiochain's HTTP API, printing a line whenever a job's steps change.
 
-Without files it speaks three English samples with eSpeak NG (see `localcloud.run_inputs`), so it knows
+Without files it speaks three English samples with eSpeak NG (see `localcloud.run.inputs`), so it knows
 what was said and reports each transcript's word error rate. At the end: a summary per file, the
 transcripts copied to `<out>/<name>/transcript.{json,srt,vtt,txt}`, and `<out>/run-summary.json`.
 Everything else stays in the data directory (default `.localcloud/run`, kept between runs; the run's
@@ -16,8 +16,8 @@ log is `run.log` there). Exit status: 0 when every file produced a transcript, 1
 could not be used, a failed job, the timeout), 2 when localcloud could not start, 130 after Ctrl-C.
 Once the run has begun the summary is written, after a timeout or Ctrl-C too.
 
-Modules: run_inputs.py (samples, checking the user's files), run_session.py (upload, follow, copy),
-run_watch.py (the API, matching jobs to uploads, progress lines), run_report.py (the summary).
+Modules beside this one: inputs.py (samples, checking the user's files), session.py (upload, follow, copy),
+watch.py (the API, matching jobs to uploads, progress lines), report.py (the summary).
 
     >>> execute(RunOptions(files=("talk.mp3",), out_dir=Path("out")))  # doctest: +SKIP
     0
@@ -68,10 +68,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from localcloud.config import LocalCloudConfig
-from localcloud.run_inputs import SAMPLES
-from localcloud.run_report import FileResult, render_result, shown_path, write_summary
-from localcloud.run_session import RunSession, SessionSettings
-from localcloud.run_watch import RunFailure
+from localcloud.run.inputs import SAMPLES
+from localcloud.run.report import FileResult, render_result, shown_path, write_summary
+from localcloud.run.session import RunSession, SessionSettings
+from localcloud.run.watch import RunFailure
 from localcloud.server import LocalCloud
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.logging import configure_logging, reset_logging

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
-from shared.ops.asr_responses import (
+from shared.ops.asr.responses import (
     AudioAnnotation,
     ChatChoice,
     ChatCompletion,

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from shared.errors import InvalidRequestError
 from shared.ops.base import RequestModel
-from shared.ops.oss_common import (
+from shared.ops.oss.common import (
     CONVERT_ACTION,
     LITERAL_NAMES,
     ProblemCollector,
@@ -14,8 +14,8 @@ from shared.ops.oss_common import (
     split_process,
     structure_error,
 )
-from shared.ops.oss_params import CONVERT_ORDER, ConvertParams
-from shared.ops.oss_saveas import Notify, SaveAs, destination_wire, parse_destination
+from shared.ops.oss.params import CONVERT_ORDER, ConvertParams
+from shared.ops.oss.saveas import Notify, SaveAs, destination_wire, parse_destination
 
 
 class AudioConvertRequest(RequestModel):

@@ -2,7 +2,7 @@
 
     ChatCompletionRequest        POST /compatible-mode/v1/chat/completions  (OpenAI compatible)
     MultimodalGenerationRequest  POST /api/v1/services/aigc/multimodal-generation/generation  (DashScope sync)
-    FiletransRequest             (asr_filetrans) POST /api/v1/services/audio/asr/transcription, asynchronous
+    FiletransRequest             (filetrans)     POST /api/v1/services/audio/asr/transcription, asynchronous
 
 Each builds with a convenience classmethod, renders with `.to_body()` and parses what a client sent with
 `.from_body()`; every refusal is an InvalidRequestError naming the wire field (`messages[1].content[0]...`)
@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Discriminator, StrictBool, StrictStr, Tag, field_validator, model_validator
 from typing_extensions import Self
 
-from shared.ops.asr_audio import (
+from shared.ops.asr.audio import (
     AsrBodyModel,
     AsrRequestModel,
     AudioInput,

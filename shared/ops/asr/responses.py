@@ -1,6 +1,6 @@
 """Qwen-ASR response documents, parsed leniently (services add fields; a new one must never break us).
 
-    ChatCompletion / ChatCompletionChunk   OpenAI-compatible answer and stream chunk (see asr_stream)
+    ChatCompletion / ChatCompletionChunk   OpenAI-compatible answer and stream chunk (see stream)
     MultimodalGenerationResponse           DashScope synchronous answer
     TaskSubmitResponse / TaskStatusResponse  DashScope asynchronous submit and poll
     TranscriptionResult                    the JSON file behind `result.transcription_url`

@@ -13,8 +13,8 @@ string and says which action it is.
     >>> isinstance(parse_process(request.to_process()), AudioConvertRequest)
     True
 
-Modules behind this one: `oss_common` (the process-string grammar and the request body), `oss_params`
-(output parameters and per-format limits), `oss_saveas` (sys/saveas and notify), `oss_convert`, `oss_concat`.
+Modules behind this one: `common` (the process-string grammar and the request body), `params`
+(output parameters and per-format limits), `saveas` (sys/saveas and notify), `convert`, `concat`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from shared.ops.base import ResponseModel
-from shared.ops.oss_common import (
+from shared.ops.oss.common import (
     ASYNC_PROCESS_PARAM,
     CONCAT_ACTION,
     CONVERT_ACTION,
@@ -30,10 +30,10 @@ from shared.ops.oss_common import (
     process_from_body,
     split_process,
 )
-from shared.ops.oss_concat import MAX_OBJECTS, AudioConcatRequest, ConcatClip, ConcatWire, ParsedConcat
-from shared.ops.oss_convert import AudioConvertRequest
-from shared.ops.oss_params import CONCAT_ORDER, CONVERT_ORDER, FORMAT_LIMITS, ConvertParams, check_inherited
-from shared.ops.oss_saveas import Notify, SaveAs, resolve_autoext
+from shared.ops.oss.concat import MAX_OBJECTS, AudioConcatRequest, ConcatClip, ConcatWire, ParsedConcat
+from shared.ops.oss.convert import AudioConvertRequest
+from shared.ops.oss.params import CONCAT_ORDER, CONVERT_ORDER, FORMAT_LIMITS, ConvertParams, check_inherited
+from shared.ops.oss.saveas import Notify, SaveAs, resolve_autoext
 
 __all__ = [
     "ASYNC_PROCESS_PARAM",

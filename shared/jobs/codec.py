@@ -13,7 +13,10 @@ from shared.jobs.model import JobRecord, JobState, JobType, StepEvent
 from shared.logging import get_logger
 
 MAX_ATTEMPTS_LIMIT = 99  # attempts are written with two digits
-_MAX_KEY_CHARS = 1024
+# The store hashes the key (the claim's object name is its SHA-256) and keeps it readable in job.json,
+# so any text is safe; the bound only has to fit the longest key the pipeline derives: "upload:" + a
+# 63-byte bucket + a 1023-byte OSS object key (any UTF-8, control characters included) + "@" + version.
+_MAX_KEY_CHARS = 2048
 
 log = get_logger(__name__)
 
@@ -59,13 +62,22 @@ def parse_job_state(value: JobState | str) -> JobState:
 def check_idempotency_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidRequestError.single("idempotency_key", "required", "must be a non-empty string")
-    if len(key) > _MAX_KEY_CHARS or not key.isprintable():
+    if len(key) > _MAX_KEY_CHARS or not _is_utf8(key):
         raise InvalidRequestError.single(
             "idempotency_key",
             "idempotency_key_format",
-            f"must be at most {_MAX_KEY_CHARS} printable characters",
+            f"must be at most {_MAX_KEY_CHARS} characters of UTF-8 text",
         )
     return key
+
+
+def _is_utf8(text: str) -> bool:
+    """False for text holding lone surrogates (which no OSS key or HTTP header can carry)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def input_document(value: object) -> dict[str, Any]:

@@ -45,7 +45,17 @@ def _object_key(value: object) -> object:
     return value
 
 
+def _stored_object_key(value: object) -> object:
+    # An upload's key is one OSS already stored: any legal key (TAB and other control characters
+    # included) must get a job, so only the OSS rules apply here (issue 8). Keys this project writes
+    # itself keep the stricter `ObjectKey` rule.
+    if isinstance(value, str):
+        check_object_key(value, allow_control=True, allow_folder=False)
+    return value
+
+
 ObjectKey = Annotated[str, BeforeValidator(_object_key)]
+StoredObjectKey = Annotated[str, BeforeValidator(_stored_object_key)]
 
 
 class UploadInput(RequestModel):
@@ -54,7 +64,7 @@ class UploadInput(RequestModel):
     operation: ClassVar[str] = "upload job"
 
     bucket: str
-    key: ObjectKey
+    key: StoredObjectKey
     etag: str | None = None
     relative_key: str = Field(min_length=1, description="The key without the inbox prefix.")
 

@@ -4,6 +4,7 @@
     jobs/<job_id>/events/<NN>-<step>/<AA>-<kind>.json   one per transition, written create-if-absent
     jobs/<job_id>/state.json                            snapshot of the fold (for listings; may lag)
     jobs/<job_id>/completion.json                       the completion message, once it was published
+    jobs/<job_id>/outbox/<state>.json                   who publishes that outcome's message (first wins)
     jobs/_claims/<sha256 of idempotency key>.json       idempotency key → job (first creator wins)
     jobs/_tasks/<sha256 of task id>.json                service task → job, step, attempt
     jobs/_active/<job_id>                               unfinished jobs, for the timer's sweep
@@ -52,6 +53,9 @@ class JobLayout:
 
     def completion(self, job_id: str) -> str:
         return f"{self.prefix}{job_id}/completion.json"
+
+    def completion_outbox(self, job_id: str, state: str) -> str:
+        return f"{self.prefix}{job_id}/outbox/{state}.json"
 
     def events(self, job_id: str) -> str:
         return f"{self.prefix}{job_id}/events/"

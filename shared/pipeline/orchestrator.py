@@ -36,6 +36,7 @@ from shared.events.oss import OssRecord
 from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
+from shared.jobs.outbox import CompletionOutbox
 from shared.jobs.store import JobSnapshot, JobStore
 from shared.logging import get_logger
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
@@ -100,6 +101,7 @@ class Orchestrator:
         self.clients = Clients(oss=oss, mns=mns, dashscope=dashscope, imm=imm, ice=ice)
         self.clock = clock
         self.runner = StepRunner(settings, store, self.clients)
+        self.outbox = CompletionOutbox(store.backend, store.layout, settings.step_lease)
 
     # Uploads -----------------------------------------------------------------------------------------
 
@@ -250,10 +252,15 @@ class Orchestrator:
             if self.clients.mns is None:
                 log.info("completion left for a function with an MNS client", job_id=view.id)
                 return
+            # The outbox entry comes first: of concurrent finalisers only its creator publishes.
+            if not self.outbox.acquire(view.id, view.state.value, as_utc(self.clock())):
+                log.info("completion being published by another invocation", job_id=view.id)
+                return
             message = completion_message(view, record, self.settings.bucket)
             try:
                 self.clients.mns.publish(topic, message)
             except ServiceError as error:
+                self.outbox.release(view.id, view.state.value)
                 log.warning("completion not published; the sweep retries", job_id=view.id, code=error.code)
                 return
             self.store.mark_completion_published(view.id, message)

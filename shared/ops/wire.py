@@ -53,6 +53,17 @@ def refuse_bool(value: object) -> object:
     return value
 
 
+def strict_int(value: object) -> object:
+    """Before-validator for integers the seeds type as int: a JSON string such as "64000" is refused
+    rather than coerced (coercion hid typos such as "64k" until after the job was accepted), and so is
+    a float or a boolean. Process strings are parsed to ints before validation, so this holds there too."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("number_type: must be a number, not true or false")
+    raise ValueError(f"integer_type: must be a JSON integer, got {type(value).__name__} {value!r}")
+
+
 def unflatten_query(params: Mapping[str, str], operation: str = "") -> dict[str, Any]:
     """Rebuild nested parameters from the flattened form: `Sources.1.URI=x` -> `{"Sources": [{"URI": x}]}`.
 

@@ -134,7 +134,15 @@ class HttpRequest:
         if not self.body.strip():
             raise InvalidRequestError.single("body", "required", "a JSON body is required")
         try:
-            return json.loads(self.body)
+            # RFC 8259 §8.1: JSON exchanged between systems is UTF-8. json.loads(bytes) would also guess
+            # UTF-16/32, which no Alibaba Cloud API accepts, so such a body is refused here, not later.
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidRequestError.single(
+                "body", "json", f"must be JSON encoded as UTF-8 (byte {exc.start} is not UTF-8)"
+            ) from None
+        try:
+            return json.loads(text)
         except ValueError as exc:
             # JSONDecodeError and UnicodeDecodeError, and also an integer too long to convert (Python
             # refuses more than 4,300 digits): all are bad bodies, none is our fault.

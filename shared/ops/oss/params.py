@@ -28,7 +28,7 @@ from shared.ops.oss.common import (
     validate_from_wire,
     wire_int,
 )
-from shared.ops.wire import refuse_bool
+from shared.ops.wire import strict_int
 
 # Emit orders follow each action's own seed examples, so those strings reproduce exactly:
 # audio/convert writes `ss_10000,t_60000,f_aac,ab_96000` and `f_opus,ab_96000,ar_48000,ac_2`;
@@ -38,10 +38,14 @@ CONCAT_ORDER: tuple[str, ...] = ("ss", "t", "f", "ac", "ar", "ab", "aq", "abopt"
 _INTEGER_PARAMS = frozenset({"ss", "t", "ab", "aq", "ar", "ac", "adepth"})
 _MAX_CHANNELS = 8
 
-# Integer parameters; pydantic's lax mode would otherwise write `true` as `ss_1`. The validator sits
-# outside the optional union so that the bounds still read as minimum/maximum in the JSON schema.
-WireInt = Annotated[int, BeforeValidator(refuse_bool)]
-OptionalWireInt = Annotated[int | None, BeforeValidator(refuse_bool)]
+# Integer parameters, strict: pydantic's lax mode would otherwise write `true` as `ss_1` and turn "64000"
+# into 64000 silently. The validator sits outside the optional union so that the bounds still read as
+# minimum/maximum in the JSON schema.
+WireInt = Annotated[int, BeforeValidator(strict_int)]
+OptionalWireInt = Annotated[int | None, BeforeValidator(strict_int)]
+# Offsets and durations in milliseconds: the service reads them as 32-bit integers, and beyond that
+# (about 24.8 days) no recording reaches; refusing here keeps `ss = 2**70` from failing after a 202.
+MAX_MILLISECONDS = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,12 @@ class ConvertParams(RequestModel):
     operation: ClassVar[str] = "audio transcoding"
 
     f: AudioFormat = Field(description="Output container format.")
-    ss: WireInt = Field(0, ge=0, description="Start offset in milliseconds; 0 starts at the beginning.")
-    t: WireInt = Field(0, ge=0, description="Duration in milliseconds after ss; 0 runs to the end.")
+    ss: WireInt = Field(
+        0, ge=0, le=MAX_MILLISECONDS, description="Start offset in milliseconds; 0 starts at the beginning."
+    )
+    t: WireInt = Field(
+        0, ge=0, le=MAX_MILLISECONDS, description="Duration in milliseconds after ss; 0 runs to the end."
+    )
     ab: OptionalWireInt = Field(None, ge=1000, le=10_000_000, description="Bitrate in bit/s; excludes aq.")
     aq: OptionalWireInt = Field(None, ge=0, le=100, description="Compression quality 0-100; excludes ab.")
     abopt: BitrateOption | None = Field(None, description="What to do when the source bitrate is below ab.")

@@ -15,6 +15,7 @@ field and the rule.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from enum import Enum
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -132,11 +133,15 @@ class SpeechJobInput(RequestModel):
     def _text_rules(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("empty: the text to synthesise must not be blank")
+        spoken = value
         if value.lstrip().startswith("<speak"):
             try:
-                ElementTree.fromstring(value)
+                spoken = "".join(ElementTree.fromstring(value).itertext())
             except ElementTree.ParseError as exc:
                 raise ValueError(f"ssml: the SSML document is not well-formed XML ({exc})") from None
+        if not any(unicodedata.category(char)[0] in "LN" for char in spoken):
+            # Control characters, punctuation or symbols alone: the synthesis would fail after a 202.
+            raise ValueError("speakable: the text has no letter or digit to speak")
         return value
 
 

@@ -27,6 +27,9 @@ def api() -> Iterator[Api]:
         ("convert", {**CONVERT, "params": {"f": "mp3", "ab": 64000.0}}, "params.ab", "integer_type"),
         ("convert", {**CONVERT, "params": {"f": "mp3", "ss": "10"}}, "params.ss", "integer_type"),
         ("merge", {**MERGE, "params": {"f": "mp3", "ac": "2"}}, "params.ac", "integer_type"),
+        ("speech", {"text": "\x01\x02\x1b"}, "text", "speakable"),
+        ("speech", {"text": "?!… —"}, "text", "speakable"),
+        ("speech", {"text": "<speak><break time='1s'/></speak>"}, "text", "speakable"),
     ],
 )
 def test_out_of_range_and_string_integers_are_refused_naming_the_field(
@@ -38,6 +41,12 @@ def test_out_of_range_and_string_integers_are_refused_naming_the_field(
     assert (error["code"], error["field"]) == ("InvalidParameter", field)
     assert (error["problems"][0]["field"], error["problems"][0]["rule"]) == (field, rule)
     assert api.world.store.list().jobs == []
+
+
+@pytest.mark.parametrize("text", ["会议记录", "42", "<speak>Hello <break time='1s'/> there</speak>"])
+def test_text_with_something_to_speak_is_accepted(api: Api, text: str) -> None:
+    response = api.client.post("/v1/jobs/speech", content=json.dumps({"text": text}).encode())
+    assert response.status_code == 202, response.text
 
 
 def test_the_largest_offset_still_accepted_is_the_32_bit_limit(api: Api) -> None:

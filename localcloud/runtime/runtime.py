@@ -339,6 +339,22 @@ class FunctionRuntime:
             raise ConfigurationError(f"{spec.location}/AsyncConfiguration: {exc}") from None
 
     def _create_resources(self) -> None:
+        for kind, names in self._wanted_resources().items():
+            for name, origin in names.items():
+                try:
+                    if kind == "bucket":
+                        self._require("oss").store.create_bucket(name)
+                    elif kind == "topic":
+                        self._require("mns").ensure_topic(name)
+                    else:
+                        self._require("mns").ensure_queue(name)
+                except ServiceHttpError as exc:
+                    raise ConfigurationError(
+                        f"{origin}: cannot create {kind} {name!r}: {exc.message}"
+                    ) from None
+
+    def _wanted_resources(self) -> dict[str, dict[str, str]]:
+        """Kind → name → where the template asks for it (parameters, triggers, async destinations)."""
         wanted: dict[str, dict[str, str]] = {"bucket": {}, "topic": {}, "queue": {}}
         for name, value in self.template.parameters.items():
             for kind, suffixes in _RESOURCE_SUFFIXES.items():
@@ -362,19 +378,7 @@ class FunctionRuntime:
                             f"{spec.location}/AsyncConfiguration: the destination {target.name} is an HTTP "
                             "function; only event functions can be destinations"
                         )
-        for kind, names in wanted.items():
-            for name, origin in names.items():
-                try:
-                    if kind == "bucket":
-                        self._require("oss").store.create_bucket(name)
-                    elif kind == "topic":
-                        self._require("mns").ensure_topic(name)
-                    else:
-                        self._require("mns").ensure_queue(name)
-                except ServiceHttpError as exc:
-                    raise ConfigurationError(
-                        f"{origin}: cannot create {kind} {name!r}: {exc.message}"
-                    ) from None
+        return wanted
 
     def _require(self, service: str) -> Any:
         try:

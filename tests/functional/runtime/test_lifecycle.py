@@ -186,4 +186,6 @@ def test_localcloud_up_runs_the_template_and_prints_the_http_url_and_the_generat
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
     assert process.returncode == 0

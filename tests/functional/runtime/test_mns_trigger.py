@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from shared.clients.mns import MnsClient
 from shared.events.mns import MnsFormat, MnsMessage
@@ -12,7 +13,7 @@ from tests.functional.runtime.conftest import Project
 from tests.functional.runtime.project import FLAKY_TOPIC, JSON_TOPIC, STREAM_TOPIC, records
 
 
-def _messages(project: Project, marker: str) -> list[tuple[MnsMessage, dict[str, object]]]:
+def _messages(project: Project, marker: str) -> list[tuple[MnsMessage, dict[str, Any]]]:
     assert project.runtime.wait_idle(10)
     found = []
     for entry in records(project.root, "echo"):

@@ -53,6 +53,13 @@ def _matches(module: str, prefix: str) -> bool:
     return module == prefix or module.startswith(prefix + ".")
 
 
+# localcloud's service packages: each reaches the others only through localcloud.ports (Host.oss(),
+# Host.mns() and the data types that cross them), never by importing their modules.
+SERVICE_PACKAGES = ("oss", "mns", "imm", "ice", "dashscope")
+# Who may name a service package: the composition root builds them, the server offers them typed.
+SERVICE_COMPOSERS = ("localcloud.services.registry", "localcloud.server")
+
+
 def contract_violations(graph: ImportGraph) -> list[str]:
     """Every import that breaks a contract, as `importer:line imports module (why)`."""
     broken: list[str] = []
@@ -61,7 +68,24 @@ def contract_violations(graph: ImportGraph) -> list[str]:
             if _matches(imp.importer, who) and any(_matches(imp.imported, f) for f in forbidden):
                 broken.append(f"{imp} ({why})")
         broken.extend(_function_to_function(imp))
+        broken.extend(_service_to_service(imp))
     return broken
+
+
+def _service_package(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[:2] == ["localcloud", "services"] and len(parts) > 2 and parts[2] in SERVICE_PACKAGES:
+        return parts[2]
+    return None
+
+
+def _service_to_service(imp: Import) -> list[str]:
+    target = _service_package(imp.imported)
+    if target is None or imp.importer in SERVICE_COMPOSERS or not imp.importer.startswith("localcloud."):
+        return []
+    if _service_package(imp.importer) == target:
+        return []
+    return [f"{imp} (localcloud services and the runtime reach a service only through localcloud.ports)"]
 
 
 def _function_to_function(imp: Import) -> list[str]:
@@ -88,6 +112,8 @@ def test_a_wrong_import_breaks_the_contract(graph: ImportGraph) -> None:
     graph.imports.append(Import("shared.pipeline.keys", "localcloud.config", 1))
     graph.imports.append(Import("shared.ops.asr.plans", "shared.jobs.model", 2))
     graph.imports.append(Import("functions.api.index", "functions.on_upload.index", 3))
+    graph.imports.append(Import("localcloud.services.imm.service", "localcloud.services.oss.store", 4))
+    graph.imports.append(Import("localcloud.runtime.triggers", "localcloud.services.mns.service", 5))
     broken = contract_violations(graph)
     assert broken == [
         "shared.pipeline.keys:1 imports localcloud.config (shared/ is deployed; localcloud is the offline "
@@ -95,6 +121,10 @@ def test_a_wrong_import_breaks_the_contract(graph: ImportGraph) -> None:
         "shared.ops.asr.plans:2 imports shared.jobs.model (the building blocks (operations, signing, "
         "clients, events, transcripts) know nothing of jobs)",
         "functions.api.index:3 imports functions.on_upload.index (each function is packaged alone)",
+        "localcloud.services.imm.service:4 imports localcloud.services.oss.store (localcloud services and "
+        "the runtime reach a service only through localcloud.ports)",
+        "localcloud.runtime.triggers:5 imports localcloud.services.mns.service (localcloud services and the "
+        "runtime reach a service only through localcloud.ports)",
     ]
 
 

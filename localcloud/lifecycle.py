@@ -26,18 +26,17 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-import structlog
-
 from localcloud.state import StateStore
 from localcloud.tasks import TaskRunner
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 
 __all__ = ["MediaTaskLifecycle", "TaskFailure", "TaskTable", "coded_failure"]
 
 RecordT = TypeVar("RecordT")
 ResultT = TypeVar("ResultT")
 
-log = structlog.get_logger("localcloud.lifecycle")
+log = get_logger("localcloud.lifecycle")
 
 
 class TaskFailure(Exception):

@@ -107,11 +107,11 @@ class Orchestrator:
         """Start (or find and advance) the job for one OSS event record; None when it is not an upload."""
         decision = decide_upload(record, self.settings)
         if isinstance(decision, Ignore):
-            log.info("upload ignored", reason=decision.reason, detail=decision.detail, key=record.raw_key)
+            log.info("upload.ignored", reason=decision.reason, detail=decision.detail, key=record.raw_key)
             return None
         existing = self.store.find(decision.idempotency_key)
         if existing is not None:
-            log.info("upload already has a job", job_id=existing.id, key=decision.key)
+            log.info("upload.job.exists", job_id=existing.id, key=decision.key)
             return self.advance(existing.id)
         found = self._resolve_upload(decision.candidate_keys, decision.etag)
         if found is None:
@@ -136,14 +136,14 @@ class Orchestrator:
             except ObjectNotFound:
                 continue
             if info.size == 0:
-                log.info("upload ignored", reason="empty_object", key=key)
+                log.info("upload.ignored", reason="empty_object", key=key)
                 return None
             if etag and info.etag and info.etag.lower() != etag.lower():
                 # A newer version replaced this one; its own event starts its own job.
-                log.info("upload ignored", reason="superseded", key=key)
+                log.info("upload.ignored", reason="superseded", key=key)
                 return None
             return key, etag or info.etag or None
-        log.info("upload ignored", reason="object_gone", candidates=list(candidates))
+        log.info("upload.ignored", reason="object_gone", candidates=list(candidates))
         return None
 
     # Notifications -----------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class Orchestrator:
         match = self._match(notification)
         if match is None:
             log.warning(
-                "notification for no known job; ignored",
+                "notification.unknown_job_ignored",
                 task_id=_task_id(notification),
                 status=getattr(notification.status, "value", notification.status),
             )
@@ -248,17 +248,17 @@ class Orchestrator:
         topic = self.settings.output_topic
         if topic is not None and not self.store.completion_published(view.id, view.state):
             if self.clients.mns is None:
-                log.info("completion left for a function with an MNS client", job_id=view.id)
+                log.info("completion.deferred_to_mns_function", job_id=view.id)
                 return
             message = completion_message(view, record, self.settings.bucket)
             try:
                 self.clients.mns.publish(topic, message)
             except ServiceError as error:
-                log.warning("completion not published; the sweep retries", job_id=view.id, code=error.code)
+                log.warning("completion.publish_failed_sweep_retries", job_id=view.id, code=error.code)
                 return
             self.store.mark_completion_published(view.id, message)
         self.store.deactivate(view.id)
-        log.info("job finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
+        log.info("job.finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
 
     # The timer ---------------------------------------------------------------------------------------
 
@@ -302,8 +302,8 @@ class Orchestrator:
             except Exception:
                 # One job's trouble must not stop the others; the next sweep tries it again.
                 report.errors += 1
-                log.exception("sweep failed for a job", job_id=job_id)
-        log.info("sweep done", **vars(report))
+                log.exception("sweep.job.failed", job_id=job_id)
+        log.info("sweep.done", **vars(report))
         return report
 
     def _sweep_job(self, job_id: str, now: datetime, report: SweepReport) -> None:
@@ -370,7 +370,7 @@ class Orchestrator:
         for index in range(len(kind.steps)):
             self._require_step_client(kind, job_input, kind.steps[index])
         view, created = self.store.create_or_get(kind, job_input, key)
-        log.info("api job submitted", job_id=view.id, job_type=kind.value, created=created)
+        log.info("api.job.submitted", job_id=view.id, job_type=kind.value, created=created)
         return self.advance(view.id), created
 
     def output_urls(self, view: JobView, expires: int | None = None) -> dict[str, str]:
@@ -413,7 +413,7 @@ class Orchestrator:
         try:
             return parse_job_input(record.type, record.input)
         except InvalidRequestError as error:
-            log.error("job input no longer valid", job_id=record.id, error=str(error))
+            log.error("job.input.invalid", job_id=record.id, error=str(error))
             return None
 
     def _fail_unrunnable(self, record: JobRecord, index: int, now: datetime | None) -> None:

@@ -23,7 +23,6 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from werkzeug.wrappers import Request, Response
 
 from localcloud.ports import ObjectCreated
@@ -42,6 +41,7 @@ from localcloud.services.dashscope.transcripts import ChannelRecognition, parafo
 from localcloud.services.dashscope.wire import json_object, ok, read_body, task_time
 from localcloud.services.dashscope.worker import WorkerStopped
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 from shared.ops.asr import (
     ASYNC_HEADER,
     ASYNC_HEADER_VALUE,
@@ -54,7 +54,7 @@ from shared.ops.enums import AsrModel
 if TYPE_CHECKING:
     from localcloud.services.dashscope.parts import DashScopeParts
 
-log = structlog.get_logger("localcloud.dashscope")
+log = get_logger("localcloud.dashscope")
 
 OPERATION = FiletransRequest.operation
 RESULT_BUCKET = "localcloud-dashscope-results"
@@ -79,7 +79,7 @@ def submit(service: DashScopeParts, request: Request, request_id: str) -> Respon
     record = service.tasks.create(job)
     service.transcriber.schedule(record.task_id)
     log.info(
-        "transcription task submitted", task_id=record.task_id, model=job.model, files=len(job.file_urls)
+        "dashscope.transcription.submitted", task_id=record.task_id, model=job.model, files=len(job.file_urls)
     )
     return ok(
         {"request_id": request_id, "output": {"task_id": record.task_id, "task_status": "PENDING"}},
@@ -194,7 +194,7 @@ class Transcriber:
         try:
             self.service.cloud.oss().store.create_bucket(RESULT_BUCKET)
         except LookupError:
-            log.warning("localcloud's OSS is not running: transcription results cannot be stored")
+            log.warning("dashscope.transcription.oss_not_running")
         for task_id in self.service.tasks.requeue_interrupted():
             self.schedule(task_id)
 
@@ -221,11 +221,13 @@ class Transcriber:
             except WorkerStopped:
                 return  # localcloud stopped under it: left RUNNING, run again on the next start
             except Exception as exc:
-                log.exception("transcription crashed", task_id=task_id, file_index=index)
+                log.exception("dashscope.transcription.crashed", task_id=task_id, file_index=index)
                 failure = f"localcloud hit an internal error ({type(exc).__name__}); see its log"
                 outcomes.append(FileOutcome(file_url, FAILED, code=INTERNAL_ERROR, message=failure))
         finished = self.service.tasks.finish(task_id, outcomes)
-        log.info("transcription task finished", task_id=task_id, status=finished.status if finished else None)
+        log.info(
+            "dashscope.transcription.finished", task_id=task_id, status=finished.status if finished else None
+        )
 
     def _transcribe(self, record: TaskRecord, index: int, file_url: str) -> FileOutcome:
         job = record.job

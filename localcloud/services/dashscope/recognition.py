@@ -24,8 +24,6 @@ import math
 import re
 from pathlib import Path
 
-import structlog
-
 from localcloud.engines.asr import Recognition
 from localcloud.engines.errors import MediaError
 from localcloud.engines.probe import AudioInfo, probe
@@ -37,9 +35,10 @@ from localcloud.services.dashscope.errors import (
     RecognitionFailure,
 )
 from localcloud.services.dashscope.worker import EngineDescription, RecognitionWorker, WorkerFailure
+from shared.logging import get_logger
 from shared.ops.asr import audio_tokens_for
 
-log = structlog.get_logger("localcloud.dashscope")
+log = get_logger("localcloud.dashscope")
 
 # The local engines detect no emotion; Qwen-ASR always reports one, so every sentence is "neutral".
 EMOTION = "neutral"
@@ -115,7 +114,9 @@ class Recognizer:
             return RecognitionFailure(FILE_DECODE_FAILED, message)
         if failure.kind == "no_engine":
             return RecognitionFailure(INTERNAL_ERROR, f"no recognition engine: {message}")
-        log.error("recognition engine failed", engine=self.spec, error=message, traceback=failure.detail)
+        log.error(
+            "dashscope.recognition.engine_failed", engine=self.spec, error=message, traceback=failure.detail
+        )
         reason = message.partition(":")[0] if failure.detail else message
         return RecognitionFailure(
             INTERNAL_ERROR, f"localcloud hit an internal error in the speech engine ({reason}); see its log"

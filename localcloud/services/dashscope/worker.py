@@ -44,15 +44,14 @@ import traceback
 from dataclasses import dataclass
 from typing import IO, Literal
 
-import structlog
-
 from localcloud.engines.asr import Recognition, RecognitionEngine, UnsupportedLanguage, load_engine
 from localcloud.engines.errors import MediaError
 from shared.errors import ConfigurationError, InvalidRequestError
+from shared.logging import get_logger
 
 __all__ = ["EngineDescription", "FailureKind", "RecognitionWorker", "WorkerFailure", "WorkerStopped", "serve"]
 
-log = structlog.get_logger("localcloud.dashscope")
+log = get_logger("localcloud.dashscope")
 
 FailureKind = Literal["unsupported_language", "invalid_request", "media", "no_engine", "crashed"]
 # Every message is a frame: its length (8 bytes, big-endian), then a pickle. A pickle that cannot be
@@ -168,7 +167,7 @@ class RecognitionWorker:
                     process.kill()
                     if attempt == 2:
                         return WorkerFailure("crashed", f"the recognition worker process died twice: {died}")
-                    log.warning("recognition worker died; trying again in a new one", reason=str(died))
+                    log.warning("dashscope.worker.died_restarting", reason=str(died))
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
 

@@ -32,8 +32,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import structlog
-
 from localcloud.engines.tts import SAMPLE_RATES, SpeechSynthesizer, resolve_voice, write
 from localcloud.lifecycle import MediaTaskLifecycle, TaskFailure, coded_failure
 from localcloud.ports import ObjectCreated, ObjectStorePort
@@ -42,6 +40,7 @@ from localcloud.services.ice.callback import callback_event, deliver_callback
 from localcloud.services.ice.jobs import IceJobRecord, IceJobStore
 from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_problems, iso_seconds
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 from shared.ops.enums import IceJobState, IceOutputFormat
 from shared.ops.ice import EditingConfig, GetSmartHandleJobRequest, SubmitAudioProduceJobRequest
 from shared.ops.wire import compact_json
@@ -49,7 +48,7 @@ from shared.ops.wire import compact_json
 if TYPE_CHECKING:
     from localcloud.ports import Host
 
-log = structlog.get_logger("localcloud.ice")
+log = get_logger("localcloud.ice")
 
 DEFAULT_SAMPLE_RATE = 16000
 JOB_TYPE = "TextToSpeech"

@@ -35,8 +35,6 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from localcloud.engines.errors import MediaError
 from localcloud.lifecycle import MediaTaskLifecycle, TaskFailure, coded_failure
 from localcloud.ports import ObjectCreated, ObjectStorePort
@@ -44,6 +42,7 @@ from localcloud.services.base import RequestContext, ServiceHttpError
 from localcloud.services.imm.convert import CONTENT_TYPES, clip_for, render_target
 from localcloud.services.imm.tasks import ImmTaskRecord, ImmTaskStore
 from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_problems, iso_millis
+from shared.logging import get_logger
 from shared.ops.enums import ImmTaskStatus
 from shared.ops.imm import CreateMediaConvertTaskRequest, GetTaskRequest, parse_oss_uri
 from shared.ops.wire import compact_json
@@ -51,7 +50,7 @@ from shared.ops.wire import compact_json
 if TYPE_CHECKING:
     from localcloud.ports import Host
 
-log = structlog.get_logger("localcloud.imm")
+log = get_logger("localcloud.imm")
 
 TASK_TYPE = "MediaConvert"
 _EVENT_ID_ALPHABET = string.ascii_letters + string.digits
@@ -213,14 +212,14 @@ class ImmService(OpenApiRpcService):
         try:
             mns = self.cloud.mns()
         except LookupError:
-            log.warning("imm notification dropped: mns is not running", task_id=record.task_id, topic=topic)
+            log.warning("imm.notification.dropped_mns_not_running", task_id=record.task_id, topic=topic)
             return
         envelope = notification_envelope(record, region=self.config.region, account_id=self.config.account_id)
         try:
             mns.publish(topic, json.dumps(envelope, ensure_ascii=False))
         except ServiceHttpError as error:
             log.warning(
-                "imm notification not delivered", task_id=record.task_id, topic=topic, code=error.code
+                "imm.notification.not_delivered", task_id=record.task_id, topic=topic, code=error.code
             )
 
     def _object_store(self) -> ObjectStorePort:

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-import structlog
 from werkzeug.wrappers import Response
 
 from localcloud.engines.errors import MediaError
@@ -52,13 +51,14 @@ from localcloud.services.oss.process_plan import ProcessPlan, output_check, plan
 from localcloud.services.oss.store import check_object_key
 from shared.clients.oss_models import guess_content_type
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 from shared.ops.enums import ImmTaskStatus
 from shared.ops.oss import ASYNC_PROCESS_PARAM, process_from_body
 
 if TYPE_CHECKING:
     from localcloud.services.oss.call import Call, OssParts
 
-log = structlog.get_logger("localcloud.oss.process")
+log = get_logger("localcloud.oss.process")
 
 TASK_TYPE = "MediaConvert"
 _BODY_LIMIT = 64 * 1024
@@ -123,7 +123,7 @@ class AsyncProcessor:
         if topic is not None:
             self._check_topic(topic)
         for warning in plan.warnings:
-            log.warning("async process name taken literally", warning=warning)
+            log.warning("oss.async.name_taken_literally", warning=warning)
         record = AsyncTaskRecord(
             task_id=f"{TASK_TYPE}-{uuid.uuid4()}",
             event_id=_new_event_id(),

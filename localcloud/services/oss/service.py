@@ -29,7 +29,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import structlog
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
@@ -45,11 +44,12 @@ from localcloud.services.oss.process import AsyncProcessor
 from localcloud.services.oss.store import ObjectStore, check_bucket_name
 from shared.auth import OSS_V1_SUB_RESOURCES, Credentials, presign_oss_v1
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
     from localcloud.ports import Host
 
-log = structlog.get_logger("localcloud.oss")
+log = get_logger("localcloud.oss")
 
 Handler = Callable[["OssService", Call], Response]
 
@@ -186,7 +186,7 @@ class OssService(BaseService):
 
     def _refuse(self, request: Request, ctx: RequestContext, error: ServiceHttpError) -> Response:
         log.info(
-            "oss request refused",
+            "oss.request.refused",
             method=request.method,
             path=request.path,
             status=error.status,

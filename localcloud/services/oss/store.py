@@ -23,14 +23,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import structlog
-
 from localcloud.ports import ObjectCreated, ObjectCreatedListener, ObjectRecord
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss.crc64 import CRC64_MAX_BYTES, Crc64
 from localcloud.state import BlobInfo, StateStore
+from shared.logging import get_logger
 
-log = structlog.get_logger("localcloud.oss")
+log = get_logger("localcloud.oss")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS oss_buckets (
@@ -373,7 +372,7 @@ class ObjectStore:
             try:
                 listener(event)
             except Exception:
-                log.exception("object-created listener failed", bucket=event.record.bucket)
+                log.exception("oss.listener.failed", bucket=event.record.bucket)
 
 
 def _no_such_bucket(name: str) -> ServiceHttpError:

@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, field_validator, model_validator
 from typing_extensions import Self
 
-from shared.errors import InvalidRequestError
+from shared.errors import InvalidRequestError, rule_error
 from shared.jobs.model import JobType
 from shared.ops.base import RequestModel
 from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
@@ -121,12 +121,12 @@ class SpeechJobInput(RequestModel):
     @classmethod
     def _text_rules(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("empty: the text to synthesise must not be blank")
+            raise rule_error("empty", "the text to synthesise must not be blank")
         if value.lstrip().startswith("<speak"):
             try:
                 ElementTree.fromstring(value)
             except ElementTree.ParseError as exc:
-                raise ValueError(f"ssml: the SSML document is not well-formed XML ({exc})") from None
+                raise rule_error("ssml", f"the SSML document is not well-formed XML ({exc})") from None
         return value
 
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from typing_extensions import Self
 
 from shared import env
-from shared.errors import ConfigurationError, InvalidRequestError
+from shared.errors import ConfigurationError, InvalidRequestError, rule_of
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AsrLanguage
 from shared.ops.wire import check_bucket_name
@@ -216,7 +216,7 @@ class PipelineSettings(BaseModel):
         try:
             check_bucket_name(self.bucket)
         except ValueError as exc:
-            problems.append(f"bucket: {str(exc).partition(': ')[2]}")
+            problems.append(f"bucket: {rule_of(exc)[1]}")
         if not _REGION.fullmatch(self.region):
             problems.append(f"region: {self.region!r} is not a region id such as 'cn-hangzhou'")
         for name in ("pipeline_topic", "output_topic"):

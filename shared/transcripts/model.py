@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import Self
 
+from shared.errors import rule_error
+
 TRANSCRIPT_SCHEMA_VERSION = 1
 
 
@@ -25,7 +27,7 @@ class TranscriptWord(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.end_ms < self.begin_ms:
-            raise ValueError("time_order: end_ms must not be before begin_ms")
+            raise rule_error("time_order", "end_ms must not be before begin_ms")
         return self
 
 
@@ -42,7 +44,7 @@ class TranscriptSentence(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.end_ms < self.begin_ms:
-            raise ValueError("time_order: end_ms must not be before begin_ms")
+            raise rule_error("time_order", "end_ms must not be before begin_ms")
         return self
 
 

@@ -30,6 +30,7 @@ from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
 from shared.ops.oss.common import raise_field_problems
 from shared.ops.oss.params import ConvertParams
 from shared.ops.wire import check_object_key
+from shared.pipeline.recognition import Channels
 
 MAX_MERGE_CLIPS = 100
 MAX_SPEECH_CHARACTERS = 2000
@@ -57,6 +58,12 @@ class UploadInput(RequestModel):
     key: ObjectKey
     etag: str | None = None
     relative_key: str = Field(min_length=1, description="The key without the inbox prefix.")
+    # How to recognise it, from the upload rule its key matched (shared/pipeline/recognition.py).
+    language: AsrLanguage | None = None
+    channels: Channels | None = Field(
+        None, description="Tracks recognised separately; default: mixed to mono."
+    )
+    context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
 
 
 class ConvertJobInput(RequestModel):
@@ -150,10 +157,21 @@ class TranscribeJobInput(RequestModel):
         None, description="Word timings; default: when the language has them."
     )
     context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
+    channels: Channels | None = Field(
+        None, description="Qwen-ASR channel_id: tracks recognised separately (filetrans); default [0]."
+    )
 
     @model_validator(mode="after")
     def _language_rules(self) -> Self:
         problems = []
+        if self.channels is not None and self.mode in (TranscribeMode.SYNC, TranscribeMode.COMPATIBLE):
+            problems.append(
+                (
+                    "channels",
+                    "channels_need_filetrans",
+                    "the synchronous models hear one track; use filetrans",
+                )
+            )
         language = self.language
         if self.enable_itn and language is not None and not language.supports_itn:
             problems.append(

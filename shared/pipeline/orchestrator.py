@@ -53,6 +53,7 @@ from shared.pipeline.inputs import (
 from shared.pipeline.keys import job_id_from_key, step_targets
 from shared.pipeline.plans import choose_merge_engine, preflight
 from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort, MnsPort, OssPort
+from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
@@ -117,8 +118,11 @@ class Orchestrator:
         if found is None:
             return None
         key, etag = found
+        relative_key = key[len(self.settings.inbox_prefix) :]
+        rule = rule_for(self.settings.upload_rules, relative_key)
+        options = rule.model_dump(exclude={"prefix"}, exclude_none=True) if rule is not None else {}
         job_input = UploadInput.build(
-            bucket=decision.bucket, key=key, etag=etag, relative_key=key[len(self.settings.inbox_prefix) :]
+            bucket=decision.bucket, key=key, etag=etag, relative_key=relative_key, **options
         )
         view, _ = self.store.create_or_get(JobType.TRANSCRIBE_UPLOAD, job_input, decision.idempotency_key)
         return self.advance(view.id)

@@ -68,7 +68,7 @@ class DashScopeService(BaseService):
 
     def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
-        self.recognizer = Recognizer(self.config.asr_engine)
+        self.recognizer = Recognizer(self.config.asr_engine, self.config.asr_workers)
         self.fetcher = AudioFetcher(cloud)
         self.tasks = TaskStore(self.state)
         self.transcriber = filetrans.Transcriber(self)

@@ -16,12 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from localcloud.services.base import RequestContext, ServiceHttpError, ServiceProvider
+from localcloud.services.base import ErrorCode, RequestContext, ServiceHttpError, ServiceProvider
 from shared.auth import OSS_V4_ALGORITHM
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+# This module's error catalogue: each code once, with its HTTP status (ErrorCode: a named constructor).
+INTERNAL_ERROR = ErrorCode(500, "InternalError")
+
 
 log = get_logger("localcloud.edge")
 
@@ -98,9 +102,7 @@ class Edge:
             return service.render_error(error, ctx)
         except Exception:
             log.exception("edge.request.failed", service=target, method=request.method, path=request.path)
-            return service.render_error(
-                ServiceHttpError(500, "InternalError", "localcloud hit an internal error; see its log"), ctx
-            )
+            return service.render_error(INTERNAL_ERROR("localcloud hit an internal error; see its log"), ctx)
 
 
 def _signed_for_oss(request: Request, auth: str) -> bool:

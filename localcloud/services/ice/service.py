@@ -37,6 +37,12 @@ from localcloud.lifecycle import MediaTaskLifecycle, TaskFailure, coded_failure
 from localcloud.ports import ObjectCreated, ObjectStorePort
 from localcloud.services.base import RequestContext, ServiceHttpError
 from localcloud.services.ice.callback import callback_event, deliver_callback
+from localcloud.services.ice.errors import (
+    FILE_ALREADY_EXISTS,
+    JOB_NOT_FOUND,
+    RESOURCE_NOT_FOUND,
+    SERVICE_UNAVAILABLE,
+)
 from localcloud.services.ice.jobs import IceJobRecord, IceJobStore
 from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_problems, iso_seconds
 from shared.errors import InvalidRequestError
@@ -109,9 +115,7 @@ class IceService(OpenApiRpcService):
         _check_synthesizable(request.editing_config)
         bucket = request.output_config.bucket
         if not self._object_store().bucket_exists(bucket):
-            raise ServiceHttpError(
-                404,
-                "ResourceNotFound",
+            raise RESOURCE_NOT_FOUND(
                 f"OutputConfig.bucket: the bucket {bucket!r} does not exist in localcloud's OSS; "
                 "create it first.",
             )
@@ -134,7 +138,7 @@ class IceService(OpenApiRpcService):
         job_id = GetSmartHandleJobRequest.from_query(params).job_id
         record = self.jobs.get(job_id)
         if record is None:
-            raise ServiceHttpError(404, "JobNotFound", f"No such job: {job_id!r}.")
+            raise JOB_NOT_FOUND(f"No such job: {job_id!r}.")
         request = SubmitAudioProduceJobRequest.from_query(record.request)
         info: dict[str, Any] = {
             "Title": record.title,
@@ -240,8 +244,8 @@ class IceService(OpenApiRpcService):
         try:
             store = self.cloud.oss().store
         except LookupError:
-            raise ServiceHttpError(
-                503, "ServiceUnavailable", "localcloud's OSS is not running; ICE writes its audio there."
+            raise SERVICE_UNAVAILABLE(
+                "localcloud's OSS is not running; ICE writes its audio there."
             ) from None
         return store
 
@@ -283,9 +287,7 @@ def _check_synthesizable(editing: EditingConfig) -> None:
 
 
 def _already_exists(bucket: str, key: str) -> ServiceHttpError:
-    return ServiceHttpError(
-        409,
-        "FileAlreadyExists",
+    return FILE_ALREADY_EXISTS(
         f"OutputConfig: oss://{bucket}/{key} already exists and Overwrite is not true; "
         "set Overwrite=true to replace it or choose another object name.",
     )

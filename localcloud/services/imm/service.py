@@ -40,6 +40,7 @@ from localcloud.lifecycle import MediaTaskLifecycle, TaskFailure, coded_failure
 from localcloud.ports import ObjectCreated, ObjectStorePort
 from localcloud.services.base import RequestContext, ServiceHttpError
 from localcloud.services.imm.convert import CONTENT_TYPES, clip_for, render_target
+from localcloud.services.imm.errors import RESOURCE_NOT_FOUND, SERVICE_UNAVAILABLE
 from localcloud.services.imm.tasks import ImmTaskRecord, ImmTaskStore
 from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_problems, iso_millis
 from shared.logging import get_logger
@@ -107,9 +108,7 @@ class ImmService(OpenApiRpcService):
         for index, target in enumerate(request.targets):
             bucket, _ = parse_oss_uri(target.resolved_uri, field=f"Targets[{index}].URI")
             if not store.bucket_exists(bucket):
-                raise ServiceHttpError(
-                    404,
-                    "ResourceNotFound",
+                raise RESOURCE_NOT_FOUND(
                     f"Targets[{index}].URI: the bucket {bucket!r} does not exist in localcloud's OSS; "
                     "create it before writing to it.",
                 )
@@ -138,9 +137,7 @@ class ImmService(OpenApiRpcService):
             request.project_name,
             request.task_type,
         ):
-            raise ServiceHttpError(
-                404,
-                "ResourceNotFound",
+            raise RESOURCE_NOT_FOUND(
                 f"The specified resource TaskId is not found: no {request.task_type} task "
                 f"{request.task_id!r} in project {request.project_name!r}.",
             )
@@ -226,8 +223,8 @@ class ImmService(OpenApiRpcService):
         try:
             store = self.cloud.oss().store
         except LookupError:
-            raise ServiceHttpError(
-                503, "ServiceUnavailable", "localcloud's OSS is not running; IMM reads and writes through it."
+            raise SERVICE_UNAVAILABLE(
+                "localcloud's OSS is not running; IMM reads and writes through it."
             ) from None
         return store
 

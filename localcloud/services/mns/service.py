@@ -29,6 +29,7 @@ from localcloud.authn import verify_mns
 from localcloud.services.base import BaseService, RequestContext, ServiceHttpError
 from localcloud.services.mns import rules, wire
 from localcloud.services.mns.delivery import Dispatcher, LocalSubscription, LocalSubscriptions
+from localcloud.services.mns.errors import INVALID_DEGIST, INVALID_REQUEST_URL
 from localcloud.services.mns.http_queues import QueueApi
 from localcloud.services.mns.http_topics import TopicApi
 from localcloud.services.mns.queues import OutgoingMessage, QueueAttributes, QueueMessage, QueueStore
@@ -81,9 +82,7 @@ class MnsService(BaseService):
         method = request.method
         handler = self._route(method, parts)
         if handler is None:
-            raise ServiceHttpError(
-                400, "InvalidRequestURL", f"Http request URL format invalid: {method} {request.path}"
-            )
+            raise INVALID_REQUEST_URL(f"Http request URL format invalid: {method} {request.path}")
         return handler(request, ctx)
 
     def _routes(self) -> dict[tuple[str, str], Operation]:
@@ -122,9 +121,7 @@ class MnsService(BaseService):
 
     def _account_meta(self, request: Request, ctx: RequestContext) -> Response:
         if (wire.arg(request, "accountmeta") or "").lower() != "true":
-            raise ServiceHttpError(
-                400, "InvalidRequestURL", f"Http request URL format invalid: {request.method} {request.path}"
-            )
+            raise INVALID_REQUEST_URL(f"Http request URL format invalid: {request.method} {request.path}")
         if request.method == "PUT":
             return wire.mns_response(ctx.request_id, status=204)
         return wire.mns_response(ctx.request_id, wire.document("Account", [("LoggingBucket", "")]))
@@ -292,4 +289,4 @@ def _check_body(request: Request) -> None:
         base64.b64encode(digest.digest()).decode("ascii"),
     }
     if claimed not in accepted:
-        raise ServiceHttpError(400, "InvalidDegist", "The Content-MD5 you specified is invalid.")
+        raise INVALID_DEGIST("The Content-MD5 you specified is invalid.")

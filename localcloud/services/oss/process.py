@@ -47,6 +47,7 @@ from localcloud.ports import ObjectCreated
 from localcloud.services.base import ServiceHttpError, json_response, new_uuid_request_id
 from localcloud.services.oss import wire
 from localcloud.services.oss.async_tasks import AsyncTaskRecord, AsyncTaskStore
+from localcloud.services.oss.errors import INVALID_ARGUMENT, NO_SUCH_BUCKET, NO_SUCH_KEY
 from localcloud.services.oss.process_plan import ProcessPlan, output_check, plan_process, transcode_spec
 from localcloud.services.oss.store import check_object_key
 from shared.clients.oss_models import guess_content_type
@@ -103,18 +104,14 @@ class AsyncProcessor:
         for label, key in plan.sources:
             if label != "source" and not store.exists(call.bucket, key):
                 hint = next((w for w in plan.warnings if w.startswith(label)), "")
-                raise ServiceHttpError(
-                    404,
-                    "NoSuchKey",
+                raise NO_SUCH_KEY(
                     f"{label}: the object {key!r} does not exist in bucket {call.bucket!r}"
                     + (f" ({hint})" if hint else "")
                     + "; every /pre and /sur clip is read from the request's bucket.",
                     Key=key,
                 )
         if not store.bucket_exists(plan.saveas.bucket):
-            raise ServiceHttpError(
-                404,
-                "NoSuchBucket",
+            raise NO_SUCH_BUCKET(
                 f"sys/saveas.b: the bucket {plan.saveas.bucket!r} does not exist.",
                 BucketName=plan.saveas.bucket,
             )
@@ -153,9 +150,7 @@ class AsyncProcessor:
         except LookupError:
             return  # MNS is not part of this localcloud: nothing to check against (publishing is skipped)
         if not mns.topic_exists(topic):
-            raise ServiceHttpError(
-                400,
-                "InvalidArgument",
+            raise INVALID_ARGUMENT(
                 f"notify.topic: the MNS topic {topic!r} does not exist in {self.service.config.region}; "
                 "create it before asking for notifications.",
                 ArgumentName="notify.topic",

@@ -119,20 +119,17 @@ class TaskTable(Generic[RecordT]):
 
     def unfinished(self) -> list[str]:
         """Tasks accepted (or started) but never ended: localcloud stopped meanwhile."""
-        marks = ", ".join("?" for _ in self.open_states)
-        rows = self.state.query(
-            f"SELECT {self.key} FROM {self.table} WHERE {self.state_column} IN ({marks}) "
-            f"ORDER BY {self._created}",
-            self.open_states,
-        )
-        return [row[self.key] for row in rows]
+        return self._keys("IN", "", self._created)
 
     def unnotified(self) -> list[str]:
         """Ended tasks whose notification was never delivered: localcloud stopped in between."""
+        return self._keys("NOT IN", f" AND notified = 0{self._notify_condition}", self._ended)
+
+    def _keys(self, membership: str, condition: str, order: str) -> list[str]:
         marks = ", ".join("?" for _ in self.open_states)
         rows = self.state.query(
-            f"SELECT {self.key} FROM {self.table} WHERE {self.state_column} NOT IN ({marks}) "
-            f"AND notified = 0{self._notify_condition} ORDER BY {self._ended}",
+            f"SELECT {self.key} FROM {self.table} WHERE {self.state_column} {membership} ({marks})"
+            f"{condition} ORDER BY {order}",
             self.open_states,
         )
         return [row[self.key] for row in rows]

@@ -1,8 +1,4 @@
-"""IMM's error catalogue as localcloud answers it: each code once, with its HTTP status.
-
-Raise `NO_SUCH_THING("message", **extra)`: an `ErrorCode` is a named constructor of ServiceHttpError, so
-a status and a code can never drift apart between two places that raise the same error.
-"""
+"""IMM's error catalogue as localcloud answers it (see `ErrorCode` in localcloud.services.base)."""
 
 from __future__ import annotations
 

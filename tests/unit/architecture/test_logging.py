@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.unit.architecture.importgraph import ROOT, ImportGraph
@@ -14,20 +15,29 @@ _BYPASSES = {("structlog", "get_logger"), ("structlog", "wrap_logger"), ("loggin
 _SET_UP = "shared.logging"
 
 
-def logger_bypasses(graph: ImportGraph) -> list[str]:
-    found: list[str] = []
+def _method_calls(graph: ImportGraph) -> Iterator[tuple[str, ast.Call, str, str]]:
+    """(module, call, owner name, method) for every `name.method(...)` call in the graph's modules."""
     for module, path in graph.modules.items():
-        if module == _SET_UP:
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            owner = node.func.value
-            if isinstance(owner, ast.Name) and (owner.id, node.func.attr) in _BYPASSES:
-                found.append(f"{module}:{node.lineno} {owner.id}.{node.func.attr}()")
-        for imp in ast.walk(tree):
-            if isinstance(imp, ast.ImportFrom) and imp.module in ("structlog", "logging"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value
+                if isinstance(owner, ast.Name):
+                    yield module, node, owner.id, node.func.attr
+
+
+def logger_bypasses(graph: ImportGraph) -> list[str]:
+    found = [
+        f"{module}:{call.lineno} {owner}.{method}()"
+        for module, call, owner, method in _method_calls(graph)
+        if module != _SET_UP and (owner, method) in _BYPASSES
+    ]
+    for module, path in graph.modules.items():
+        for imp in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                module != _SET_UP
+                and isinstance(imp, ast.ImportFrom)
+                and imp.module in ("structlog", "logging")
+            ):
                 names = {alias.name for alias in imp.names}
                 if names & {"get_logger", "wrap_logger", "getLogger"}:
                     found.append(f"{module}:{imp.lineno} from {imp.module} import {', '.join(sorted(names))}")
@@ -54,17 +64,13 @@ _LEVELS = {"debug", "info", "warning", "error", "exception", "critical"}
 
 def free_text_events(graph: ImportGraph) -> list[str]:
     found: list[str] = []
-    for module, path in graph.modules.items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            owner = node.func.value
-            if node.func.attr not in _LEVELS or not isinstance(owner, ast.Name) or "log" not in owner.id:
-                continue
-            event = node.args[0] if node.args else None
-            text = event.value if isinstance(event, ast.Constant) else None
-            if isinstance(text, str) and not _EVENT_NAME.match(text):
-                found.append(f"{module}:{node.lineno} {text!r}")
+    for module, call, owner, method in _method_calls(graph):
+        if method not in _LEVELS or "log" not in owner:
+            continue
+        event = call.args[0] if call.args else None
+        text = event.value if isinstance(event, ast.Constant) else None
+        if isinstance(text, str) and not _EVENT_NAME.match(text):
+            found.append(f"{module}:{call.lineno} {text!r}")
     return found
 
 

@@ -48,13 +48,24 @@ def _object_key(value: object) -> object:
 ObjectKey = Annotated[str, BeforeValidator(_object_key)]
 
 
+def _uploaded_key(value: object) -> object:
+    if isinstance(value, str):
+        # OSS stores keys with control characters (a TAB, U+202E in names copied from documents): an upload
+        # the bucket accepted must get a job, so only the length and leading-slash rules apply.
+        check_object_key(value, allow_control=True, allow_folder=False)
+    return value
+
+
+UploadedKey = Annotated[str, BeforeValidator(_uploaded_key)]
+
+
 class UploadInput(RequestModel):
     """`transcribe_upload`: an object that arrived in the inbox (bucket, key, the version's ETag)."""
 
     operation: ClassVar[str] = "upload job"
 
     bucket: str
-    key: ObjectKey
+    key: UploadedKey
     etag: str | None = None
     relative_key: str = Field(min_length=1, description="The key without the inbox prefix.")
 

@@ -6,10 +6,10 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint typecheck test test-unit test-functional test-e2e bench clean run
+.PHONY: help install lint typecheck test test-unit test-functional test-e2e test-architecture bench clean run
 
 help: ## Show this list of targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project with its local and dev extras
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff: lint (incl. complexity <= 15) and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared localcloud functions deploy
 
-test: lint validate-template ## Lint, type-check, validate template.yaml and run every test tier (the CI command)
+typecheck: $(STAMP) ## mypy --strict over the code and the tests (settings in pyproject.toml)
+	$(BIN)/mypy shared localcloud functions deploy tests
+
+test: lint typecheck validate-template ## Lint, type-check, validate template.yaml, run every tier, layer and doc tests (CI)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
 
 test-unit: $(STAMP) ## Unit tests only (no sockets)
@@ -35,6 +37,9 @@ test-functional: $(STAMP) ## Functional tests (localcloud in process or on loopb
 
 test-e2e: $(STAMP) ## End-to-end tests (the whole chain)
 	$(BIN)/python -m pytest tests/e2e
+
+test-architecture: $(STAMP) ## Layer contracts, import circles and docstring examples only (seconds)
+	$(BIN)/python -m pytest tests/unit/architecture tests/unit/test_doctests.py
 
 run: $(STAMP) ## The whole chain on this machine: FILES="a.mp3 b.wav" (default: 3 generated samples); see out/
 	$(BIN)/python -m localcloud run $(FILES)

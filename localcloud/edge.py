@@ -67,8 +67,13 @@ class Edge:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         ctx = RequestContext()
-        target = self.route(request)
-        response = self._dispatch(target, request, ctx)
+        try:
+            target = self.route(request)
+            response = self._dispatch(target, request, ctx)
+        finally:
+            # A parsed multipart form (PostObject) spools its file parts to temporary files: close them
+            # now, not whenever the garbage collector gets to them (ResourceWarning, open descriptors).
+            request.close()
         return response(environ, start_response)  # type: ignore[no-any-return]
 
     def _dispatch(self, target: str, request: Request, ctx: RequestContext) -> Response:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -28,6 +28,13 @@ from localcloud.tasks import TaskRunner
 if TYPE_CHECKING:
     from localcloud.runtime import FunctionRuntime
     from localcloud.services.base import BaseService
+    from localcloud.services.dashscope.service import DashScopeService
+    from localcloud.services.ice.service import IceService
+    from localcloud.services.imm.service import ImmService
+    from localcloud.services.mns.service import MnsService
+    from localcloud.services.oss.service import OssService
+
+    ServiceT = TypeVar("ServiceT", bound=BaseService)
 
 log = structlog.get_logger("localcloud")
 
@@ -88,14 +95,46 @@ class LocalCloud:
             if names is None or name in names:
                 service = registry.build(name, self)
                 self.services[service.name] = service
-                self.edge.register(service)  # type: ignore[arg-type]
+                self.edge.register(service)
 
-    def service(self, name: str) -> Any:
-        """A running service provider by name (its internal API is what other services use)."""
-        try:
-            return self.services[name]
-        except KeyError:
-            raise LookupError(f"localcloud service {name!r} is not running") from None
+    # Typed accessors: LocalCloud is the `localcloud.ports.Host` services are given (they see OSS and MNS
+    # through the narrow OssPort/MnsPort); tests and tools get each service's full, typed interface here.
+
+    def running(self, name: str) -> bool:
+        return name in self.services
+
+    def oss(self) -> OssService:
+        from localcloud.services.oss.service import OssService
+
+        return self._running("oss", OssService)
+
+    def mns(self) -> MnsService:
+        from localcloud.services.mns.service import MnsService
+
+        return self._running("mns", MnsService)
+
+    def imm(self) -> ImmService:
+        from localcloud.services.imm.service import ImmService
+
+        return self._running("imm", ImmService)
+
+    def ice(self) -> IceService:
+        from localcloud.services.ice.service import IceService
+
+        return self._running("ice", IceService)
+
+    def dashscope(self) -> DashScopeService:
+        from localcloud.services.dashscope.service import DashScopeService
+
+        return self._running("dashscope", DashScopeService)
+
+    def _running(self, name: str, kind: type[ServiceT]) -> ServiceT:
+        service = self.services.get(name)
+        if service is None:
+            raise LookupError(f"localcloud service {name!r} is not running")
+        if not isinstance(service, kind):  # registry.SERVICES names another class: a wiring bug
+            raise TypeError(f"localcloud service {name!r} is a {type(service).__name__}, not {kind.__name__}")
+        return service
 
     @property
     def app(self) -> Edge:

@@ -25,11 +25,11 @@ from datetime import datetime, timezone
 
 import structlog
 
+from localcloud.ports import ObjectCreated
 from localcloud.runtime.cron import EverySchedule
 from localcloud.runtime.events import oss_event, rule_id, timer_event
 from localcloud.runtime.execution import FunctionInstance, InvocationFailed
 from localcloud.runtime.triggers_spec import MnsTopicTrigger, OssTrigger, TimerTrigger
-from localcloud.services.oss.store import ObjectCreated
 
 log = structlog.get_logger("localcloud.runtime")
 

@@ -16,15 +16,15 @@ answers the existing job (200, `Idempotency-Replayed: true`); with another body,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import functools
 from datetime import timedelta
-
-from pydantic import BaseModel
+from typing import Any
 
 from shared.api import control
 from shared.api.errors import IDEMPOTENCY_HEADER, ApiErrorCode, api_error
 from shared.api.models import HealthStatus, JobList, JobListQuery, JobResults, OutputLink
+from shared.api.openapi import build_openapi
+from shared.api.operation import ApiCall, Handler, HeaderParameter, Operation, ResponseSpec
 from shared.clients.errors import ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.jobs.control import jobs_of_source
@@ -34,7 +34,6 @@ from shared.jobs.model import JobState, JobType, JobView
 from shared.logging import get_logger
 from shared.pipeline.inputs import ConvertJobInput, MergeJobInput, SpeechJobInput, TranscribeJobInput
 from shared.pipeline.orchestrator import Orchestrator
-from shared.pipeline.provider import PipelineProvider
 from shared.runtime.responses import HttpResponse, json_response
 from shared.runtime.wsgi import HttpRequest, QueryParams
 from shared.transcripts.model import Transcript
@@ -46,6 +45,7 @@ __all__ = [
     "HeaderParameter",
     "Operation",
     "ResponseSpec",
+    "openapi_document",
 ]
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
@@ -54,54 +54,6 @@ INLINE_TRANSCRIPT_BYTES = 1024 * 1024
 REPLAYED_HEADER = "Idempotency-Replayed"
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """One request as a route sees it: the request, where to get an orchestrator, the FC path prefix."""
-
-    request: HttpRequest
-    provider: PipelineProvider
-    base_path: str = ""
-
-    def orchestrator(self) -> Orchestrator:
-        return self.provider.orchestrator(self.request.fc_context)
-
-
-Handler = Callable[[ApiCall], HttpResponse]
-
-
-@dataclass(frozen=True)
-class ResponseSpec:
-    status: int
-    description: str
-    model: type[BaseModel] | None = None
-    headers: Mapping[str, str] | None = None  # header name -> description
-
-
-@dataclass(frozen=True)
-class HeaderParameter:
-    name: str
-    description: str
-    max_length: int | None = None
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One route: how it is called, what it answers, and the error codes it may return."""
-
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    handler: Handler
-    responses: tuple[ResponseSpec, ...]
-    errors: tuple[ApiErrorCode, ...] = ()
-    public: bool = False
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    headers: tuple[HeaderParameter, ...] = ()
-    tag: str = "jobs"
 
 
 # Routes ------------------------------------------------------------------------------------------------
@@ -121,8 +73,6 @@ def _health(call: ApiCall) -> HttpResponse:
 
 
 def _openapi(call: ApiCall) -> HttpResponse:
-    from shared.api.openapi import openapi_document  # the document reads this module's table
-
     return json_response(openapi_document())
 
 
@@ -385,3 +335,9 @@ OPERATIONS: tuple[Operation, ...] = (
         tag="service",
     ),
 )
+
+
+@functools.lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """The document for the API's own routes (built on first use, then kept). Do not mutate it."""
+    return build_openapi(OPERATIONS)

@@ -42,7 +42,7 @@ from localcloud.services.dashscope.wire import ok, read_body, sse_event
 from shared.ops.asr import ChatCompletionRequest
 
 if TYPE_CHECKING:
-    from localcloud.services.dashscope.service import DashScopeService
+    from localcloud.services.dashscope.parts import DashScopeParts
 
 log = structlog.get_logger("localcloud.dashscope")
 
@@ -70,7 +70,7 @@ class _Answer:
         }
 
 
-def chat_completions(service: DashScopeService, request: Request, request_id: str) -> Response:
+def chat_completions(service: DashScopeParts, request: Request, request_id: str) -> Response:
     """Recognise the request's audio and answer as the OpenAI-compatible endpoint does."""
     parsed = ChatCompletionRequest.from_json(read_body(request, OPERATION))
     audio_field = f"messages[{len(parsed.messages) - 1}].content[0].input_audio.data"

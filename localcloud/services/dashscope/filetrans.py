@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from werkzeug.wrappers import Request, Response
 
+from localcloud.ports import ObjectCreated
 from localcloud.services.dashscope.audio_source import FILETRANS_AUDIO_LIMIT
 from localcloud.services.dashscope.errors import INTERNAL_ERROR, RecognitionFailure, api_error
 from localcloud.services.dashscope.paraformer import PARAFORMER_MODELS, ParaformerRequest
@@ -40,7 +41,6 @@ from localcloud.services.dashscope.tasks import (
 from localcloud.services.dashscope.transcripts import ChannelRecognition, paraformer_result, qwen_result
 from localcloud.services.dashscope.wire import json_object, ok, read_body, task_time
 from localcloud.services.dashscope.worker import WorkerStopped
-from localcloud.services.oss.store import ObjectCreated
 from shared.errors import InvalidRequestError
 from shared.ops.asr import (
     ASYNC_HEADER,
@@ -52,7 +52,7 @@ from shared.ops.asr import (
 from shared.ops.enums import AsrModel
 
 if TYPE_CHECKING:
-    from localcloud.services.dashscope.service import DashScopeService
+    from localcloud.services.dashscope.parts import DashScopeParts
 
 log = structlog.get_logger("localcloud.dashscope")
 
@@ -61,7 +61,7 @@ RESULT_BUCKET = "localcloud-dashscope-results"
 RESULT_LIFETIME = 86400
 
 
-def submit(service: DashScopeService, request: Request, request_id: str) -> Response:
+def submit(service: DashScopeParts, request: Request, request_id: str) -> Response:
     """Validate and persist a transcription task, then queue it; answers PENDING with the task id."""
     if request.headers.get(ASYNC_HEADER, "").lower() != ASYNC_HEADER_VALUE:
         raise api_error(403, "AccessDenied", "current user api does not support synchronous calls")
@@ -122,7 +122,7 @@ def parse_job(document: dict[str, Any]) -> TranscriptionJob:
     )
 
 
-def get_task(service: DashScopeService, task_id: str, request_id: str) -> Response:
+def get_task(service: DashScopeParts, task_id: str, request_id: str) -> Response:
     """The task's state; once SUCCEEDED, where its result documents are."""
     record = service.tasks.get(task_id)
     if record is None:
@@ -158,7 +158,7 @@ def get_task(service: DashScopeService, task_id: str, request_id: str) -> Respon
     return ok(payload, request_id)
 
 
-def _subtask(service: DashScopeService, record: TaskRecord, outcome: FileOutcome) -> dict[str, Any]:
+def _subtask(service: DashScopeParts, record: TaskRecord, outcome: FileOutcome) -> dict[str, Any]:
     if outcome.status == SUCCEEDED:
         return {
             "file_url": outcome.file_url,
@@ -173,18 +173,18 @@ def _subtask(service: DashScopeService, record: TaskRecord, outcome: FileOutcome
     }
 
 
-def _result_url(service: DashScopeService, record: TaskRecord, outcome: FileOutcome) -> str:
+def _result_url(service: DashScopeParts, record: TaskRecord, outcome: FileOutcome) -> str:
     # Valid until 24 h after the task ended, whenever it is asked for; the same URL on every poll.
     assert outcome.result_key is not None and record.end_time is not None
     remaining = int(record.end_time) + RESULT_LIFETIME - int(time.time())
-    url: str = service.cloud.service("oss").presign_get(RESULT_BUCKET, outcome.result_key, max(1, remaining))
+    url: str = service.cloud.oss().presign_get(RESULT_BUCKET, outcome.result_key, max(1, remaining))
     return url
 
 
 class Transcriber:
     """Runs tasks on `cloud.tasks`: claim, fetch, probe, recognise each channel, store the result."""
 
-    def __init__(self, service: DashScopeService) -> None:
+    def __init__(self, service: DashScopeParts) -> None:
         self.service = service
         self._stopped = threading.Event()
 
@@ -192,7 +192,7 @@ class Transcriber:
         """Create the result bucket and queue every task a previous run left unfinished."""
         self._stopped.clear()
         try:
-            self.service.cloud.service("oss").store.create_bucket(RESULT_BUCKET)
+            self.service.cloud.oss().store.create_bucket(RESULT_BUCKET)
         except LookupError:
             log.warning("localcloud's OSS is not running: transcription results cannot be stored")
         for task_id in self.service.tasks.requeue_interrupted():
@@ -261,7 +261,7 @@ class Transcriber:
 
     def _store_result(self, key: str, document: dict[str, Any], task_id: str) -> None:
         try:
-            oss = self.service.cloud.service("oss")
+            oss = self.service.cloud.oss()
         except LookupError:
             raise RecognitionFailure(
                 INTERNAL_ERROR, "localcloud's OSS service is not running, so the result cannot be stored"

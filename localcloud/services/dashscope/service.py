@@ -48,7 +48,7 @@ from shared.errors import InvalidRequestError
 from shared.ops.asr import CHAT_COMPLETIONS_PATH, MULTIMODAL_GENERATION_PATH, TRANSCRIPTION_PATH
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
 log = structlog.get_logger("localcloud.dashscope")
 
@@ -66,7 +66,7 @@ class DashScopeService(BaseService):
 
     name = "dashscope"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.recognizer = Recognizer(self.config.asr_engine)
         self.fetcher = AudioFetcher(cloud)

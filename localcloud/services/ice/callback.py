@@ -33,7 +33,7 @@ from localcloud.services.openapi import iso_seconds
 from shared.ops.enums import IceJobState
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
 log = structlog.get_logger("localcloud.ice")
 
@@ -68,13 +68,13 @@ def callback_event(record: IceJobRecord, *, account_id: str, media_url: str) -> 
     }
 
 
-def deliver_callback(address: str, event: dict[str, Any], *, cloud: LocalCloud) -> bool:
+def deliver_callback(address: str, event: dict[str, Any], *, cloud: Host) -> bool:
     """Send `event` to an http(s) URL or an MNS queue/topic; True when it was accepted."""
     text = json.dumps(event, ensure_ascii=False)
     if address.startswith(("http://", "https://")):
         return _post(address, text, retry_scale=cloud.config.retry_scale)
     try:
-        mns = cloud.service("mns")
+        mns = cloud.mns()
     except LookupError:
         log.warning("ice callback dropped: mns is not running", address=address)
         return False

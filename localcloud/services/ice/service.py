@@ -36,18 +36,18 @@ from urllib.parse import quote
 import structlog
 
 from localcloud.engines.tts import SAMPLE_RATES, SpeechSynthesizer, resolve_voice, write
+from localcloud.ports import ObjectCreated, ObjectStorePort
 from localcloud.services.base import RequestContext, ServiceHttpError
 from localcloud.services.ice.callback import callback_event, deliver_callback
 from localcloud.services.ice.jobs import IceJobRecord, IceJobStore
 from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_problems, iso_seconds
-from localcloud.services.oss.store import ObjectCreated, ObjectStore
 from shared.errors import InvalidRequestError
 from shared.ops.enums import IceJobState, IceOutputFormat
 from shared.ops.ice import EditingConfig, GetSmartHandleJobRequest, SubmitAudioProduceJobRequest
 from shared.ops.wire import compact_json
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
 log = structlog.get_logger("localcloud.ice")
 
@@ -67,7 +67,7 @@ class IceService(OpenApiRpcService):
     api_version = "2020-11-09"
     invalid_parameter_code = "InvalidParameter"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.jobs = IceJobStore(cloud.state)
         self.synthesizer = SpeechSynthesizer()
@@ -232,9 +232,9 @@ class IceService(OpenApiRpcService):
         sentences = [{"content": s.content, "from": s.from_s, "to": s.to_s} for s in speech.sentences]
         return compact_json(sentences)
 
-    def _object_store(self) -> ObjectStore:
+    def _object_store(self) -> ObjectStorePort:
         try:
-            store: ObjectStore = self.cloud.service("oss").store
+            store = self.cloud.oss().store
         except LookupError:
             raise ServiceHttpError(
                 503, "ServiceUnavailable", "localcloud's OSS is not running; ICE writes its audio there."

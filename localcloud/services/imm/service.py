@@ -39,18 +39,18 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from localcloud.engines.errors import MediaError
+from localcloud.ports import ObjectCreated, ObjectStorePort
 from localcloud.services.base import RequestContext, ServiceHttpError
 from localcloud.services.imm.convert import CONTENT_TYPES, clip_for, render_target
 from localcloud.services.imm.tasks import ImmTaskRecord, ImmTaskStore
 from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_problems, iso_millis
-from localcloud.services.oss.store import ObjectCreated, ObjectStore
 from shared.errors import InvalidRequestError
 from shared.ops.enums import ImmTaskStatus
 from shared.ops.imm import CreateMediaConvertTaskRequest, GetTaskRequest, parse_oss_uri
 from shared.ops.wire import compact_json
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
 log = structlog.get_logger("localcloud.imm")
 
@@ -71,7 +71,7 @@ class ImmService(OpenApiRpcService):
     api_version = "2020-09-30"
     invalid_parameter_code = "InvalidArgument"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.tasks = ImmTaskStore(cloud.state)
 
@@ -222,7 +222,7 @@ class ImmService(OpenApiRpcService):
         if topic is None:
             return
         try:
-            mns = self.cloud.service("mns")
+            mns = self.cloud.mns()
         except LookupError:
             log.warning("imm notification dropped: mns is not running", task_id=record.task_id, topic=topic)
             return
@@ -234,9 +234,9 @@ class ImmService(OpenApiRpcService):
                 "imm notification not delivered", task_id=record.task_id, topic=topic, code=error.code
             )
 
-    def _object_store(self) -> ObjectStore:
+    def _object_store(self) -> ObjectStorePort:
         try:
-            store: ObjectStore = self.cloud.service("oss").store
+            store = self.cloud.oss().store
         except LookupError:
             raise ServiceHttpError(
                 503, "ServiceUnavailable", "localcloud's OSS is not running; IMM reads and writes through it."

@@ -7,7 +7,7 @@ pending deliveries all survive a restart.
 
 Other localcloud services (OSS and IMM notifications, the local function runtime) use the internal API:
 
-    mns = cloud.service("mns")
+    mns = cloud.mns()
     mns.ensure_topic("audiochain-pipeline")
     mns.subscribe_local("audiochain-pipeline", "on-notify", deliver=lambda event: ..., content_format="JSON")
     message_id = mns.publish("audiochain-pipeline", '{"job": "j-1"}', tag="audio")
@@ -35,13 +35,13 @@ from localcloud.services.mns.queues import OutgoingMessage, QueueAttributes, Que
 from localcloud.services.mns.topics import TopicAttributes, TopicStore
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
 
 class MnsService(BaseService):
     name = "mns"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.queues = QueueStore(self.state)
         self.topics = TopicStore(self.state)

@@ -16,8 +16,9 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 
+from localcloud.ports import ObjectRecord
 from localcloud.services.base import ServiceHttpError
-from localcloud.services.oss.store import ObjectRecord, ObjectStore
+from localcloud.services.oss.store import ObjectStore
 
 # Sorts after every character a key can continue with: resuming here skips a whole common prefix.
 _PAST_PREFIX = "\U0010ffff"

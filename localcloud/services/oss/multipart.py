@@ -22,9 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from localcloud.ports import ObjectRecord
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss import crc64
-from localcloud.services.oss.store import ObjectRecord, ObjectStore, check_object_key
+from localcloud.services.oss.store import ObjectStore, check_object_key
 from localcloud.state import BlobInfo
 
 MIN_PART_NUMBER = 1

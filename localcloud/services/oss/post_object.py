@@ -32,14 +32,14 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Request, Response
 
 from localcloud.config import LocalCloudConfig
+from localcloud.ports import ObjectCreated
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss import wire
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import OSS_V4_ALGORITHM, oss_v1_signature, oss_v4_signature, oss_v4_signing_key
 from shared.clients.oss_models import guess_content_type
 
 if TYPE_CHECKING:
-    from localcloud.services.oss.service import Call, OssService
+    from localcloud.services.oss.call import Call, OssParts
 
 _SUCCESS_STATUSES = {"200": 200, "201": 201, "204": 204}
 
@@ -48,7 +48,7 @@ def is_post_object(request: Request, key: str) -> bool:
     return request.method == "POST" and not key and request.mimetype == "multipart/form-data"
 
 
-def post_object(service: OssService, call: Call) -> Response:
+def post_object(service: OssParts, call: Call) -> Response:
     """Authenticate the form by its policy, check the policy's conditions, store the file."""
     request = call.request
     form = {name.lower(): value for name, value in request.form.items()}

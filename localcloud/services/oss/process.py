@@ -43,18 +43,19 @@ import structlog
 from werkzeug.wrappers import Response
 
 from localcloud.engines.errors import MediaError
+from localcloud.ports import ObjectCreated
 from localcloud.services.base import ServiceHttpError, json_response, new_uuid_request_id
 from localcloud.services.oss import wire
 from localcloud.services.oss.async_tasks import AsyncTaskRecord, AsyncTaskStore
 from localcloud.services.oss.process_plan import ProcessPlan, output_check, plan_process, transcode_spec
-from localcloud.services.oss.store import ObjectCreated, check_object_key
+from localcloud.services.oss.store import check_object_key
 from shared.clients.oss_models import guess_content_type
 from shared.errors import InvalidRequestError
 from shared.ops.enums import ImmTaskStatus
 from shared.ops.oss import ASYNC_PROCESS_PARAM, process_from_body
 
 if TYPE_CHECKING:
-    from localcloud.services.oss.service import Call, OssService
+    from localcloud.services.oss.call import Call, OssParts
 
 log = structlog.get_logger("localcloud.oss.process")
 
@@ -73,7 +74,7 @@ class _TaskFailure(Exception):
 class AsyncProcessor:
     """Accepts, persists, runs and reports OSS async-processing tasks."""
 
-    def __init__(self, service: OssService) -> None:
+    def __init__(self, service: OssParts) -> None:
         self.service = service
         self.tasks = AsyncTaskStore(service.state)
 
@@ -133,7 +134,7 @@ class AsyncProcessor:
 
     def _check_topic(self, topic: str) -> None:
         try:
-            mns = self.service.cloud.service("mns")
+            mns = self.service.cloud.mns()
         except LookupError:
             return  # MNS is not part of this localcloud: nothing to check against (publishing is skipped)
         if not mns.topic_exists(topic):
@@ -260,7 +261,7 @@ class AsyncProcessor:
         if record is None or record.topic is None or record.notified:
             return
         try:
-            mns = self.service.cloud.service("mns")
+            mns = self.service.cloud.mns()
         except LookupError:
             log.warning("oss notification dropped: mns is not running", task_id=task_id, topic=record.topic)
         else:

@@ -17,7 +17,7 @@ Other services use the internal API: `.store` (the ObjectStore), `.uploads`, `.r
 `.presign_get(bucket, key, expires)`; async tasks can be read with `.get_async_task(task_id)`.
 
     >>> with LocalCloud(config, services=("oss",)) as cloud:                          # doctest: +SKIP
-    ...     url = cloud.service("oss").presign_get("media", "in/a.wav", expires=600)
+    ...     url = cloud.oss().presign_get("media", "in/a.wav", expires=600)
     ...     httpx.get(url).status_code
     200
 """
@@ -25,7 +25,6 @@ Other services use the internal API: `.store` (the ObjectStore), `.uploads`, `.r
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -36,21 +35,23 @@ from werkzeug.wrappers import Request, Response
 
 from localcloud import authn
 from localcloud.config import DEFAULT_ACCESS_KEY_ID
+from localcloud.ports import ObjectRecord
 from localcloud.services.base import BaseService, RequestContext, ServiceHttpError
 from localcloud.services.oss import buckets, objects, post_object, uploads, wire
 from localcloud.services.oss.async_tasks import AsyncTaskRecord
+from localcloud.services.oss.call import Call
 from localcloud.services.oss.multipart import MultipartUploads
 from localcloud.services.oss.process import AsyncProcessor
-from localcloud.services.oss.store import ObjectRecord, ObjectStore, check_bucket_name
+from localcloud.services.oss.store import ObjectStore, check_bucket_name
 from shared.auth import OSS_V1_SUB_RESOURCES, Credentials, presign_oss_v1
 from shared.errors import InvalidRequestError
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
 log = structlog.get_logger("localcloud.oss")
 
-Handler = Callable[["OssService", "Call"], Response]
+Handler = Callable[["OssService", Call], Response]
 
 # Query parameters OSS counts as sub-resources but which change nothing here: response header overrides,
 # listing tokens, request-payer and traffic-limit hints, GetObjectMeta (answered like HeadObject).
@@ -98,28 +99,10 @@ _OBJECT_ROUTES: dict[tuple[str, frozenset[str]], Handler] = {
 }
 
 
-@dataclass(frozen=True)
-class Call:
-    """One authenticated request: what it addresses and how to answer it."""
-
-    request: Request
-    ctx: RequestContext
-    bucket: str
-    key: str
-
-    @property
-    def request_id(self) -> str:
-        return self.ctx.request_id
-
-    @property
-    def source_ip(self) -> str:
-        return self.request.remote_addr or "127.0.0.1"
-
-
 class OssService(BaseService):
     name = "oss"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.store = ObjectStore(self.state)
         self.uploads = MultipartUploads(self.store)

@@ -19,13 +19,13 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import structlog
 
+from localcloud.ports import ObjectCreated, ObjectCreatedListener, ObjectRecord
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss.crc64 import CRC64_MAX_BYTES, Crc64
 from localcloud.state import BlobInfo, StateStore
@@ -78,41 +78,6 @@ _ADDED_COLUMNS = {
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1023
-
-
-@dataclass(frozen=True)
-class ObjectRecord:
-    bucket: str
-    key: str
-    path: Path
-    size: int
-    etag: str  # upper-case hex MD5 (or multipart form "<hex>-<n>"), without quotes
-    content_type: str
-    metadata: dict[str, str]
-    last_modified: float
-    crc64: int | None = None  # CRC-64/ECMA of the body; None when it was too large to compute
-
-    @property
-    def quoted_etag(self) -> str:
-        return f'"{self.etag}"'
-
-    @property
-    def is_multipart(self) -> bool:
-        return "-" in self.etag
-
-
-@dataclass(frozen=True)
-class ObjectCreated:
-    """What the FC runtime needs to raise an OSS trigger event."""
-
-    event_name: str  # e.g. "ObjectCreated:PutObject" (no "oss:" prefix, as in the event)
-    record: ObjectRecord
-    request_id: str
-    source_ip: str = "127.0.0.1"
-    event_time: float = field(default_factory=time.time)
-
-
-ObjectCreatedListener = Callable[[ObjectCreated], None]
 
 
 def check_bucket_name(name: str) -> None:

@@ -13,21 +13,22 @@ from xml.etree.ElementTree import ParseError
 
 from werkzeug.wrappers import Response
 
+from localcloud.ports import ObjectCreated
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss import wire
 from localcloud.services.oss.listing import max_keys_argument
 from localcloud.services.oss.multipart import MAX_PART_NUMBER, check_part_number
-from localcloud.services.oss.store import ObjectCreated, check_object_key
+from localcloud.services.oss.store import check_object_key
 from shared.clients.oss_models import guess_content_type
 from shared.clients.xmlsafe import UnsafeXmlError, child, child_text, children, local_name, parse_xml
 
 if TYPE_CHECKING:
-    from localcloud.services.oss.service import Call, OssService
+    from localcloud.services.oss.call import Call, OssParts
 
 _COMPLETE_BODY_LIMIT = 2 * 1024 * 1024  # 10,000 parts at ~80 bytes each, with room to spare
 
 
-def initiate_upload(service: OssService, call: Call) -> Response:
+def initiate_upload(service: OssParts, call: Call) -> Response:
     """POST ?uploads: Content-Type, x-oss-meta-* and x-oss-forbid-overwrite will apply to the object."""
     request = call.request
     check_object_key(call.key)
@@ -49,7 +50,7 @@ def initiate_upload(service: OssService, call: Call) -> Response:
     return wire.xml_response("InitiateMultipartUploadResult", wire.elements(fields), call.request_id)
 
 
-def upload_part(service: OssService, call: Call) -> Response:
+def upload_part(service: OssParts, call: Call) -> Response:
     """PUT ?partNumber=N&uploadId=ID: one part (1-10000), Content-MD5 checked; the same number replaces."""
     request = call.request
     if "x-oss-copy-source" in request.headers:
@@ -70,7 +71,7 @@ def upload_part(service: OssService, call: Call) -> Response:
     return wire.empty_response(call.request_id, headers=headers)
 
 
-def complete_upload(service: OssService, call: Call) -> Response:
+def complete_upload(service: OssParts, call: Call) -> Response:
     """POST ?uploadId=ID with `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>…`."""
     request = call.request
     upload_id = call.request.args["uploadId"]
@@ -110,14 +111,14 @@ def complete_upload(service: OssService, call: Call) -> Response:
     return response
 
 
-def abort_upload(service: OssService, call: Call) -> Response:
+def abort_upload(service: OssParts, call: Call) -> Response:
     upload_id = call.request.args["uploadId"]
     service.uploads.get(upload_id, call.bucket, call.key)
     service.uploads.abort(upload_id)
     return wire.empty_response(call.request_id, 204)
 
 
-def list_parts(service: OssService, call: Call) -> Response:
+def list_parts(service: OssParts, call: Call) -> Response:
     """GET ?uploadId=ID: the parts so far, `max-parts` (default 1000) after `part-number-marker`."""
     args = call.request.args
     upload_id = args["uploadId"]
@@ -165,7 +166,7 @@ def list_parts(service: OssService, call: Call) -> Response:
     return wire.xml_response("ListPartsResult", wire.elements(fields) + entries, call.request_id)
 
 
-def list_uploads(service: OssService, call: Call) -> Response:
+def list_uploads(service: OssParts, call: Call) -> Response:
     """GET /<bucket>/?uploads: uploads in progress under `prefix`, after key-marker/upload-id-marker."""
     args = call.request.args
     service.store.require_bucket(call.bucket)

@@ -25,8 +25,8 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
+from localcloud.ports import ObjectRecord
 from localcloud.services.base import ServiceHttpError, xml_text
-from localcloud.services.oss.store import ObjectRecord
 from shared.errors import InvalidRequestError
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'

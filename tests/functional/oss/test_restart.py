@@ -31,7 +31,7 @@ def _client(cloud: LocalCloud) -> OssClient:
 
 
 def _oss(cloud: LocalCloud) -> OssService:
-    service: OssService = cloud.service("oss")
+    service: OssService = cloud.oss()
     return service
 
 

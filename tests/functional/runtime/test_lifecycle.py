@@ -147,8 +147,8 @@ def test_the_repository_functions_start_on_the_runtime(tmp_path: Path) -> None:
     cloud = LocalCloud(make_config(tmp_path / "data"), template=REPO_ROOT / "template.yaml")
     cloud.start()
     try:
-        mns = cloud.service("mns")
-        assert cloud.service("oss").store.bucket_exists("audiochain")
+        mns = cloud.mns()
+        assert cloud.oss().store.bucket_exists("audiochain")
         assert mns.topic_exists("audiochain-pipeline") and mns.topic_exists("audiochain-output")
         assert mns.queue_exists("audiochain-dead-letter")
     finally:
@@ -186,4 +186,6 @@ def test_localcloud_up_runs_the_template_and_prints_the_http_url_and_the_generat
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
     assert process.returncode == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import httpx
@@ -316,7 +316,7 @@ def test_passing_both_an_http_client_and_a_transport_is_refused() -> None:
 
 
 class SigningAuth(httpx.Auth):
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = "OSS4-HMAC-SHA256 Credential=AK,Signature=SECRETSIGNATURE"
         yield request
 

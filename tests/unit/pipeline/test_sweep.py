@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from shared.errors import ServiceError, TransportError
 from shared.jobs.ids import new_job_id
 from shared.jobs.model import RETRIES_EXHAUSTED, TASK_TIMED_OUT, JobState, StepState
+from shared.pipeline.orchestrator import SweepReport
 from tests.unit.pipeline.events import oss_record
 from tests.unit.pipeline.fakes import World, make_world
 
@@ -188,21 +190,25 @@ def test_a_sweep_out_of_time_stops_and_says_so_leaving_the_rest_for_the_next_tic
     assert world.orchestrator.sweep(budget_seconds=60.0).examined == 3
 
 
+def _always(offset: int) -> Callable[[int], int]:
+    return lambda count: offset
+
+
 def test_successive_sweeps_start_at_different_jobs_so_a_backlog_is_not_starved() -> None:
     world = make_world()
     jobs = [start(world, f"inbox/talk-{index}.wav") for index in range(3)]
     examined: list[str] = []
     original = world.orchestrator._sweep_job
 
-    def spy(job_id: str, *args: object) -> None:
+    def spy(job_id: str, now: datetime, report: SweepReport) -> None:
         examined.append(job_id)
-        original(job_id, *args)  # type: ignore[arg-type]
+        original(job_id, now, report)
 
     world.orchestrator._sweep_job = spy  # type: ignore[method-assign]
     firsts = set()
     for offset in range(3):
         examined.clear()
-        world.orchestrator.sweep(limit=1, start=lambda count, offset=offset: offset)
+        world.orchestrator.sweep(limit=1, start=_always(offset))
         firsts.add(examined[0])
     assert firsts == set(jobs)
 

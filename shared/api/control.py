@@ -10,7 +10,7 @@ JobStateConflict naming `state`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,10 +18,19 @@ from shared.jobs.control import cancel_job, retry_job
 from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import is_job_id
 from shared.jobs.model import EventKind, JobView, StepEvent
+from shared.pipeline.orchestrator import Orchestrator
 from shared.runtime.responses import HttpResponse, json_response
+from shared.runtime.wsgi import HttpRequest
 
-if TYPE_CHECKING:
-    from shared.api.routes import ApiCall
+
+class ApiCall(Protocol):
+    """What these handlers use of `shared.api.routes.ApiCall` (named structurally: routes imports us)."""
+
+    @property
+    def request(self) -> HttpRequest: ...
+
+    def orchestrator(self) -> Orchestrator: ...
+
 
 _KIND_ORDER = {kind: order for order, kind in enumerate(EventKind)}
 

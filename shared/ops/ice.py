@@ -54,7 +54,9 @@ _INPUT_MAX_CHARACTERS = 2000
 _TITLE_MAX_BYTES = 128
 _DESCRIPTION_MAX_BYTES = 1024
 _USER_DATA_MAX_BYTES = 512
-_VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+# `espeak:<voice>` is localcloud's twin only (its eSpeak voices); the pipeline lets it through only when ICE
+# is on loopback (shared.pipeline.voices).
+_VOICE_NAME = re.compile(r"(?:espeak:)?[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")
 _MNS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,255}")
 _SPEECH_RANGE = (-500, 500)
 

@@ -53,6 +53,15 @@ def refuse_bool(value: object) -> object:
     return value
 
 
+def whole_number(value: object) -> object:
+    """Before-validator for a JSON integer: neither true/false nor a string of digits (`"ab": "64000"`)
+    is silently read as a number; the seeds type these fields as integers."""
+    refuse_bool(value)
+    if isinstance(value, (str, bytes)):
+        raise rule_error("integer_type", f"must be a JSON number, not the string {value!r}")
+    return value
+
+
 def unflatten_query(params: Mapping[str, str], operation: str = "") -> dict[str, Any]:
     """Rebuild nested parameters from the flattened form: `Sources.1.URI=x` -> `{"Sources": [{"URI": x}]}`.
 

@@ -33,9 +33,11 @@ from shared.clients.errors import ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.events.notifications import IceCallback, TaskNotification
 from shared.events.oss import OssRecord
+from shared.jobs.control import index_source
 from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
+from shared.jobs.outbox import CompletionOutbox, outcome_of
 from shared.jobs.store import JobSnapshot, JobStore
 from shared.logging import get_logger
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
@@ -101,6 +103,7 @@ class Orchestrator:
         self.clients = Clients(oss=oss, mns=mns, dashscope=dashscope, imm=imm, ice=ice)
         self.clock = clock
         self.runner = StepRunner(settings, store, self.clients)
+        self.outbox = CompletionOutbox(store.backend, store.layout)
 
     # Uploads -----------------------------------------------------------------------------------------
 
@@ -113,18 +116,38 @@ class Orchestrator:
         existing = self.store.find(decision.idempotency_key)
         if existing is not None:
             log.info("upload.job.exists", job_id=existing.id, key=decision.key)
+            index_source(self.store, str(existing.input.get("key", decision.key)), existing.id)
             return self.advance(existing.id)
         found = self._resolve_upload(decision.candidate_keys, decision.etag)
         if found is None:
             return None
         key, etag = found
-        relative_key = key[len(self.settings.inbox_prefix) :]
+        fields: dict[str, Any] = {"bucket": decision.bucket, "key": key, "etag": etag}
+        fields["relative_key"] = relative_key = key[len(self.settings.inbox_prefix) :]
         rule = rule_for(self.settings.upload_rules, relative_key)
-        options = rule.model_dump(exclude={"prefix"}, exclude_none=True) if rule is not None else {}
-        job_input = UploadInput.build(
-            bucket=decision.bucket, key=key, etag=etag, relative_key=relative_key, **options
-        )
+        if rule is not None:  # how the rule says to recognise it, recorded on the job
+            fields.update(rule.model_dump(exclude={"prefix"}, exclude_none=True))
+        try:
+            job_input: BaseModel | dict[str, Any] = UploadInput.build(**fields)
+        except InvalidRequestError as error:
+            return self._reject_upload(decision.idempotency_key, fields, error)
         view, _ = self.store.create_or_get(JobType.TRANSCRIBE_UPLOAD, job_input, decision.idempotency_key)
+        index_source(self.store, key, view.id)
+        return self.advance(view.id)
+
+    def _reject_upload(
+        self, idempotency_key: str, fields: dict[str, Any], error: InvalidRequestError
+    ) -> JobView:
+        """An upload the bucket accepted but the chain cannot run still gets a job, failed at once with the
+        reason: it is listed, found by `?source=`, announced, and can be retried once the rules allow it."""
+        log.warning("upload.refused", key=fields["key"], code=error.code, error=str(error))
+        view, _ = self.store.create_or_get(JobType.TRANSCRIBE_UPLOAD, fields, idempotency_key)
+        index_source(self.store, fields["key"], view.id)
+        claim = self.store.claim_step(view.id, 0)
+        if claim is not None:
+            self.store.record_failed(
+                view.id, 0, claim.attempt, code="InvalidUpload", message=str(error), retryable=False
+            )
         return self.advance(view.id)
 
     def handle_uploads(self, records: Iterable[OssRecord]) -> list[JobView]:
@@ -245,24 +268,44 @@ class Orchestrator:
                 self.runner.run(claim)
 
     def _finalize(self, snapshot: JobSnapshot) -> None:
-        """Publish the completion message once per outcome (at least once), then drop the job from the
-        sweep. A job a late success revived after its failure was announced is announced again."""
+        """Publish the completion message once per outcome, then drop the job from the sweep.
+
+        The outbox hands the publishing turn to one finaliser (duplicate deliveries finalise at once);
+        the others leave the job active, so the sweep checks again that the message went out.
+        """
         view, record = snapshot.view, snapshot.record
         self.store.write_snapshot(snapshot)  # a racing recorder may have left a stale one for listings
         topic = self.settings.output_topic
-        if topic is not None and not self.store.completion_published(view.id, view.state):
+        outcome = outcome_of(view, snapshot.events)
+        if topic is not None and not self.outbox.sent(view.id, outcome):
             if self.clients.mns is None:
                 log.info("completion.deferred_to_mns_function", job_id=view.id)
                 return
-            message = completion_message(view, record, self.settings.bucket)
+            turn = self.outbox.take_turn(view.id, outcome, as_utc(self.clock()))
+            if turn is None:
+                return
+            message = completion_message(
+                view, record, self.settings.bucket, completion_id=f"{view.id}:{outcome}"
+            )
             try:
                 self.clients.mns.publish(topic, message)
             except ServiceError as error:
                 log.warning("completion.publish_failed_sweep_retries", job_id=view.id, code=error.code)
+                self.outbox.release_turn(view.id, outcome, turn)
                 return
+            self.outbox.mark_sent(view.id, outcome, message)
             self.store.mark_completion_published(view.id, message)
         self.store.deactivate(view.id)
-        log.info("job.finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
+        if view.error is not None:
+            log.warning(
+                "job.failed",
+                job_id=view.id,
+                job_type=view.type.value,
+                code=view.error.code,
+                error=view.error.message,
+            )
+        else:
+            log.info("job.finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
 
     # The timer ---------------------------------------------------------------------------------------
 
@@ -374,6 +417,8 @@ class Orchestrator:
         for index in range(len(kind.steps)):
             self._require_step_client(kind, job_input, kind.steps[index])
         view, created = self.store.create_or_get(kind, job_input, key)
+        if isinstance(job_input, (ConvertJobInput, TranscribeJobInput)):
+            index_source(self.store, job_input.source, view.id)
         log.info("api.job.submitted", job_id=view.id, job_type=kind.value, created=created)
         return self.advance(view.id), created
 

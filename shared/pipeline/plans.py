@@ -54,6 +54,7 @@ from shared.pipeline.keys import (
 )
 from shared.pipeline.recognition import normalize_channel_count
 from shared.pipeline.settings import PipelineSettings
+from shared.pipeline.voices import voice_problem
 
 # A well-formed id no real job has (its time part is the very end of the id range).
 PLACEHOLDER_JOB_ID = "j" + "0" * 26
@@ -358,6 +359,10 @@ def preflight(job_type: JobType, job_input: BaseModel, settings: PipelineSetting
     elif job_type is JobType.MERGE:
         plan_merge(record, settings)
     elif job_type is JobType.SPEECH:
+        speech = input_of(record.input, SpeechJobInput)
+        problem = voice_problem(speech.voice, settings) if speech.customized_voice is None else None
+        if problem is not None:
+            raise InvalidRequestError.single("voice", problem[0], problem[1], "speech job")
         plan_speech(record, settings)
     elif job_type is JobType.TRANSCRIBE:
         plan_transcription(record, None, "https://preflight.invalid/audio", settings)

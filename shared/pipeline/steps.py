@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from shared.clients.errors import MalformedResponseError, ObjectNotFound, is_retryable
+from shared.clients.errors import MalformedResponseError, ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.jobs.model import TASK_TIMED_OUT, Claim, JobRecord, JobType, StepName, StepView
 from shared.jobs.store import JobSnapshot, JobStore
@@ -53,6 +53,7 @@ from shared.pipeline.results import (
     transcript_from_filetrans,
     transcript_from_sync,
 )
+from shared.pipeline.retry import task_failure_retryable
 from shared.pipeline.settings import PipelineSettings
 from shared.transcripts import render_json, render_srt, render_txt, render_vtt
 
@@ -296,7 +297,7 @@ class StepRunner:
             attempt,
             code=failure.code,
             message=failure.message,
-            retryable=lost or is_retryable(None, failure.code),
+            retryable=lost or task_failure_retryable(failure.code),
         )
         return True
 
@@ -311,7 +312,7 @@ class StepRunner:
             attempt,
             code=error_code,
             message=message or f"the task failed ({error_code})",
-            retryable=is_retryable(None, error_code),
+            retryable=task_failure_retryable(error_code),
         )
 
     def succeed(self, record: JobRecord, step_index: int, attempt: int | None, task_id: str | None) -> None:

@@ -90,16 +90,32 @@ def test_a_task_that_never_finishes_times_out_and_is_submitted_again() -> None:
     assert failed["error"]["code"] == TASK_TIMED_OUT and failed["error"]["retryable"] is True
 
 
-def test_a_failed_recognition_fails_the_job() -> None:
+def test_a_transient_download_failure_is_resubmitted_and_can_then_succeed() -> None:
     world = make_world()
     job_id = start(world)
     world.oss.finish(world.oss.submissions[0])
     world.orchestrator.sweep()
-    world.dashscope.status["asr-task-1"] = "FAILED"
+    world.dashscope.status["asr-task-1"] = "FAILED"  # FILE_DOWNLOAD_FAILED: DashScope's fetch failed
     world.orchestrator.sweep()
+    step = world.store.get(job_id).steps[1]
+    assert (step.state, step.attempt, step.task_id) == (StepState.SUBMITTED, 2, "asr-task-2")
+    world.dashscope.status["asr-task-2"] = "SUCCEEDED"
+    world.orchestrator.sweep()
+    assert world.store.get(job_id).state is JobState.SUCCEEDED
+
+
+def test_a_recognition_failing_on_every_attempt_fails_the_job_naming_the_cause() -> None:
+    world = make_world()
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.orchestrator.sweep()
+    for attempt in range(1, world.settings.max_attempts + 1):
+        world.dashscope.status[f"asr-task-{attempt}"] = "FAILED"
+        world.orchestrator.sweep()
     view = world.store.get(job_id)
     assert view.state is JobState.FAILED and view.error is not None
-    assert view.error.code == "FILE_DOWNLOAD_FAILED"
+    assert view.error.code == RETRIES_EXHAUSTED and "FILE_DOWNLOAD_FAILED" in view.error.message
+    assert len(world.dashscope.filetrans) == world.settings.max_attempts
 
 
 def test_a_task_the_service_lost_is_submitted_again() -> None:

@@ -6,7 +6,7 @@ track (`channel_id` as Qwen-ASR numbers them); sentences in time order.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import Self
@@ -69,6 +69,10 @@ class Transcript(BaseModel):
     duration_ms: int | None = Field(default=None, ge=0)
     source: dict[str, Any] = Field(default_factory=dict)
     engine: dict[str, Any] = Field(default_factory=dict)
+    # "engine": sentence (and word) times came from the recogniser. "estimated": the mode gave none (the
+    # synchronous models answer text only), so the one sentence spans the audio and subtitle cues spread its
+    # words evenly over it: readable, but not synchronised with the speech.
+    timing: Literal["engine", "estimated"] = "engine"
     channels: tuple[TranscriptChannel, ...] = ()
 
     @property

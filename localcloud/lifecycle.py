@@ -70,8 +70,10 @@ class TaskTable(Generic[RecordT]):
     """A task table whose rows are one frozen dataclass: the columns are its fields, by name.
 
     Values are stored as SQLite takes them; an Enum field as its value, a dict field as JSON, a bool as 0/1,
-    and read back to the field's type. `open_states` are the values of `state_column` of a task that has not
-    ended; `notify_condition` (SQL) narrows the ended tasks to those that have a notification at all.
+    and read back to the field's type; `codecs` name (encode, decode) for any other field (a nested model
+    kept as JSON). `open_states` are the values of `state_column` of a task that has not ended;
+    `notify_condition` (SQL) narrows the ended tasks to those that have a notification at all, and a table
+    without a `notified` column (`notifies=False`) has none.
     """
 
     def __init__(
@@ -87,7 +89,9 @@ class TaskTable(Generic[RecordT]):
         created_column: str,
         ended_column: str,
         notify_condition: str = "",
+        notifies: bool = True,
         added_columns: Mapping[str, str] | None = None,
+        codecs: Mapping[str, tuple[Callable[[Any], object], Callable[[Any], object]]] | None = None,
     ) -> None:
         self.state = state
         self.record = record
@@ -98,6 +102,8 @@ class TaskTable(Generic[RecordT]):
         self._created = created_column
         self._ended = ended_column
         self._notify_condition = f" AND {notify_condition}" if notify_condition else ""
+        self._notifies = notifies
+        self._codecs = dict(codecs or {})
         self._types = typing.get_type_hints(record)
         self._columns = [item.name for item in dataclasses.fields(record)]  # type: ignore[arg-type]
         state.ensure_schema(schema)
@@ -107,7 +113,7 @@ class TaskTable(Generic[RecordT]):
                 state.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
     def insert(self, record: RecordT) -> None:
-        values = [_to_column(getattr(record, name)) for name in self._columns]
+        values = [self._encode(name, getattr(record, name)) for name in self._columns]
         marks = ", ".join("?" for _ in self._columns)
         self.state.execute(
             f"INSERT INTO {self.table} ({', '.join(self._columns)}) VALUES ({marks})", tuple(values)
@@ -123,6 +129,8 @@ class TaskTable(Generic[RecordT]):
 
     def unnotified(self) -> list[str]:
         """Ended tasks whose notification was never delivered: localcloud stopped in between."""
+        if not self._notifies:
+            return []
         return self._keys("NOT IN", f" AND notified = 0{self._notify_condition}", self._ended)
 
     def _keys(self, membership: str, condition: str, order: str) -> list[str]:
@@ -141,7 +149,7 @@ class TaskTable(Generic[RecordT]):
         """Set columns of one task; with `when`, only while its state is one of those (compare-and-set).
         True when the row changed."""
         assignments = ", ".join(f"{name} = ?" for name in values)
-        parameters: list[object] = [_to_column(value) for value in values.values()]
+        parameters: list[object] = [self._encode(name, value) for name, value in values.items()]
         sql = f"UPDATE {self.table} SET {assignments} WHERE {self.key} = ?"
         parameters.append(task_id)
         if when:
@@ -150,8 +158,16 @@ class TaskTable(Generic[RecordT]):
         return self.state.execute(sql, tuple(parameters)) == 1
 
     def _record(self, row: sqlite3.Row) -> RecordT:
-        values = {name: _from_column(row[name], self._types[name]) for name in self._columns}
+        values = {name: self._decode(name, row[name]) for name in self._columns}
         return self.record(**values)
+
+    def _encode(self, name: str, value: object) -> object:
+        codec = self._codecs.get(name)
+        return codec[0](value) if codec is not None else _to_column(value)
+
+    def _decode(self, name: str, value: object) -> object:
+        codec = self._codecs.get(name)
+        return codec[1](value) if codec is not None else _from_column(value, self._types[name])
 
 
 def _to_column(value: object) -> object:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from localcloud.lifecycle import MediaTaskLifecycle, TaskFailure, TaskTable, coded_failure
+from localcloud.services.dashscope.tasks import PENDING, SUCCEEDED, FileOutcome, TaskStore, TranscriptionJob
 from localcloud.state import StateStore
 from localcloud.tasks import TaskRunner
 from shared.errors import InvalidRequestError
@@ -162,3 +163,20 @@ def test_resume_runs_the_unfinished_and_announces_the_finished_but_unannounced(
     assert demo.runs == ["running"]
     assert sorted(demo.delivered) == ["running", "unannounced"]
     assert demo.table.unnotified() == [] and demo.table.unfinished() == []
+
+
+def test_a_table_with_codecs_and_no_notifications_round_trips_nested_values(state: StateStore) -> None:
+    tasks = TaskStore(state)
+    job = TranscriptionJob(kind="filetrans", model="qwen3-asr-flash-filetrans", file_urls=("oss://b/a.wav",))
+    created = tasks.create(job)
+    assert tasks.get(created.task_id) == created and created.status == PENDING
+    assert tasks.unfinished() == [created.task_id] and tasks.unnotified() == []
+    assert tasks.claim(created.task_id) and not tasks.claim(created.task_id)
+    outcome = FileOutcome("oss://b/a.wav", SUCCEEDED, result_key="r.json", seconds=3)
+    finished = tasks.finish(created.task_id, [outcome])
+    assert finished is not None and (finished.status, finished.outcomes, finished.job) == (
+        SUCCEEDED,
+        (outcome,),
+        job,
+    )
+    assert tasks.unfinished() == []

@@ -5,7 +5,8 @@
 
 `cloud.app` is the WSGI app itself, for in-process tests through httpx.WSGITransport.
 With `template=Path("template.yaml")` the local FC runtime (localcloud.runtime) runs the template's
-functions too: it starts after the services and the port, and stops before them (`cloud.runtime`).
+functions too: it starts after the services and the port is bound, before the port answers (so no object
+is stored before its trigger is wired), and stops before them (`cloud.runtime`).
 """
 
 from __future__ import annotations
@@ -158,6 +159,18 @@ class LocalCloud:
             self.config.host, self.config.port, self.edge, threaded=True, request_handler=_QuietRequestHandler
         )
         self._port = self._server.server_port
+        # The triggers are wired before the port answers, as the cloud delivers an event for every object
+        # it accepted: an upload that came in between would otherwise never get one. The socket is bound
+        # and listening already (the functions' environment names its port); a client that connects now
+        # waits in the listen backlog until the thread below serves it.
+        if self.runtime is not None:
+            try:
+                self.runtime.start()
+            except BaseException:
+                self._server.server_close()  # never served: shutdown() would wait for ever
+                self._server = None
+                self.stop()
+                raise
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
@@ -166,7 +179,6 @@ class LocalCloud:
         )
         self._thread.start()
         log.info("localcloud.listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
-        self._start_runtime()
         return self
 
     def _start_runtime(self) -> None:

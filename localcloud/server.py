@@ -18,13 +18,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
-import structlog
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from localcloud.config import LocalCloudConfig
 from localcloud.edge import Edge
 from localcloud.state import StateStore
 from localcloud.tasks import TaskRunner
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
     from localcloud.runtime import FunctionRuntime
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     ServiceT = TypeVar("ServiceT", bound=BaseService)
 
-log = structlog.get_logger("localcloud")
+log = get_logger("localcloud")
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -46,7 +46,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = self.path.split("?", 1)[0]
-        log.debug("request", method=self.command, path=path, status=str(code))
+        log.debug("edge.request", method=self.command, path=path, status=str(code))
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -178,7 +178,7 @@ class LocalCloud:
             daemon=True,
         )
         self._thread.start()
-        log.info("localcloud listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
+        log.info("localcloud.listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
         return self
 
     def _start_runtime(self) -> None:
@@ -210,7 +210,7 @@ class LocalCloud:
             while self._thread.is_alive():
                 self._thread.join(0.5)
         except KeyboardInterrupt:
-            log.info("stopping localcloud")
+            log.info("localcloud.stopping")
         finally:
             self.stop()
             if main_thread:

@@ -26,14 +26,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
 from localcloud.runtime.context import FcContext, FcCredentials, FunctionMeta, ServiceMeta
 from localcloud.runtime.environment import Layer, run_in_layer
 from localcloud.runtime.events import error_document
 from localcloud.runtime.template import FunctionSpec
+from shared.logging import get_logger
 
-log = structlog.get_logger("localcloud.runtime")
+log = get_logger("localcloud.runtime")
 
 UNHANDLED = "UnhandledInvocationError"
 
@@ -186,7 +185,7 @@ class FunctionInstance:
         thread.join(timeout)
         if thread.is_alive():
             log.warning(
-                "function timed out; its thread is abandoned",
+                "runtime.function.timed_out_thread_abandoned",
                 function=self.spec.name,
                 request_id=request_id,
                 timeout=timeout,
@@ -197,7 +196,7 @@ class FunctionInstance:
     def _failure(self, error: BaseException, request_id: str) -> Outcome:
         stack = traceback.format_exception(type(error), error, error.__traceback__)
         log.warning(
-            "function failed",
+            "runtime.function.failed",
             function=self.spec.name,
             request_id=request_id,
             error_type=type(error).__name__,

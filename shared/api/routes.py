@@ -195,10 +195,10 @@ def _inline_transcript(orchestrator: Orchestrator, key: str | None) -> Transcrip
             return None
         return Transcript.model_validate_json(oss.get_object_bytes(bucket, key))
     except ObjectNotFound:
-        log.warning("transcript listed but missing", key=key)
+        log.warning("api.transcript.missing", key=key)
         return None
     except ValueError:  # pydantic's ValidationError too: a transcript we cannot read is linked only
-        log.warning("transcript unreadable; linked only", key=key)
+        log.warning("api.transcript.unreadable_linked_only", key=key)
         return None
 
 

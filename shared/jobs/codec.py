@@ -105,5 +105,5 @@ def parse_event(raw: bytes, key: str) -> StepEvent | None:
     try:
         return StepEvent.model_validate_json(raw)
     except ValidationError:
-        log.warning("unreadable job event; ignored", key=key)
+        log.warning("job.event.unreadable_ignored", key=key)
         return None

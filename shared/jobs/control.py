@@ -46,7 +46,7 @@ def retry_job(store: JobStore, job_id: str, *, now: datetime | None = None) -> J
             job_id, view.state.value, f"its {step.name.value} step has used {attempt} attempts already"
         )
     transition = store.record_control(snapshot, step.index, attempt, EventKind.RETRIED, now=now)
-    log.info("job retried", job_id=job_id, step=step.name.value, after_attempt=attempt)
+    log.info("job.retried", job_id=job_id, step=step.name.value, after_attempt=attempt)
     return transition.view
 
 
@@ -68,7 +68,7 @@ def cancel_job(store: JobStore, job_id: str, *, now: datetime | None = None) -> 
     error = StepError(code=JOB_CANCELLED, message="the job was cancelled on request", retryable=False)
     attempt = max(step.attempt, 1)
     transition = store.record_control(snapshot, index, attempt, EventKind.CANCELLED, error=error, now=now)
-    log.warning("job cancelled", job_id=job_id, step=step.name.value, attempt=attempt)
+    log.warning("job.cancelled", job_id=job_id, step=step.name.value, attempt=attempt)
     return transition.view
 
 

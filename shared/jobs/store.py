@@ -155,7 +155,7 @@ class JobStore:
                     input=payload,
                 )
                 if self.backend.put_if_absent(claim_key, encode(record)):
-                    log.info("job created", job_id=record.id, job_type=kind.value)
+                    log.info("job.created", job_id=record.id, job_type=kind.value)
                     return self._materialize(record, moment).view, True
                 continue  # another caller claimed the key first: read its job
             record = JobRecord.model_validate_json(raw)
@@ -443,7 +443,7 @@ class JobStore:
             ):
                 events.append(event)
             elif event is not None:
-                log.warning("job event does not match its key; ignored", key=key)
+                log.warning("job.event.key_mismatch_ignored", key=key)
         return tuple(events)
 
     def _materialize(self, record: JobRecord, now: datetime) -> JobSnapshot:
@@ -490,7 +490,7 @@ class JobStore:
         self._write_snapshot(updated)
         if recorded:
             log.info(
-                "job step transition",
+                "job.step.transition",
                 job_id=event.job_id,
                 step=event.step.value,
                 attempt=event.attempt,

@@ -133,18 +133,18 @@ def handle_upload_event(event: bytes, orchestrator: Orchestrator) -> dict[str, A
         try:
             view = orchestrator.handle_upload(record)
         except InvalidRequestError as error:
-            log.warning("upload record refused", index=index, key=decision.key, error=str(error))
+            log.warning("upload.record.refused", index=index, key=decision.key, error=str(error))
             ignored.append(_ignored(index, record, "invalid_record", str(error)))
             continue
         except ServiceError as error:
-            log.warning("upload record failed", index=index, key=decision.key, code=error.code)
+            log.warning("upload.record.failed", index=index, key=decision.key, code=error.code)
             failure = failure or error
             continue
         except ConfigurationError:
             existing = _existing_job(orchestrator, decision)
             if existing is None:
                 raise
-            log.info("upload's job waits for another function", job_id=existing, key=decision.key)
+            log.info("upload.job.waits_for_other_function", job_id=existing, key=decision.key)
             deferred.append({"index": index, "key": decision.key, "job_id": existing})
             continue
         if view is None:

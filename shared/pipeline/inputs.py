@@ -24,13 +24,14 @@ from xml.etree import ElementTree
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, field_validator, model_validator
 from typing_extensions import Self
 
-from shared.errors import InvalidRequestError
+from shared.errors import InvalidRequestError, rule_error
 from shared.jobs.model import JobType
 from shared.ops.base import RequestModel
 from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
 from shared.ops.oss.common import raise_field_problems
 from shared.ops.oss.params import ConvertParams
 from shared.ops.wire import check_object_key, whole_number
+from shared.pipeline.recognition import Channels
 
 MAX_MERGE_CLIPS = 100
 MAX_SPEECH_CHARACTERS = 2000
@@ -74,6 +75,12 @@ class UploadInput(RequestModel):
     key: UploadedKey
     etag: str | None = None
     relative_key: str = Field(min_length=1, description="The key without the inbox prefix.")
+    # How to recognise it, from the upload rule its key matched (shared/pipeline/recognition.py).
+    language: AsrLanguage | None = None
+    channels: Channels | None = Field(
+        None, description="Tracks recognised separately; default: mixed to mono."
+    )
+    context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
 
 
 class ConvertJobInput(RequestModel):
@@ -144,16 +151,16 @@ class SpeechJobInput(RequestModel):
     @classmethod
     def _text_rules(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("empty: the text to synthesise must not be blank")
+            raise rule_error("empty", "the text to synthesise must not be blank")
         spoken = value
         if value.lstrip().startswith("<speak"):
             try:
                 spoken = "".join(ElementTree.fromstring(value).itertext())
             except ElementTree.ParseError as exc:
-                raise ValueError(f"ssml: the SSML document is not well-formed XML ({exc})") from None
+                raise rule_error("ssml", f"the SSML document is not well-formed XML ({exc})") from None
         if not any(unicodedata.category(char)[0] in "LN" for char in spoken):
             # Control characters, punctuation or emoji alone: the synthesiser would fail after the 202.
-            raise ValueError("unspeakable: the text has no letters or digits to speak")
+            raise rule_error("unspeakable", "the text has no letters or digits to speak")
         return value
 
 
@@ -177,10 +184,21 @@ class TranscribeJobInput(RequestModel):
         None, description="Word timings; default: when the language has them."
     )
     context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
+    channels: Channels | None = Field(
+        None, description="Qwen-ASR channel_id: tracks recognised separately (filetrans); default [0]."
+    )
 
     @model_validator(mode="after")
     def _language_rules(self) -> Self:
         problems = []
+        if self.channels is not None and self.mode in (TranscribeMode.SYNC, TranscribeMode.COMPATIBLE):
+            problems.append(
+                (
+                    "channels",
+                    "channels_need_filetrans",
+                    "the synchronous models hear one track; use filetrans",
+                )
+            )
         language = self.language
         if self.enable_itn and language is not None and not language.supports_itn:
             problems.append(

@@ -55,6 +55,7 @@ from shared.pipeline.inputs import (
 from shared.pipeline.keys import job_id_from_key, step_targets
 from shared.pipeline.plans import choose_merge_engine, preflight
 from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort, MnsPort, OssPort
+from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
@@ -110,19 +111,22 @@ class Orchestrator:
         """Start (or find and advance) the job for one OSS event record; None when it is not an upload."""
         decision = decide_upload(record, self.settings)
         if isinstance(decision, Ignore):
-            log.info("upload ignored", reason=decision.reason, detail=decision.detail, key=record.raw_key)
+            log.info("upload.ignored", reason=decision.reason, detail=decision.detail, key=record.raw_key)
             return None
         existing = self.store.find(decision.idempotency_key)
         if existing is not None:
-            log.info("upload already has a job", job_id=existing.id, key=decision.key)
+            log.info("upload.job.exists", job_id=existing.id, key=decision.key)
             index_source(self.store, str(existing.input.get("key", decision.key)), existing.id)
             return self.advance(existing.id)
         found = self._resolve_upload(decision.candidate_keys, decision.etag)
         if found is None:
             return None
         key, etag = found
-        fields = {"bucket": decision.bucket, "key": key, "etag": etag}
-        fields["relative_key"] = key[len(self.settings.inbox_prefix) :]
+        fields: dict[str, Any] = {"bucket": decision.bucket, "key": key, "etag": etag}
+        fields["relative_key"] = relative_key = key[len(self.settings.inbox_prefix) :]
+        rule = rule_for(self.settings.upload_rules, relative_key)
+        if rule is not None:  # how the rule says to recognise it, recorded on the job
+            fields.update(rule.model_dump(exclude={"prefix"}, exclude_none=True))
         try:
             job_input: BaseModel | dict[str, Any] = UploadInput.build(**fields)
         except InvalidRequestError as error:
@@ -136,7 +140,7 @@ class Orchestrator:
     ) -> JobView:
         """An upload the bucket accepted but the chain cannot run still gets a job, failed at once with the
         reason: it is listed, found by `?source=`, announced, and can be retried once the rules allow it."""
-        log.warning("upload refused", key=fields["key"], code=error.code, error=str(error))
+        log.warning("upload.refused", key=fields["key"], code=error.code, error=str(error))
         view, _ = self.store.create_or_get(JobType.TRANSCRIBE_UPLOAD, fields, idempotency_key)
         index_source(self.store, fields["key"], view.id)
         claim = self.store.claim_step(view.id, 0)
@@ -159,14 +163,14 @@ class Orchestrator:
             except ObjectNotFound:
                 continue
             if info.size == 0:
-                log.info("upload ignored", reason="empty_object", key=key)
+                log.info("upload.ignored", reason="empty_object", key=key)
                 return None
             if etag and info.etag and info.etag.lower() != etag.lower():
                 # A newer version replaced this one; its own event starts its own job.
-                log.info("upload ignored", reason="superseded", key=key)
+                log.info("upload.ignored", reason="superseded", key=key)
                 return None
             return key, etag or info.etag or None
-        log.info("upload ignored", reason="object_gone", candidates=list(candidates))
+        log.info("upload.ignored", reason="object_gone", candidates=list(candidates))
         return None
 
     # Notifications -----------------------------------------------------------------------------------
@@ -180,7 +184,7 @@ class Orchestrator:
         match = self._match(notification)
         if match is None:
             log.warning(
-                "notification for no known job; ignored",
+                "notification.unknown_job_ignored",
                 task_id=_task_id(notification),
                 status=getattr(notification.status, "value", notification.status),
             )
@@ -275,7 +279,7 @@ class Orchestrator:
         outcome = outcome_of(view, snapshot.events)
         if topic is not None and not self.outbox.sent(view.id, outcome):
             if self.clients.mns is None:
-                log.info("completion left for a function with an MNS client", job_id=view.id)
+                log.info("completion.deferred_to_mns_function", job_id=view.id)
                 return
             turn = self.outbox.take_turn(view.id, outcome, as_utc(self.clock()))
             if turn is None:
@@ -286,7 +290,7 @@ class Orchestrator:
             try:
                 self.clients.mns.publish(topic, message)
             except ServiceError as error:
-                log.warning("completion not published; the sweep retries", job_id=view.id, code=error.code)
+                log.warning("completion.publish_failed_sweep_retries", job_id=view.id, code=error.code)
                 self.outbox.release_turn(view.id, outcome, turn)
                 return
             self.outbox.mark_sent(view.id, outcome, message)
@@ -294,14 +298,14 @@ class Orchestrator:
         self.store.deactivate(view.id)
         if view.error is not None:
             log.warning(
-                "job failed",
+                "job.failed",
                 job_id=view.id,
                 job_type=view.type.value,
                 code=view.error.code,
                 error=view.error.message,
             )
         else:
-            log.info("job finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
+            log.info("job.finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
 
     # The timer ---------------------------------------------------------------------------------------
 
@@ -345,8 +349,8 @@ class Orchestrator:
             except Exception:
                 # One job's trouble must not stop the others; the next sweep tries it again.
                 report.errors += 1
-                log.exception("sweep failed for a job", job_id=job_id)
-        log.info("sweep done", **vars(report))
+                log.exception("sweep.job.failed", job_id=job_id)
+        log.info("sweep.done", **vars(report))
         return report
 
     def _sweep_job(self, job_id: str, now: datetime, report: SweepReport) -> None:
@@ -415,7 +419,7 @@ class Orchestrator:
         view, created = self.store.create_or_get(kind, job_input, key)
         if isinstance(job_input, (ConvertJobInput, TranscribeJobInput)):
             index_source(self.store, job_input.source, view.id)
-        log.info("api job submitted", job_id=view.id, job_type=kind.value, created=created)
+        log.info("api.job.submitted", job_id=view.id, job_type=kind.value, created=created)
         return self.advance(view.id), created
 
     def output_urls(self, view: JobView, expires: int | None = None) -> dict[str, str]:
@@ -458,7 +462,7 @@ class Orchestrator:
         try:
             return parse_job_input(record.type, record.input)
         except InvalidRequestError as error:
-            log.error("job input no longer valid", job_id=record.id, error=str(error))
+            log.error("job.input.invalid", job_id=record.id, error=str(error))
             return None
 
     def _fail_unrunnable(self, record: JobRecord, index: int, now: datetime | None) -> None:

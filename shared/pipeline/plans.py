@@ -52,6 +52,7 @@ from shared.pipeline.keys import (
     oss_uri,
     speech_object,
 )
+from shared.pipeline.recognition import normalize_channel_count
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.voices import voice_problem
 
@@ -128,10 +129,11 @@ class FiletransPlan:
 
 
 def plan_normalize(record: JobRecord, settings: PipelineSettings) -> OssConvertPlan:
-    """The chain's first step: the upload to FLAC, 16 kHz, mono, 16-bit, notifying the pipeline topic."""
+    """The chain's first step: the upload to FLAC, 16 kHz, 16-bit, notifying the pipeline topic; mono, or
+    with its channels kept when the upload's rule asks for them to be recognised separately."""
     upload = input_of(record.input, UploadInput)
     request = AudioConvertRequest.build(
-        params=NORMALIZE_PARAMS,
+        params={**NORMALIZE_PARAMS, "ac": normalize_channel_count(upload.channels)},
         saveas={"bucket": settings.bucket, "object": normalized_key(settings, record.id)},
         notify={"topic": settings.pipeline_topic},
     )
@@ -290,15 +292,24 @@ def plan_transcription(
     """
     if record.type is JobType.TRANSCRIBE:
         job = input_of(record.input, TranscribeJobInput)
-        mode, language, itn, words, context = (
+        mode, language, itn, words, context, channels = (
             job.mode,
             job.language,
             job.enable_itn,
             job.enable_words,
             job.context,
+            job.channels,
         )
     else:
-        mode, language, itn, words, context = TranscribeMode.AUTO, settings.asr_language, False, None, None
+        upload = input_of(record.input, UploadInput)
+        mode, itn, words = TranscribeMode.AUTO, False, None
+        language, context, channels = (
+            upload.language or settings.asr_language,
+            upload.context,
+            upload.channels,
+        )
+    if channels is not None:
+        mode = TranscribeMode.FILETRANS  # only filetrans recognises tracks separately
     if mode is TranscribeMode.AUTO:
         small = source_size is not None and 0 < source_size <= settings.sync_asr_max_bytes
         mode = TranscribeMode.SYNC if small else TranscribeMode.FILETRANS
@@ -322,7 +333,12 @@ def plan_transcription(
     if words is None:
         words = settings.asr_enable_words and (language is None or language.supports_words)
     filetrans = FiletransRequest.for_file(
-        audio_url, language=language, enable_itn=itn, enable_words=words, context=context
+        audio_url,
+        language=language,
+        enable_itn=itn,
+        enable_words=words,
+        context=context,
+        channel_ids=channels or (0,),
     )
     return FiletransPlan(filetrans)
 

@@ -170,6 +170,7 @@ def _single_sentence(
         duration_ms=duration_ms,
         source=dict(source or {}),
         engine=engine,
+        timing="estimated",
         channels=(TranscriptChannel(channel_id=0, sentences=sentences),),
     )
 

@@ -32,10 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from typing_extensions import Self
 
 from shared import env
-from shared.errors import ConfigurationError, InvalidRequestError
+from shared.errors import ConfigurationError, InvalidRequestError, rule_of
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AsrLanguage
 from shared.ops.wire import check_bucket_name
+from shared.pipeline.recognition import UploadRule, parse_rules
 
 DEFAULT_SUFFIXES = (
     ".wav",
@@ -81,6 +82,7 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "max_attempts": (env.AUDIOCHAIN_MAX_ATTEMPTS,),
     "task_timeout_seconds": (env.AUDIOCHAIN_TASK_TIMEOUT_SECONDS,),
     "asr_language": (env.AUDIOCHAIN_ASR_LANGUAGE,),
+    "upload_rules": (env.AUDIOCHAIN_UPLOAD_RULES,),
 }
 # Optional settings an empty variable switches off (rather than leaving the default).
 _EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project"})
@@ -107,6 +109,8 @@ class PipelineSettings(BaseModel):
     presign_expiry_seconds: int = Field(default=6 * 3600, ge=1)
     asr_language: AsrLanguage | None = None
     asr_enable_words: bool = True
+    # Per-upload recognition options by key prefix (language, channels, context): pipeline/recognition.py.
+    upload_rules: tuple[UploadRule, ...] = ()
     imm_project: str | None = None
     step_lease_seconds: int = Field(default=600, ge=1)
     max_attempts: int = Field(default=3, ge=1, le=99)
@@ -118,6 +122,11 @@ class PipelineSettings(BaseModel):
     imm_endpoint: str | None = None
     ice_endpoint: str | None = None
     dashscope_endpoint: str | None = None
+
+    @field_validator("upload_rules", mode="before")
+    @classmethod
+    def _rules_from_json(cls, value: Any) -> Any:
+        return parse_rules(value) if isinstance(value, str) else value
 
     @field_validator("accepted_suffixes", mode="before")
     @classmethod
@@ -216,7 +225,7 @@ class PipelineSettings(BaseModel):
         try:
             check_bucket_name(self.bucket)
         except ValueError as exc:
-            problems.append(f"bucket: {str(exc).partition(': ')[2]}")
+            problems.append(f"bucket: {rule_of(exc)[1]}")
         if not _REGION.fullmatch(self.region):
             problems.append(f"region: {self.region!r} is not a region id such as 'cn-hangzhou'")
         for name in ("pipeline_topic", "output_topic"):

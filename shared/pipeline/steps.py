@@ -215,7 +215,7 @@ class StepRunner:
                 return True
             # Tried again next sweep, but still under the task timeout below: a status that can never
             # be read must not keep the job running (and polled) for ever.
-            log.warning("poll failed; trying again next sweep", job_id=record.id, code=error.code)
+            log.warning("step.poll.failed_retry_next_sweep", job_id=record.id, code=error.code)
             done = False
         if done:
             return True
@@ -260,7 +260,7 @@ class StepRunner:
             elif job.state is IceJobState.FAILED:
                 self.task_failed(record, step.index, step.attempt, job.error_code, job.error_message)
             return job.state.is_final
-        log.warning("submitted step names an unknown service", job_id=record.id, service=step.service)
+        log.warning("step.unknown_service", job_id=record.id, service=step.service)
         return False
 
     def complete_transcription(
@@ -325,7 +325,7 @@ class StepRunner:
         else:
             code, message, retryable = getattr(error, "code", "InvalidParameter"), str(error), False
         log.warning(
-            "job step failed", job_id=record.id, step_index=step_index, code=code, retryable=retryable
+            "job.step.failed", job_id=record.id, step_index=step_index, code=code, retryable=retryable
         )
         self.store.record_failed(
             record.id, step_index, attempt, code=code, message=message, retryable=retryable

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -29,17 +30,21 @@ def test_localcloud_run_in_a_subprocess_transcribes_a_file_and_writes_the_summar
 ) -> None:
     audio = tmp_path / "weather note.wav"
     audio.write_bytes(speech(WEATHER))
+    (tmp_path / "weather note.txt").write_text(as_text(WEATHER) + "\n", encoding="utf-8")  # the reference
     out = tmp_path / "out"
     command = [sys.executable, "-m", "localcloud", "run", str(audio), "--data", str(tmp_path / "data")]
-    command += ["--out", str(out), "--timeout", "120", "--tick", "0.5"]
+    command += ["--out", str(out), "--timeout", "120", "--tick", "0.5", "--language", "en"]
 
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
 
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "weather note.wav" in finished.stdout and "job succeeded" in finished.stdout
     assert "1 of 1 files transcribed" in finished.stdout
-    summary = json.loads((out / "run-summary.json").read_text(encoding="utf-8"))
+    latest = out / "latest"
+    assert latest.is_symlink() and (out / summary_run_id(latest)).is_dir()
+    summary = json.loads((latest / "run-summary.json").read_text(encoding="utf-8"))
     assert summary["ok"] is True and summary["timed_out"] is False and summary["pending"] == []
+    assert latest.resolve() == (out / summary["run_id"]).resolve()
     (entry,) = summary["files"]
     assert (entry["name"], entry["state"], entry["transcript"], entry["generated"]) == (
         "weather note.wav",
@@ -49,11 +54,14 @@ def test_localcloud_run_in_a_subprocess_transcribes_a_file_and_writes_the_summar
     )
     assert entry["key"].startswith("audiochain/inbox/run-") and entry["key"].endswith("/weather note.wav")
     assert [step["name"] for step in entry["steps"]] == ["convert", "transcribe", "publish_transcripts"]
-    assert entry["wer"] is None and entry["reference"] is None
+    assert entry["reference"] == as_text(WEATHER)  # read from the sidecar weather note.txt
+    assert entry["wer"]["reference_words"] == len(as_text(WEATHER).split()) and entry["wer"]["wer"] < 0.5
+    assert "WER" in finished.stdout
     assert_recognised(as_text(WEATHER), entry["excerpt"])
     for fmt in ("json", "srt", "vtt", "txt"):
-        copy = out / "weather note" / f"transcript.{fmt}"
+        copy = latest / "weather note" / f"transcript.{fmt}"
         assert copy.is_file() and copy.stat().st_size > 0
+        assert stat.S_IMODE(copy.stat().st_mode) == 0o644
         assert entry["outputs"][fmt].endswith(f"/weather note.wav/transcript.{fmt}")
     assert (tmp_path / "data" / "run.log").stat().st_size > 0
 
@@ -81,7 +89,7 @@ def test_a_run_reports_missing_and_non_audio_files_by_name_and_still_transcribes
     text = printed.getvalue()
     assert status == 1, text
     assert f"{missing}: no such file" in text and f"{notes}: not audio FFmpeg can decode" in text
-    summary = json.loads((out / "run-summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((out / "latest" / "run-summary.json").read_text(encoding="utf-8"))
     assert summary["ok"] is False
     by_name = {entry["name"]: entry for entry in summary["files"]}
     assert by_name[str(missing)]["state"] == by_name[str(notes)]["state"] == "invalid"
@@ -90,8 +98,8 @@ def test_a_run_reports_missing_and_non_audio_files_by_name_and_still_transcribes
     assert sample["reference"] == SAMPLES[0].text
     assert sample["wer"]["reference_words"] == len(SAMPLES[0].text.split())
     assert 0 <= sample["wer"]["wer"] <= 1.5  # the rate itself depends on the recogniser, not the plumbing
-    assert (out / "short-note" / "short-note.wav").is_file()
-    assert (out / "short-note" / "transcript.srt").is_file()
+    assert (out / "latest" / "short-note" / "short-note.wav").is_file()
+    assert (out / "latest" / "short-note" / "transcript.srt").is_file()
     assert "WER" in text and "Summary JSON" in text
 
 
@@ -182,3 +190,8 @@ def test_a_progress_line_names_each_step_that_changed_and_the_end_of_the_job() -
         "failed", "pending", "pending", state="failed", error={"code": "InvalidSource", "message": "x"}
     )
     assert describe_change(submitted, failed) == "convert: failed → job failed (InvalidSource: x)"
+
+
+def summary_run_id(latest: Path) -> str:
+    """The run folder `latest` points at (a relative link: the run id)."""
+    return str(latest.readlink())

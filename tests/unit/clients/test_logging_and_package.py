@@ -66,7 +66,7 @@ def test_no_log_line_carries_a_query_string_header_token_signature_or_key() -> N
         mns.delete("audio-queue", RECEIPT)
         imm.get_task("project", "MediaConvert-1")
         dashscope.download_transcription(presigned.replace("examplebucket.oss", "result.oss"))
-    assert len([entry for entry in logs if entry["event"] == "service_call"]) == 4
+    assert len([entry for entry in logs if entry["event"] == "client.service_call"]) == 4
     signatures = [signature_of(request.headers["Authorization"]) for request in recorder.requests[:3]]
     assert all(len(signature) >= 20 for signature in signatures)
     text = repr(logs)

@@ -366,10 +366,13 @@ class ServiceClient:
                     retry_after=_retry_after(response),
                 )
                 continue
-            log.warning(
+            # A 404 is how a caller learns an object is absent (an idempotency claim not taken yet, a
+            # snapshot not written yet, a HEAD before a retry): an answer, not a fault worth a warning.
+            level = log.info if error.status == 404 else log.warning
+            level(
                 "client.service_call",
                 attempt=attempt,
-                outcome="failed",
+                outcome="not_found" if error.status == 404 else "failed",
                 status=error.status,
                 code=error.code,
                 request_id=error.request_id,

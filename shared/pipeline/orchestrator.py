@@ -57,6 +57,7 @@ from shared.pipeline.plans import choose_merge_engine, preflight
 from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort, MnsPort, OssPort
 from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
+from shared.pipeline.retry import retry_due
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
 
@@ -365,6 +366,8 @@ class Orchestrator:
         step = view.steps[index]
         if step.state is StepState.CLAIMED:
             return  # someone holds a live lease
+        if step.state is StepState.RETRYING and now < retry_due(snapshot, index, self.store.lease):
+            return  # backing off: a throttled or failing service gets time to recover
         if step.state is StepState.SUBMITTED:
             if not self.runner.poll(snapshot, step, now):
                 return

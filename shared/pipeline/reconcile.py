@@ -91,11 +91,11 @@ class InboxReconciler:
                 view = orchestrator.handle_upload(record)
             except (ServiceError, InvalidRequestError) as error:
                 report.failed += 1
-                log.warning("reconcile.upload_not_started", key=summary.key, code=error.code)
+                log.warning("reconcile.upload.failed", key=summary.key, code=error.code)
                 continue
             if view is not None:
                 report.started += 1
-                log.warning("reconcile.upload_started", key=summary.key, job_id=view.id)
+                log.warning("reconcile.upload.started", key=summary.key, job_id=view.id)
         else:
             report.wrapped = True
             last = ""

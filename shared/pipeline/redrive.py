@@ -117,7 +117,7 @@ def redrive(
             parked = parse_parked(message.body)
         except ValueError as error:
             log.error(
-                "redrive.unreadable_left_parked",
+                "redrive.unreadable",
                 message_id=message.message_id,
                 error=str(error),
             )
@@ -133,9 +133,7 @@ def redrive(
             # (job id, task id) stay with it.
             result = contextvars.copy_context().run(run, parked, orchestrator)
         except Exception as error:  # every failure is reported; the message stays for the next run
-            log.warning(
-                "redrive.replay_failed_left_parked", **summary, error=f"{type(error).__name__}: {error}"
-            )
+            log.warning("redrive.replay.failed", **summary, error=f"{type(error).__name__}: {error}")
             report.failed.append({**summary, "error": f"{type(error).__name__}: {error}"})
             continue
         queue_client.delete(queue, message.receipt_handle)

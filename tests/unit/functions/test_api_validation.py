@@ -23,13 +23,16 @@ def _with(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**body, **changes}
 
 
-SECOND_CLIP = {"key": "media/b.wav"}
 CASES = [
     ("convert", _with(CONVERT, params={"f": "mp3", "ss": 2**70}), "params.ss"),
     ("convert", _with(CONVERT, params={"f": "mp3", "t": 2**31}), "params.t"),
     ("convert", _with(CONVERT, params={"f": "mp3", "ab": "64000"}), "params.ab"),
     ("convert", _with(CONVERT, params={"f": "mp3", "ac": True}), "params.ac"),
-    ("merge", _with(MERGE, clips=[{"key": "media/a.wav", "ss": 2**63}, SECOND_CLIP]), "clips.0.ss"),
+    (
+        "merge",
+        _with(MERGE, clips=[{"key": "media/a.wav", "ss": 2**63}, {"key": "media/b.wav"}]),
+        "clips.0.ss",
+    ),
     ("merge", _with(MERGE, align="1"), "align"),
     ("speech", _with(SPEECH, text="\x01\x02\x03"), "text"),
     ("speech", _with(SPEECH, text="!!! ... 🎉"), "text"),

@@ -8,8 +8,8 @@ import pytest
 
 from shared.errors import InvalidRequestError
 from shared.jobs.model import JobState, StepState
+from shared.pipeline import inputs as inputs_module
 from shared.pipeline.handlers import upload_handler
-from shared.pipeline.inputs import UploadInput
 from shared.pipeline.keys import output_keys
 from tests.unit.functions.helpers import BUCKET, context, oss_event, provider_for
 from tests.unit.pipeline.fakes import World, make_world
@@ -76,7 +76,7 @@ def test_an_upload_the_chain_cannot_run_gets_a_visible_failed_job(
     def refuse(**_: Any) -> None:
         raise InvalidRequestError.single("key", "some_rule", "cannot be run", "upload job")
 
-    monkeypatch.setattr(UploadInput, "build", staticmethod(refuse))
+    monkeypatch.setattr(inputs_module.UploadInput, "build", staticmethod(refuse))
     key = "inbox/refused.wav"
     etag = world.oss.add(BUCKET, key, b"RIFF-audio")
     result = handler(oss_event((key, etag, 10)), context())

@@ -12,6 +12,7 @@ clock. Used small by tests/unit/pipeline/test_faults.py and at full size by benc
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import json
 import random
@@ -111,7 +112,7 @@ class ChainRun:
     def _invoke_async(self, event: bytes) -> None:
         for _ in range(1 + FC_ASYNC_RETRIES):
             try:
-                handle_upload_event(event, self.orchestrator)
+                _isolated(handle_upload_event, event, self.orchestrator)
                 return
             except ServiceError:
                 continue
@@ -125,7 +126,7 @@ class ChainRun:
             return
         body = mns_json_event(envelope(submission))
         try:
-            handle_notification_event(body, self.orchestrator)
+            _isolated(handle_notification_event, body, self.orchestrator)
         except ServiceError:
             return  # MNS pushes it again (next tick)
         self.notified.add(submission.task_id)
@@ -141,13 +142,13 @@ class ChainRun:
             if status == "RUNNING":
                 self.world.dashscope.status[task_id] = "SUCCEEDED"
         with contextlib.suppress(ServiceError):  # the next tick sweeps again
-            handle_timer_event(b"{}", self.orchestrator)
+            _isolated(handle_timer_event, b"{}", self.orchestrator)
         self.world.clock.advance(seconds=60)
         self.ticks += 1
 
     def republish(self, count: int, rng: random.Random) -> None:
         for _ in range(count):
-            handle_notification_event(rng.choice(self.delivered_bodies), self.orchestrator)
+            _isolated(handle_notification_event, rng.choice(self.delivered_bodies), self.orchestrator)
 
     # What came of it ----------------------------------------------------------------------------------
 
@@ -189,6 +190,12 @@ class ChainRun:
             "notifications_delivered": self.notifications_delivered,
             "notifications_dropped": self.notifications_dropped,
         }
+
+
+def _isolated(body: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run a handler body in its own context, as each FC invocation does: the log correlation ids it
+    binds (job id, task id) stay with it instead of leaking into later tests."""
+    return contextvars.copy_context().run(body, *args)
 
 
 def chain_run(uploads: int, *, rate: float = 0.0, seed: int = 8) -> ChainRun:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.jobs.control import retry_job
+from shared.jobs.model import RETRIES_EXHAUSTED, JobState
 from tests.unit.pipeline.faults import duplicate_delivery, faulty_chain
 
 
@@ -18,13 +20,25 @@ def test_triple_delivery_and_republished_notifications_duplicate_nothing() -> No
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_every_chain_completes_under_faults_and_a_dropped_notification_window(seed: int) -> None:
+def test_every_chain_ends_under_faults_and_a_dropped_notification_window(seed: int) -> None:
     run = faulty_chain(5, rate=0.2, drop_ticks=3, max_ticks=40, seed=seed)
     figures = run.figures()
     assert sum(figures["faults_injected"].values()) > 0
-    assert figures["complete"] == 5, figures
-    assert figures["duplicate_jobs"] == 0
-    assert figures["job_states"] == {"succeeded": 5}
+    jobs = run.jobs_by_key()
+    assert sorted(jobs) == sorted(run.keys) and all(len(ids) == 1 for ids in jobs.values())  # none lost
+    # Usually all 5 succeed; a job whose 3 attempts all met faults (about 1 in 150 in the bench) ends
+    # failed with its cause, and a retry through job control completes it once the faults stop.
+    run.faults.enabled = False
+    for (job_id,) in jobs.values():
+        view = run.world.store.get(job_id)
+        assert view.state.is_final
+        if view.state is not JobState.SUCCEEDED:
+            assert view.error is not None and view.error.code == RETRIES_EXHAUSTED
+            retry_job(run.world.store, job_id)
+            run.orchestrator.advance(job_id)
+    for _ in range(5):
+        run.tick()
+    assert run.complete() == 5
 
 
 def test_a_lost_upload_event_is_recovered_by_the_timer() -> None:

@@ -83,6 +83,8 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "task_timeout_seconds": (env.AUDIOCHAIN_TASK_TIMEOUT_SECONDS,),
     "asr_language": (env.AUDIOCHAIN_ASR_LANGUAGE,),
     "upload_rules": (env.AUDIOCHAIN_UPLOAD_RULES,),
+    "subtitle_line_chars": (env.AUDIOCHAIN_SUBTITLE_LINE_CHARS,),
+    "subtitle_lines": (env.AUDIOCHAIN_SUBTITLE_LINES,),
 }
 # Optional settings an empty variable switches off (rather than leaving the default).
 _EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project"})
@@ -111,6 +113,9 @@ class PipelineSettings(BaseModel):
     asr_enable_words: bool = True
     # Per-upload recognition options by key prefix (language, channels, context): pipeline/recognition.py.
     upload_rules: tuple[UploadRule, ...] = ()
+    # Subtitle lines: characters per line and lines per cue (transcripts/render.py has the other limits).
+    subtitle_line_chars: int = Field(default=42, ge=10, le=200)
+    subtitle_lines: int = Field(default=2, ge=1, le=5)
     imm_project: str | None = None
     step_lease_seconds: int = Field(default=600, ge=1)
     max_attempts: int = Field(default=3, ge=1, le=99)

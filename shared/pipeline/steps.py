@@ -55,7 +55,7 @@ from shared.pipeline.results import (
 )
 from shared.pipeline.retry import task_failure_retryable
 from shared.pipeline.settings import PipelineSettings
-from shared.transcripts import render_json, render_srt, render_txt, render_vtt
+from shared.transcripts import SubtitleStyle, render_json, render_srt, render_txt, render_vtt
 
 log = get_logger(__name__)
 ClientT = TypeVar("ClientT")
@@ -187,10 +187,13 @@ class StepRunner:
                 service=SERVICE_DASHSCOPE,
             ) from exc
         keys = output_keys(record, self.settings)
+        style = SubtitleStyle(
+            line_chars=self.settings.subtitle_line_chars, lines=self.settings.subtitle_lines
+        )
         for key, text in (
             (keys.json, render_json(transcript)),
-            (keys.srt, render_srt(transcript)),
-            (keys.vtt, render_vtt(transcript)),
+            (keys.srt, render_srt(transcript, style)),
+            (keys.vtt, render_vtt(transcript, style)),
             (keys.txt, render_txt(transcript)),
         ):
             self.clients.oss.put_object(bucket, key, text.encode("utf-8"))

@@ -26,8 +26,8 @@ CONTEXT = {
     "account_id": "1234567890123456",
     "credentials": {
         "access_key_id": "STS.ExampleKeyId",
-        "access_key_secret": "example-secret",
-        "security_token": "example-token",
+        "access_key_secret": "fc3-context-secret-5d1c",
+        "security_token": "fc3-context-token-7e2a",
     },
 }
 

@@ -194,9 +194,12 @@ class Chain:
         return self.oss.get_object_bytes(BUCKET, key).decode("utf-8")
 
 
-@pytest.fixture
-def chain(tmp_path: Path) -> Iterator[Chain]:
-    cloud = LocalCloud(make_config(tmp_path / "localcloud"), template=TEMPLATE).start()
+@pytest.fixture(params=[2, 3], ids=["fc2", "fc3"])
+def chain(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Chain]:
+    """The chain on the local runtime playing FC 2.0 (HTTP functions as WSGI) and FC 3.0 (JSON HTTP events):
+    every e2e test runs on both."""
+    config = make_config(tmp_path / "localcloud", fc_version=request.param)
+    cloud = LocalCloud(config, template=TEMPLATE).start()
     try:
         runtime = cloud.runtime
         assert runtime is not None

@@ -115,10 +115,10 @@ def test_an_upload_outside_the_rule_is_mixed_to_one_channel(call_chain: Chain, s
 def test_an_api_transcription_with_channels_yields_both_speakers_words_labelled(
     call_chain: Chain, speech: Speech
 ) -> None:
-    call_chain.oss.put_object(BUCKET, "recordings/call.wav", stereo_call(speech(WEATHER), speech(REPORT)))
+    call_chain.oss.put_object(BUCKET, "media/call.wav", stereo_call(speech(WEATHER), speech(REPORT)))
 
     answer = call_chain.http.post(
-        "/v1/jobs/transcribe", json={"source": "recordings/call.wav", "channels": [0, 1]}
+        "/v1/jobs/transcribe", json={"source": "media/call.wav", "channels": [0, 1]}
     )
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["id"]
@@ -132,7 +132,7 @@ def test_an_api_transcription_with_channels_yields_both_speakers_words_labelled(
 
 def test_channels_with_a_synchronous_mode_are_refused_naming_the_field(call_chain: Chain) -> None:
     answer = call_chain.http.post(
-        "/v1/jobs/transcribe", json={"source": "recordings/call.wav", "channels": [0, 1], "mode": "sync"}
+        "/v1/jobs/transcribe", json={"source": "media/call.wav", "channels": [0, 1], "mode": "sync"}
     )
 
     assert answer.status_code == 400

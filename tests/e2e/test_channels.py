@@ -11,17 +11,11 @@ import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from localcloud.run.watch import JobsApi
-from localcloud.server import LocalCloud
-from shared.auth import Credentials
-from shared.clients.oss import OssClient
 from shared.jobs.model import JobState
 from shared.transcripts.model import Transcript
-from tests.e2e.conftest import BUCKET, REPORT, TEMPLATE, WEATHER, Chain, as_text, assert_recognised
-from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, make_config
+from tests.e2e.conftest import BUCKET, REPORT, WEATHER, Chain, as_text, assert_recognised, running_chain
 
 Speech = Callable[[tuple[str, ...]], bytes]
 RULES = [{"prefix": "calls/", "channels": [0, 1]}]
@@ -30,23 +24,8 @@ RULES = [{"prefix": "calls/", "channels": [0, 1]}]
 @pytest.fixture
 def call_chain(tmp_path: Path) -> Iterator[Chain]:
     """The chain with an upload rule: uploads under inbox/calls/ keep and recognise both channels."""
-    parameters = {"UploadRules": json.dumps(RULES)}
-    cloud = LocalCloud(make_config(tmp_path / "localcloud"), template=TEMPLATE, parameters=parameters).start()
-    try:
-        runtime = cloud.runtime
-        assert runtime is not None
-        token = runtime.local_parameters["ApiToken"]
-        oss = OssClient(cloud.endpoint, "cn-hangzhou", Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
-        api = JobsApi(runtime.http_url("api"), token)
-        http = httpx.Client(base_url=runtime.http_url("api"), headers={"Authorization": f"Bearer {token}"})
-        try:
-            yield Chain(cloud, oss, api, http)
-        finally:
-            http.close()
-            api.close()
-            oss.close()
-    finally:
-        cloud.stop()
+    with running_chain(tmp_path / "localcloud", parameters={"UploadRules": json.dumps(RULES)}) as chain:
+        yield chain
 
 
 def stereo_call(left: bytes, right: bytes) -> bytes:

@@ -13,9 +13,9 @@ from shared.jobs.model import JobRecord, JobState, JobType, StepEvent
 from shared.logging import get_logger
 
 MAX_ATTEMPTS_LIMIT = 99  # attempts are written with two digits
-# The store hashes the key (the claim's object name is its SHA-256) and keeps it readable in job.json,
-# so any text is safe; the bound only has to fit the longest key the pipeline derives: "upload:" + a
-# 63-byte bucket + a 1023-byte OSS object key (any UTF-8, control characters included) + "@" + version.
+# The key is stored hashed (the claim's object name is its SHA-256), so any text can be a key: an upload's
+# key embeds the object key, which OSS allows up to 1023 bytes of any UTF-8 (ideographic spaces, TABs,
+# U+202E...). The bound only keeps a record small: bucket (63) + key (1023) + ETag and separators fit.
 _MAX_KEY_CHARS = 2048
 
 log = get_logger(__name__)
@@ -62,22 +62,17 @@ def parse_job_state(value: JobState | str) -> JobState:
 def check_idempotency_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidRequestError.single("idempotency_key", "required", "must be a non-empty string")
-    if len(key) > _MAX_KEY_CHARS or not _is_utf8(key):
+    if len(key) > _MAX_KEY_CHARS:
         raise InvalidRequestError.single(
-            "idempotency_key",
-            "idempotency_key_format",
-            f"must be at most {_MAX_KEY_CHARS} characters of UTF-8 text",
+            "idempotency_key", "idempotency_key_format", f"must be at most {_MAX_KEY_CHARS} characters"
         )
-    return key
-
-
-def _is_utf8(text: str) -> bool:
-    """False for text holding lone surrogates (which no OSS key or HTTP header can carry)."""
     try:
-        text.encode("utf-8")
+        key.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        raise InvalidRequestError.single(
+            "idempotency_key", "idempotency_key_format", "must be valid Unicode (no lone surrogates)"
+        ) from None
+    return key
 
 
 def input_document(value: object) -> dict[str, Any]:
@@ -110,5 +105,5 @@ def parse_event(raw: bytes, key: str) -> StepEvent | None:
     try:
         return StepEvent.model_validate_json(raw)
     except ValidationError:
-        log.warning("unreadable job event; ignored", key=key)
+        log.warning("job.event.unreadable_ignored", key=key)
         return None

@@ -1,69 +1,81 @@
-"""Exactly-once completion messages: a create-if-absent outbox entry is written *before* publishing.
+"""The completion outbox: each outcome of a job is announced by one publisher, not by every finaliser.
 
-Three deliveries of the last notification finalise a job three times at once. Checking
-`completion.json` and publishing before writing it let two of them publish (issue 8: 22 messages for 20
-jobs). Now each finaliser first creates `jobs/<id>/outbox/<state>.json` with create-if-absent; only the
-creator publishes, then records `completion.json`. The others see the entry and leave.
+Finalising runs wherever a job is seen final (the upload handler, a notification, the sweep), often in
+several invocations at once under duplicate delivery. Publishing first and recording afterwards let each
+of them publish; here a finaliser first takes the outcome's publishing *turn* with a create-if-absent
+write, and only the winner publishes. The winner then writes `sent.json`.
 
-A publisher that dies between the entry and the publish would silence the job for good, so an entry
-older than `takeover` (the step lease) with no `completion.json` is taken over by the sweep: at most one
-duplicate, and only after a crash. A publish that fails with an error deletes the entry, so the next
-sweep tries again at once.
+A publisher that dies between its turn and `sent.json` would leave the outcome unannounced; once its turn
+is older than `turn_lease`, the next finaliser takes the next turn and publishes. So a message is published
+exactly once unless a publisher crashes mid-publish (then at least once); every message carries
+`completion_id` (job id + outcome) for consumers to drop such a repeat.
 
+An *outcome* is the job's final state plus how many times it was retried through the API, so a failed
+job that is retried and fails again is announced again, and a late success that revives a failed job is
+announced as `succeeded`.
+
+    >>> from datetime import datetime, timezone
     >>> from shared.jobs.backend import InMemoryBackend
-    >>> from shared.jobs.layout import JobLayout
-    >>> outbox = CompletionOutbox(InMemoryBackend(), JobLayout("jobs/"), timedelta(minutes=10))
-    >>> now = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    >>> outbox.acquire("j1", "succeeded", now), outbox.acquire("j1", "succeeded", now)
-    (True, False)
-    >>> outbox.acquire("j1", "succeeded", now + timedelta(minutes=11))
-    True
+    >>> outbox = CompletionOutbox(InMemoryBackend(), JobLayout("jobs/"))
+    >>> now = datetime(2025, 1, 15, tzinfo=timezone.utc)
+    >>> outbox.take_turn("j1", "failed-00", now), outbox.take_turn("j1", "failed-00", now)
+    (1, None)
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from shared.jobs.backend import ObjectBackend
 from shared.jobs.layout import JobLayout
+from shared.jobs.model import EventKind, JobView, StepEvent
+
+COMPLETION_TURN_LEASE = timedelta(minutes=2)
+_MAX_TURNS = 99
+
+
+def outcome_of(view: JobView, events: tuple[StepEvent, ...]) -> str:
+    """The outcome a completion message announces: `<state>-<retries>` (`failed-00`, `succeeded-01`)."""
+    retries = sum(1 for event in events if event.kind is EventKind.RETRIED)
+    return f"{view.state.value}-{retries:02d}"
 
 
 class CompletionOutbox:
-    """The publish-once claims of a job's completion messages, one per announced outcome."""
-
-    def __init__(self, backend: ObjectBackend, layout: JobLayout, takeover: timedelta) -> None:
+    def __init__(
+        self, backend: ObjectBackend, layout: JobLayout, *, turn_lease: timedelta = COMPLETION_TURN_LEASE
+    ) -> None:
         self.backend = backend
         self.layout = layout
-        self.takeover = takeover
+        self.turn_lease = turn_lease
 
-    def acquire(self, job_id: str, state: str, now: datetime) -> bool:
-        """True if this caller is the one to publish `state`'s message now."""
-        key = self.layout.completion_outbox(job_id, state)
-        if self.backend.put_if_absent(key, _entry(now)):
-            return True
-        claimed_at = _claimed_at(self.backend.get(key))
-        if claimed_at is not None and now - claimed_at < self.takeover:
-            return False
-        # The publisher of this entry died before recording the message (or the entry is unreadable).
-        self.backend.put(key, _entry(now))
-        return True
+    def sent(self, job_id: str, outcome: str) -> bool:
+        return self.backend.get(self.layout.outbox_sent(job_id, outcome)) is not None
 
-    def release(self, job_id: str, state: str) -> None:
-        """Give the claim back after a failed publish, so the next sweep publishes."""
-        self.backend.delete(self.layout.completion_outbox(job_id, state))
-
-
-def _entry(now: datetime) -> bytes:
-    return json.dumps({"claimed_at": now.astimezone(timezone.utc).isoformat()}).encode("utf-8")
-
-
-def _claimed_at(raw: bytes | None) -> datetime | None:
-    if raw is None:
+    def take_turn(self, job_id: str, outcome: str, now: datetime) -> int | None:
+        """The turn this caller took and must publish in now; None when another publisher is at work."""
+        body = json.dumps({"taken_at": now.isoformat()}).encode("utf-8")
+        for turn in range(1, _MAX_TURNS + 1):
+            key = self.layout.outbox(job_id, outcome, turn)
+            if self.backend.put_if_absent(key, body):
+                return turn
+            raw = self.backend.get(key)
+            taken = _taken_at(raw) if raw is not None else None
+            if taken is not None and now - taken < self.turn_lease:
+                return None  # a publisher is at work
         return None
+
+    def release_turn(self, job_id: str, outcome: str, turn: int) -> None:
+        """Give the turn back after a publish that failed cleanly, so the next finaliser need not wait."""
+        self.backend.delete(self.layout.outbox(job_id, outcome, turn))
+
+    def mark_sent(self, job_id: str, outcome: str, message: str) -> None:
+        self.backend.put(self.layout.outbox_sent(job_id, outcome), message.encode("utf-8"))
+
+
+def _taken_at(raw: bytes) -> datetime | None:
     try:
-        value = json.loads(raw)["claimed_at"]
-        moment = datetime.fromisoformat(value)
+        value = json.loads(raw)["taken_at"]
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
     except (ValueError, KeyError, TypeError):
         return None
-    return moment if moment.tzinfo is not None else None

@@ -134,12 +134,11 @@ class HttpRequest:
         if not self.body.strip():
             raise InvalidRequestError.single("body", "required", "a JSON body is required")
         try:
-            # RFC 8259 §8.1: JSON exchanged between systems is UTF-8. json.loads(bytes) would also guess
-            # UTF-16/32, which no Alibaba Cloud API accepts, so such a body is refused here, not later.
+            # JSON is UTF-8 (RFC 8259 §8.1); json.loads would guess UTF-16/32 from bytes and accept them.
             text = self.body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidRequestError.single(
-                "body", "json", f"must be JSON encoded as UTF-8 (byte {exc.start} is not UTF-8)"
+                "body", "json", f"is not UTF-8 (byte {exc.start}); send JSON encoded as UTF-8"
             ) from None
         try:
             return json.loads(text)

@@ -28,7 +28,7 @@ from shared.ops.oss.common import (
     validate_from_wire,
     wire_int,
 )
-from shared.ops.wire import strict_int
+from shared.ops.wire import whole_number
 
 # Emit orders follow each action's own seed examples, so those strings reproduce exactly:
 # audio/convert writes `ss_10000,t_60000,f_aac,ab_96000` and `f_opus,ab_96000,ar_48000,ac_2`;
@@ -38,14 +38,12 @@ CONCAT_ORDER: tuple[str, ...] = ("ss", "t", "f", "ac", "ar", "ab", "aq", "abopt"
 _INTEGER_PARAMS = frozenset({"ss", "t", "ab", "aq", "ar", "ac", "adepth"})
 _MAX_CHANNELS = 8
 
-# Integer parameters, strict: pydantic's lax mode would otherwise write `true` as `ss_1` and turn "64000"
-# into 64000 silently. The validator sits outside the optional union so that the bounds still read as
-# minimum/maximum in the JSON schema.
-WireInt = Annotated[int, BeforeValidator(strict_int)]
-OptionalWireInt = Annotated[int | None, BeforeValidator(strict_int)]
-# Offsets and durations in milliseconds: the service reads them as 32-bit integers, and beyond that
-# (about 24.8 days) no recording reaches; refusing here keeps `ss = 2**70` from failing after a 202.
-MAX_MILLISECONDS = 2**31 - 1
+# Integer parameters; pydantic's lax mode would otherwise write `true` as `ss_1`. The validator sits
+# outside the optional union so that the bounds still read as minimum/maximum in the JSON schema.
+# Integers: `wire_int` turns a process string's digits into ints first, so a string here came from JSON.
+WireInt = Annotated[int, BeforeValidator(whole_number)]
+OptionalWireInt = Annotated[int | None, BeforeValidator(whole_number)]
+MAX_MILLISECONDS = 2**31 - 1  # OSS reads offsets and durations as 32-bit integers
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from mns.queue import Queue
 
 from localcloud.engines.media import probe
 from localcloud.engines.testaudio import write_tone
+from localcloud.ports import ObjectCreated
 from localcloud.server import LocalCloud
 from localcloud.services.oss.service import OssService
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials, OssV4Auth
 from shared.clients.oss import OssClient
 from shared.encoding import b64url_encode

@@ -30,6 +30,7 @@ from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
 from shared.ops.oss.common import raise_field_problems
 from shared.ops.oss.params import ConvertParams
 from shared.ops.wire import check_object_key
+from shared.pipeline.callback_url import CallbackUrl
 
 MAX_MERGE_CLIPS = 100
 MAX_SPEECH_CHARACTERS = 2000
@@ -37,6 +38,10 @@ MAX_CONTEXT_CHARACTERS = 20000
 _VOICE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
 
 RequestModelT = TypeVar("RequestModelT", bound=RequestModel)
+_CALLBACK_DESCRIPTION = (
+    "Where to POST the job's summary, signed, when it ends (succeeded or failed); https:// only "
+    "(http:// to a loopback host against localcloud). See the README's Webhooks section."
+)
 
 
 def _object_key(value: object) -> object:
@@ -66,6 +71,7 @@ class ConvertJobInput(RequestModel):
 
     source: ObjectKey
     params: ConvertParams
+    callback_url: CallbackUrl | None = Field(None, description=_CALLBACK_DESCRIPTION)
 
 
 class MergeClip(RequestModel):
@@ -89,6 +95,7 @@ class MergeJobInput(RequestModel):
     params: ConvertParams
     align: int = Field(0, ge=0, description="The clip whose sample rate and channels are the defaults.")
     engine: MergeEngine = MergeEngine.AUTO
+    callback_url: CallbackUrl | None = Field(None, description=_CALLBACK_DESCRIPTION)
 
     @model_validator(mode="after")
     def _align_within_clips(self) -> Self:
@@ -116,6 +123,7 @@ class SpeechJobInput(RequestModel):
     pitch_rate: int = Field(0, ge=-500, le=500)
     sample_rate: SampleRate | None = None
     title: str | None = Field(None, min_length=1, max_length=128)
+    callback_url: CallbackUrl | None = Field(None, description=_CALLBACK_DESCRIPTION)
 
     @field_validator("text")
     @classmethod
@@ -150,6 +158,7 @@ class TranscribeJobInput(RequestModel):
         None, description="Word timings; default: when the language has them."
     )
     context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
+    callback_url: CallbackUrl | None = Field(None, description=_CALLBACK_DESCRIPTION)
 
     @model_validator(mode="after")
     def _language_rules(self) -> Self:

@@ -37,6 +37,7 @@ from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
 from shared.jobs.store import JobSnapshot, JobStore
+from shared.jobs.webhooks import WebhookLog
 from shared.logging import get_logger
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.pipeline.decide import Ignore, decide_upload
@@ -56,6 +57,7 @@ from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort, MnsP
 from shared.pipeline.results import completion_message
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
+from shared.pipeline.webhooks import WebhookDispatcher, WebhookSender, check_callback_allowed, send_with_httpx
 
 log = get_logger(__name__)
 
@@ -89,6 +91,7 @@ class Orchestrator:
         imm: ImmPort | None = None,
         ice: IcePort | None = None,
         clock: Clock = utc_now,
+        webhook_sender: WebhookSender = send_with_httpx,
     ) -> None:
         self.settings = settings.validate()
         if store.layout.prefix != settings.jobs_prefix:
@@ -100,6 +103,9 @@ class Orchestrator:
         self.clients = Clients(oss=oss, mns=mns, dashscope=dashscope, imm=imm, ice=ice)
         self.clock = clock
         self.runner = StepRunner(settings, store, self.clients)
+        self.webhooks = WebhookDispatcher(
+            settings, WebhookLog(store.backend, store.layout.prefix), webhook_sender
+        )
 
     # Uploads -----------------------------------------------------------------------------------------
 
@@ -223,7 +229,7 @@ class Orchestrator:
             snapshot = self.store.load(job_id, now=now)
             view = snapshot.view
             if view.state.is_final:
-                self._finalize(snapshot)
+                self._finalize(snapshot, now)
                 return view
             index = view.current_step
             assert index is not None  # a job that is not final has a step left
@@ -240,7 +246,7 @@ class Orchestrator:
             if claim is not None:
                 self.runner.run(claim)
 
-    def _finalize(self, snapshot: JobSnapshot) -> None:
+    def _finalize(self, snapshot: JobSnapshot, now: datetime | None = None) -> None:
         """Publish the completion message once per outcome (at least once), then drop the job from the
         sweep. A job a late success revived after its failure was announced is announced again."""
         view, record = snapshot.view, snapshot.record
@@ -257,6 +263,9 @@ class Orchestrator:
                 log.warning("completion not published; the sweep retries", job_id=view.id, code=error.code)
                 return
             self.store.mark_completion_published(view.id, message)
+        if not self.webhooks.deliver(view, record, as_utc(now if now is not None else self.clock())):
+            log.info("webhook not delivered yet; the sweep retries", job_id=view.id)
+            return
         self.store.deactivate(view.id)
         log.info("job finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
 
@@ -310,7 +319,7 @@ class Orchestrator:
         snapshot = self.store.load(job_id, now=now)
         view = snapshot.view
         if view.state.is_final:
-            self._finalize(snapshot)
+            self._finalize(snapshot, now)
             report.finalized += 1
             return
         index = view.current_step
@@ -366,6 +375,7 @@ class Orchestrator:
             view, created = self.store.create_or_get(kind, job_input, key)
             return self.advance(view.id), created
         preflight(kind, job_input, self.settings)
+        check_callback_allowed(job_input, self.settings)
         self._check_api_sources(kind, job_input)
         for index in range(len(kind.steps)):
             self._require_step_client(kind, job_input, kind.steps[index])

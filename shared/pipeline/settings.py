@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from typing_extensions import Self
 
 from shared import env
@@ -81,9 +81,10 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "max_attempts": (env.AUDIOCHAIN_MAX_ATTEMPTS,),
     "task_timeout_seconds": (env.AUDIOCHAIN_TASK_TIMEOUT_SECONDS,),
     "asr_language": (env.AUDIOCHAIN_ASR_LANGUAGE,),
+    "webhook_secret": (env.AUDIOCHAIN_WEBHOOK_SECRET,),
 }
 # Optional settings an empty variable switches off (rather than leaving the default).
-_EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project"})
+_EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project", "webhook_secret"})
 
 
 class PipelineSettings(BaseModel):
@@ -118,6 +119,8 @@ class PipelineSettings(BaseModel):
     imm_endpoint: str | None = None
     ice_endpoint: str | None = None
     dashscope_endpoint: str | None = None
+    # Signs job webhooks (shared.auth.webhook); SecretStr keeps it out of reprs and logs.
+    webhook_secret: SecretStr | None = None
 
     @field_validator("accepted_suffixes", mode="before")
     @classmethod

@@ -96,3 +96,22 @@ def test_callback_url_needs_the_secret_and_https_outside_localcloud() -> None:
     with pytest.raises(InvalidRequestError) as remote:
         local.orchestrator.submit_api_job("convert", {**CONVERT, "callback_url": "http://example.com/x"})
     assert remote.value.rule == "https"
+
+
+def test_the_attempts_show_in_the_job_view_the_api_answers() -> None:
+    import httpx
+
+    from shared.api.app import ApiApp
+    from shared.pipeline.provider import PipelineProvider
+
+    world = _world(Receiver(failures=1))
+    job_id = _finish(world)
+    provider = PipelineProvider("api", environ={"AUDIOCHAIN_API_TOKEN": "t"})
+    provider.orchestrator = lambda context=None: world.orchestrator  # type: ignore[method-assign]
+    app = ApiApp(provider, environ={"AUDIOCHAIN_API_TOKEN": "t"})
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://api") as client:
+        answer = client.get(f"/v1/jobs/{job_id}", headers={"Authorization": "Bearer t"})
+    assert answer.status_code == 200, answer.text
+    attempts = answer.json()["webhook_attempts"]
+    assert [(a["attempt"], a["outcome"], a["status"]) for a in attempts] == [(1, "failed", 500)]
+    assert attempts[0]["next_attempt_at"] is not None

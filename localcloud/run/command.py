@@ -59,6 +59,8 @@ run-summary.json (version 1):
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -66,6 +68,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
+
+from pydantic import ValidationError
 
 from localcloud.config import LocalCloudConfig
 from localcloud.run.inputs import SAMPLES
@@ -75,12 +79,14 @@ from localcloud.run.watch import RunFailure
 from localcloud.server import LocalCloud
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.logging import configure_logging, reset_logging
+from shared.pipeline.recognition import UploadRule
 
 __all__ = ["DEFAULT_OUT_DIR", "DEFAULT_RUN_DATA_DIR", "RunOptions", "execute", "options_from_arguments"]
 
 DEFAULT_RUN_DATA_DIR = Path(".localcloud/run")
 DEFAULT_OUT_DIR = Path("out")
 SUMMARY_NAME = "run-summary.json"
+LATEST_NAME = "latest"
 LOG_NAME = "run.log"
 EXIT_OK, EXIT_FAILED, EXIT_NOT_STARTED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -97,6 +103,18 @@ class RunOptions:
     timeout: float = 300.0
     tick: float = 2.0
     template: Path | None = None
+    # How the run's uploads are recognised (an upload rule for the run's inbox folder); None: the defaults.
+    language: str | None = None
+    channels: tuple[int, ...] | None = None
+
+    def upload_rules(self, run_id: str) -> list[dict[str, Any]]:
+        """The template's UploadRules for this run: its folder, with the language and channels asked for."""
+        rule: dict[str, Any] = {"prefix": f"{run_id}/"}
+        if self.language is not None:
+            rule["language"] = self.language
+        if self.channels is not None:
+            rule["channels"] = list(self.channels)
+        return [rule] if len(rule) > 1 else []
 
 
 class _Console:
@@ -138,11 +156,13 @@ def _template_path(given: Path | None) -> Path | None:
     return None
 
 
-def _start(options: RunOptions, template: Path, console: _Console) -> LocalCloud | None:
+def _start(options: RunOptions, template: Path, console: _Console, run_id: str) -> LocalCloud | None:
     """localcloud with every service and the template's functions, started; None (said why) if not."""
+    rules = options.upload_rules(run_id)
+    parameters = {"UploadRules": json.dumps(rules)} if rules else None
     try:
         config = LocalCloudConfig.from_environment(port=options.port, data_dir=options.data_dir)
-        cloud = LocalCloud(config, template=template, functions_dir="functions")
+        cloud = LocalCloud(config, template=template, functions_dir="functions", parameters=parameters)
     except (ConfigurationError, ValueError) as error:
         console.say(f"localcloud run: {error}")
         return None
@@ -162,11 +182,15 @@ def _run(options: RunOptions, template: Path, log_path: Path, console: _Console)
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).replace(microsecond=0)
     run_id = started_at.strftime("run-%Y%m%d-%H%M%S")
-    cloud = _start(options, template, console)
+    cloud = _start(options, template, console, run_id)
     if cloud is None:
         return EXIT_NOT_STARTED
+    # Each run keeps its own folder; `latest` points at the newest, so earlier results are never overwritten.
+    run_out = options.out_dir / run_id
+    run_out.mkdir(parents=True, exist_ok=True)
+    _point_latest(options.out_dir, run_id)
     settings = SessionSettings(
-        run_id, options.files, options.samples, options.out_dir, log_path, options.timeout, options.tick
+        run_id, options.files, options.samples, run_out, log_path, options.timeout, options.tick
     )
     timed_out, failure, interrupted = False, None, False
     try:
@@ -176,7 +200,9 @@ def _run(options: RunOptions, template: Path, log_path: Path, console: _Console)
             f"  localcloud  {cloud.endpoint}  (every service; the functions of {shown_path(template)})"
         )
         console.say(f"  data        {shown_path(options.data_dir)}  (kept; log: {shown_path(log_path)})")
-        console.say(f"  outputs     {shown_path(options.out_dir)}")
+        console.say(
+            f"  outputs     {shown_path(run_out)}  (also {shown_path(options.out_dir / LATEST_NAME)})"
+        )
         try:
             timed_out = session.run()
         except KeyboardInterrupt:
@@ -201,19 +227,31 @@ def _run(options: RunOptions, template: Path, log_path: Path, console: _Console)
         "endpoint": cloud.endpoint,
         "bucket": session.bucket,
         "data_dir": shown_path(options.data_dir),
-        "out_dir": shown_path(options.out_dir),
+        "out_dir": shown_path(run_out),
         "log": shown_path(log_path),
         "timed_out": timed_out,
         "interrupted": interrupted,
         "failure": failure,
         "pending": [result.name for result in results if result.state in ("pending", "not_started")],
     }
-    summary_path = options.out_dir / SUMMARY_NAME
+    summary_path = run_out / SUMMARY_NAME
     write_summary(summary_path, header, results)
     _print_summary(console, run_id, header["seconds"], results, summary_path)
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if header["ok"] else EXIT_FAILED
+
+
+def _point_latest(out_dir: Path, run_id: str) -> None:
+    """`<out>/latest` -> `<run id>` (relative, so the folder can move); replaced atomically."""
+    link = out_dir / LATEST_NAME
+    temporary = out_dir / f".{LATEST_NAME}-{run_id}"
+    temporary.unlink(missing_ok=True)
+    try:
+        temporary.symlink_to(run_id, target_is_directory=True)
+        os.replace(temporary, link)
+    except OSError:  # no symlinks here (some Windows set-ups): the run's own folder is still named
+        temporary.unlink(missing_ok=True)
 
 
 def _print_summary(
@@ -242,6 +280,8 @@ def options_from_arguments(
     timeout: float = 300.0,
     tick: float = 2.0,
     template: str | None = None,
+    language: str | None = None,
+    channels: str | None = None,
 ) -> RunOptions:
     """RunOptions from the command line's values; InvalidRequestError naming the option when one is wrong."""
     if timeout <= 0:
@@ -256,7 +296,10 @@ def options_from_arguments(
         raise InvalidRequestError.single(
             "--sample", "one_of", f"unknown sample {unknown[0]!r}; the samples are {', '.join(known)}"
         )
+    rule = _recognition_options(language, channels)
     return RunOptions(
+        language=rule.language.value if rule.language is not None else None,
+        channels=rule.channels,
         files=tuple(files),
         samples=tuple(samples),
         data_dir=Path(data) if data else DEFAULT_RUN_DATA_DIR,
@@ -266,3 +309,23 @@ def options_from_arguments(
         tick=tick,
         template=Path(template) if template else None,
     )
+
+
+def _recognition_options(language: str | None, channels: str | None) -> UploadRule:
+    """--language and --channels checked by the rule model the chain itself uses."""
+    values: dict[str, Any] = {"prefix": "run/"}
+    if language is not None:
+        values["language"] = language.strip().lower()
+    if channels is not None:
+        try:
+            values["channels"] = [int(part) for part in channels.split(",")]
+        except ValueError:
+            raise InvalidRequestError.single(
+                "--channels", "format", f"must be channel numbers from 0 such as 0,1; got {channels!r}"
+            ) from None
+    try:
+        return UploadRule.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        option = "--language" if first["loc"][0] == "language" else "--channels"
+        raise InvalidRequestError.single(option, "invalid", str(first["msg"])) from None

@@ -219,8 +219,32 @@ def check_user_files(
             note = f"{path.suffix or 'no suffix'} is not an inbox suffix; uploading a FLAC copy"
         name = unique_name(name, taken)
         taken.add(name)
-        inputs.append(RunInput(name=name, path=upload, info=info, origin=given, note=note))
+        reference, problem = sidecar_reference(path)
+        if problem is not None:
+            note = f"{note}; {problem}" if note else problem
+        inputs.append(
+            RunInput(name=name, path=upload, info=info, origin=given, reference=reference, note=note)
+        )
     return inputs, problems
+
+
+def sidecar_reference(path: Path) -> tuple[str | None, str | None]:
+    """The text of `talk.txt` beside `talk.wav` (what was said, to score the transcript against), and a note
+    when there is one but it cannot serve.
+
+    >>> sidecar_reference(Path("/no/such/talk.wav"))
+    (None, None)
+    """
+    sidecar = path.with_suffix(".txt")
+    if sidecar == path or not sidecar.is_file():
+        return None, None
+    try:
+        text = sidecar.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, f"reference {sidecar.name} not used: cannot be read as UTF-8 text ({error})"
+    if not any(character.isalnum() for character in text):
+        return None, f"reference {sidecar.name} not used: it has no words"
+    return " ".join(text.split()), None
 
 
 def _file_problem(path: Path) -> str | None:

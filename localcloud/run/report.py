@@ -71,6 +71,8 @@ def download_transcripts(oss: OssClient, bucket: str, view: JobView, folder: Pat
         if key is not None:
             target = folder / f"transcript.{fmt}"
             oss.download_to(bucket, key, target)
+            # The client writes downloads private (0600, via a temporary file); these are the user's to share.
+            target.chmod(0o644)
             copies[fmt] = target
     return copies
 
@@ -175,7 +177,7 @@ def render_result(result: FileResult) -> list[str]:
         words = result.wer["reference_words"]
         lines.append(
             f"    WER        {result.wer['wer']:.2f} ({result.wer['errors']} errors in {words} words "
-            "of the generated text)"
+            "of the reference text)"
         )
     return lines
 

@@ -27,8 +27,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import structlog
-
 from localcloud.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_DASHSCOPE_API_KEY
 from localcloud.runtime import environment
 from localcloud.runtime.context import (
@@ -63,6 +61,7 @@ from localcloud.runtime.triggers_spec import (
 )
 from localcloud.services.base import ServiceHttpError
 from shared.errors import ConfigurationError, InvalidRequestError
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
     from localcloud.edge import Edge
@@ -75,7 +74,7 @@ if TYPE_CHECKING:
         def edge(self) -> Edge: ...
 
 
-log = structlog.get_logger("localcloud.runtime")
+log = get_logger("localcloud.runtime")
 
 _RESOURCE_SUFFIXES = {
     "bucket": ("Bucket", "BucketName"),
@@ -153,7 +152,7 @@ class FunctionRuntime:
             environment.uninstall()
             raise
         self._started = True
-        log.info("function runtime started", template=str(self.template_path), functions=len(self._instances))
+        log.info("runtime.started", template=str(self.template_path), functions=len(self._instances))
         return self
 
     def stop(self) -> None:
@@ -281,6 +280,7 @@ class FunctionRuntime:
             ),
             layer=environment_layer(own, HIDDEN_BY_DEFAULT | every_template_name),
             credentials=self.credentials,
+            fc_version=self.config.fc_version,
             region=self.config.region,
             account_id=self.config.account_id,
         )

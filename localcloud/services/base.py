@@ -27,6 +27,22 @@ class ServiceHttpError(Exception):
         self.extra = extra
 
 
+@dataclass(frozen=True)
+class ErrorCode:
+    """One entry of a service's error catalogue: its HTTP status and code. Calling it makes the error, so
+    `NO_SUCH_KEY("The specified key does not exist.", Key=key)` is a named constructor.
+
+    >>> ErrorCode(404, "NoSuchKey")("The specified key does not exist.", Key="a.wav").extra
+    {'Key': 'a.wav'}
+    """
+
+    status: int
+    code: str
+
+    def __call__(self, message: str, **extra: str) -> ServiceHttpError:
+        return ServiceHttpError(self.status, self.code, message, **extra)
+
+
 @dataclass
 class RequestContext:
     request_id: str = field(default_factory=lambda: new_request_id())  # noqa: PLW0108 - defined below

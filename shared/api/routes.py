@@ -4,6 +4,8 @@
     GET  /v1/jobs                                         list jobs, newest first (type, state, cursor)
     GET  /v1/jobs/{job_id}                                one job
     GET  /v1/jobs/{job_id}/results                        its outputs with presigned download URLs
+    POST /v1/jobs/{job_id}/retry | cancel                 job control (see `shared.api.control`)
+    GET  /v1/jobs/{job_id}/events                         its timeline, every attempt of every step
     GET  /v1/health                                       no token needed
     GET  /openapi.json                                    no token needed
 
@@ -18,12 +20,14 @@ import functools
 from datetime import timedelta
 from typing import Any
 
+from shared.api import control
 from shared.api.errors import IDEMPOTENCY_HEADER, ApiErrorCode, api_error
 from shared.api.models import HealthStatus, JobList, JobListQuery, JobResults, OutputLink
 from shared.api.openapi import build_openapi
 from shared.api.operation import ApiCall, Handler, HeaderParameter, Operation, ResponseSpec
 from shared.clients.errors import ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError
+from shared.jobs.control import jobs_of_source
 from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import is_job_id
 from shared.jobs.model import JobState, JobType, JobView
@@ -90,10 +94,33 @@ def _submit(job_type: JobType) -> Handler:
 
 def _list_jobs(call: ApiCall) -> HttpResponse:
     query = JobListQuery.validate_wire(_single_values(call.request.query))
+    if query.source is not None:
+        return json_response(_jobs_of_source(call.orchestrator(), query))
     page = call.orchestrator().store.list(
         job_type=query.type, state=query.state, limit=query.limit, cursor=query.cursor
     )
     return json_response(JobList(jobs=page.jobs, next_cursor=page.next_cursor))
+
+
+def _jobs_of_source(orchestrator: Orchestrator, query: JobListQuery) -> JobList:
+    """One page of the jobs of `query.source` (usually one per version of an upload), newest first."""
+    assert query.source is not None
+    jobs: list[JobView] = []
+    started = query.cursor is None
+    for job_id in jobs_of_source(orchestrator.store, query.source):
+        if not started:
+            started = job_id == query.cursor
+            continue
+        try:
+            view = orchestrator.store.get(job_id)
+        except JobNotFound:
+            continue  # indexed by a creator that stopped before job.json; its retry writes it
+        if (query.type and view.type is not query.type) or (query.state and view.state is not query.state):
+            continue
+        jobs.append(view)
+        if len(jobs) == query.limit:
+            return JobList(jobs=jobs, next_cursor=view.id)
+    return JobList(jobs=jobs, next_cursor=None)
 
 
 def _get_job(call: ApiCall) -> HttpResponse:
@@ -171,10 +198,10 @@ def _inline_transcript(orchestrator: Orchestrator, key: str | None) -> Transcrip
             return None
         return Transcript.model_validate_json(oss.get_object_bytes(bucket, key))
     except ObjectNotFound:
-        log.warning("transcript listed but missing", key=key)
+        log.warning("api.transcript.missing", key=key)
         return None
     except ValueError:  # pydantic's ValidationError too: a transcript we cannot read is linked only
-        log.warning("transcript unreadable; linked only", key=key)
+        log.warning("api.transcript.unreadable_linked_only", key=key)
         return None
 
 
@@ -195,6 +222,7 @@ _SUBMIT_ERRORS = (
     *_PROTECTED,
     *_CLOUD,
 )
+_CONTROL_ERRORS = (ApiErrorCode.JOB_NOT_FOUND, ApiErrorCode.JOB_STATE_CONFLICT, *_PROTECTED, *_CLOUD)
 _IDEMPOTENCY = HeaderParameter(
     IDEMPOTENCY_HEADER,
     "Makes the submission safe to retry: the same key with the same body answers the job it created "
@@ -259,6 +287,33 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="A job's outputs with presigned download URLs (and a transcript inline).",
         handler=_get_results,
         responses=(ResponseSpec(200, "The job's results so far (`ready` once it succeeded).", JobResults),),
+        errors=(ApiErrorCode.JOB_NOT_FOUND, *_PROTECTED, *_CLOUD),
+    ),
+    Operation(
+        method="POST",
+        path="/v1/jobs/{job_id}/retry",
+        operation_id="retryJob",
+        summary="Run a failed job again from its failed step (a fresh attempt budget; history kept).",
+        handler=control.retry,
+        responses=(ResponseSpec(202, "The job, running again.", JobView),),
+        errors=_CONTROL_ERRORS,
+    ),
+    Operation(
+        method="POST",
+        path="/v1/jobs/{job_id}/cancel",
+        operation_id="cancelJob",
+        summary="Stop an unfinished job at its current step; its later steps show `skipped`.",
+        handler=control.cancel,
+        responses=(ResponseSpec(200, "The job, failed with JobCancelled.", JobView),),
+        errors=_CONTROL_ERRORS,
+    ),
+    Operation(
+        method="GET",
+        path="/v1/jobs/{job_id}/events",
+        operation_id="getJobEvents",
+        summary="A job's timeline: every attempt of every step, with errors.",
+        handler=control.events,
+        responses=(ResponseSpec(200, "The job's events, oldest first.", control.JobEvents),),
         errors=(ApiErrorCode.JOB_NOT_FOUND, *_PROTECTED, *_CLOUD),
     ),
     Operation(

@@ -69,7 +69,7 @@ class WebhookLog:
             try:
                 found.append(WebhookAttempt.model_validate_json(raw))
             except ValidationError:
-                log.warning("webhook attempt unreadable; ignored", key=key)
+                log.warning("webhook.attempt_unreadable", key=key)
         return sorted(found, key=lambda a: (a.at, a.attempt))
 
     def claim(self, job_id: str, state: str, attempt: WebhookAttempt) -> bool:

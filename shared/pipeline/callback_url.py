@@ -8,10 +8,12 @@ and no deployed function can be pointed at plain HTTP.
 
     >>> check_callback_url("https://hooks.example.com/audiochain?x=1")
     'https://hooks.example.com/audiochain?x=1'
-    >>> check_callback_url("http://example.com/hook")
-    Traceback (most recent call last):
-    ...
-    ValueError: https: must be https:// (http:// only to a loopback host, against localcloud)
+    >>> from shared.errors import rule_of
+    >>> try:
+    ...     check_callback_url("http://example.com/hook")
+    ... except ValueError as error:
+    ...     print(rule_of(error)[0])
+    https
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
+
+from shared.errors import rule_error
 
 __all__ = ["MAX_CALLBACK_URL_CHARS", "CallbackUrl", "check_callback_url", "is_loopback_host"]
 
@@ -39,23 +43,23 @@ def is_loopback_host(host: str | None) -> bool:
 
 
 def check_callback_url(value: str) -> str:
-    """The URL unchanged, or ValueError("<rule>: <why>") (pydantic reports it against the field)."""
+    """The URL unchanged, or a rule_error (pydantic reports it against the field, with its rule)."""
     if len(value) > MAX_CALLBACK_URL_CHARS or not value.isascii() or any(c.isspace() for c in value):
-        raise ValueError(f"format: must be an ASCII URL of at most {MAX_CALLBACK_URL_CHARS} characters")
+        raise rule_error("format", f"must be an ASCII URL of at most {MAX_CALLBACK_URL_CHARS} characters")
     try:
         parts = urlsplit(value)
         host = parts.hostname
         parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
     except ValueError:
-        raise ValueError("format: must be an absolute URL such as https://example.com/hook") from None
+        raise rule_error("format", "must be an absolute URL such as https://example.com/hook") from None
     if parts.scheme not in ("https", "http") or not host:
-        raise ValueError("format: must be an absolute URL such as https://example.com/hook")
+        raise rule_error("format", "must be an absolute URL such as https://example.com/hook")
     if parts.username is not None or parts.password is not None:
-        raise ValueError("no_credentials: must not carry a user or password (it is stored with the job)")
+        raise rule_error("no_credentials", "must not carry a user or password (it is stored with the job)")
     if parts.fragment:
-        raise ValueError("format: must not have a #fragment")
+        raise rule_error("format", "must not have a #fragment")
     if parts.scheme == "http" and not is_loopback_host(host):
-        raise ValueError("https: must be https:// (http:// only to a loopback host, against localcloud)")
+        raise rule_error("https", "must be https:// (http:// only to a loopback host, against localcloud)")
     return value
 
 

@@ -131,7 +131,7 @@ class WebhookDispatcher:
         outcome = self._send(url, view, record, attempt)
         self.log.record(view.id, state, outcome)
         log.info(
-            "webhook attempt",
+            "webhook.attempt",
             job_id=view.id,
             delivery_id=attempt.delivery_id,
             attempt=number,

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from werkzeug.wrappers import Request, Response
 
 from localcloud.ports import ObjectCreated
@@ -42,6 +43,7 @@ from localcloud.services.dashscope.transcripts import ChannelRecognition, parafo
 from localcloud.services.dashscope.wire import json_object, ok, read_body, task_time
 from localcloud.services.dashscope.worker import WorkerStopped
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 from shared.ops.asr import (
     ASYNC_HEADER,
     ASYNC_HEADER_VALUE,
@@ -54,7 +56,7 @@ from shared.ops.enums import AsrModel
 if TYPE_CHECKING:
     from localcloud.services.dashscope.parts import DashScopeParts
 
-log = structlog.get_logger("localcloud.dashscope")
+log = get_logger("localcloud.dashscope")
 
 OPERATION = FiletransRequest.operation
 RESULT_BUCKET = "localcloud-dashscope-results"
@@ -79,7 +81,7 @@ def submit(service: DashScopeParts, request: Request, request_id: str) -> Respon
     record = service.tasks.create(job)
     service.transcriber.schedule(record.task_id)
     log.info(
-        "transcription task submitted", task_id=record.task_id, model=job.model, files=len(job.file_urls)
+        "dashscope.transcription.submitted", task_id=record.task_id, model=job.model, files=len(job.file_urls)
     )
     return ok(
         {"request_id": request_id, "output": {"task_id": record.task_id, "task_status": "PENDING"}},
@@ -194,7 +196,7 @@ class Transcriber:
         try:
             self.service.cloud.oss().store.create_bucket(RESULT_BUCKET)
         except LookupError:
-            log.warning("localcloud's OSS is not running: transcription results cannot be stored")
+            log.warning("dashscope.transcription.oss_not_running")
         for task_id in self.service.tasks.requeue_interrupted():
             self.schedule(task_id)
 
@@ -221,11 +223,13 @@ class Transcriber:
             except WorkerStopped:
                 return  # localcloud stopped under it: left RUNNING, run again on the next start
             except Exception as exc:
-                log.exception("transcription crashed", task_id=task_id, file_index=index)
+                log.exception("dashscope.transcription.crashed", task_id=task_id, file_index=index)
                 failure = f"localcloud hit an internal error ({type(exc).__name__}); see its log"
                 outcomes.append(FileOutcome(file_url, FAILED, code=INTERNAL_ERROR, message=failure))
         finished = self.service.tasks.finish(task_id, outcomes)
-        log.info("transcription task finished", task_id=task_id, status=finished.status if finished else None)
+        log.info(
+            "dashscope.transcription.finished", task_id=task_id, status=finished.status if finished else None
+        )
 
     def _transcribe(self, record: TaskRecord, index: int, file_url: str) -> FileOutcome:
         job = record.job
@@ -238,15 +242,7 @@ class Transcriber:
             with self.service.fetcher.fetch(file_url, max_bytes=FILETRANS_AUDIO_LIMIT) as audio:
                 info = inspect_audio(audio.path)
                 check_channels(job.channel_ids, info)
-                channels = [
-                    ChannelRecognition(
-                        channel,
-                        recognizer.recognize(
-                            audio.path, language=language, channel=channel, enable_words=job.enable_words
-                        ),
-                    )
-                    for channel in job.channel_ids
-                ]
+                channels = self._recognize_channels(audio.path, language, job.channel_ids, job.enable_words)
             if job.kind == "paraformer":
                 document = paraformer_result(file_url, info, channels)
                 key = f"prod/{job.model}/{record.task_id}-{index}.json"
@@ -258,6 +254,22 @@ class Transcriber:
             return FileOutcome(file_url, FAILED, code=failure.code, message=failure.message)
         seconds = billed_seconds(info.duration_ms) * len(job.channel_ids)
         return FileOutcome(file_url, SUCCEEDED, result_key=key, seconds=seconds)
+
+    def _recognize_channels(
+        self, path: Path, language: str | None, channel_ids: tuple[int, ...], enable_words: bool
+    ) -> list[ChannelRecognition]:
+        """Each requested track, recognised side by side on the recogniser's workers (a stereo call takes
+        the time of its longer side, not of both)."""
+        recognizer = self.service.recognizer
+
+        def one(channel: int) -> ChannelRecognition:
+            heard = recognizer.recognize(path, language=language, channel=channel, enable_words=enable_words)
+            return ChannelRecognition(channel, heard)
+
+        if len(channel_ids) == 1 or recognizer.workers == 1:
+            return [one(channel) for channel in channel_ids]
+        with ThreadPoolExecutor(min(len(channel_ids), recognizer.workers)) as pool:
+            return list(pool.map(one, channel_ids))
 
     def _store_result(self, key: str, document: dict[str, Any], task_id: str) -> None:
         try:

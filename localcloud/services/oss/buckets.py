@@ -14,8 +14,9 @@ from xml.etree.ElementTree import ParseError
 from werkzeug.wrappers import Response
 
 from localcloud.ports import ObjectRecord
-from localcloud.services.base import ServiceHttpError, xml_text
+from localcloud.services.base import xml_text
 from localcloud.services.oss import wire
+from localcloud.services.oss.errors import BUCKET_NOT_EMPTY, INVALID_ARGUMENT
 from localcloud.services.oss.listing import (
     ListingPage,
     decode_token,
@@ -42,9 +43,7 @@ def create_bucket(service: OssParts, call: Call) -> Response:
 def delete_bucket(service: OssParts, call: Call) -> Response:
     service.store.require_bucket(call.bucket)
     if service.uploads.has_uploads(call.bucket):
-        raise ServiceHttpError(
-            409,
-            "BucketNotEmpty",
+        raise BUCKET_NOT_EMPTY(
             "The bucket you tried to delete is not empty: multipart uploads are still in progress "
             "(abort them first).",
             BucketName=call.bucket,
@@ -98,9 +97,7 @@ def list_objects_any(service: OssParts, call: Call) -> Response:
     if list_type == "2":
         return list_objects_v2(service, call)
     if list_type not in (None, "", "1"):
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"list-type must be 2 (or absent), got {list_type!r}.",
             ArgumentName="list-type",
         )
@@ -287,9 +284,7 @@ def _url_encoded(value: str | None) -> bool:
     if value in (None, ""):
         return False
     if value != "url":
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"encoding-type must be url (or absent), got {value!r}.",
             ArgumentName="encoding-type",
         )

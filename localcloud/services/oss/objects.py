@@ -17,6 +17,12 @@ from werkzeug.wrappers import Response
 from localcloud.ports import ObjectCreated, ObjectRecord
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss import wire
+from localcloud.services.oss.errors import (
+    INVALID_ARGUMENT,
+    NOT_MODIFIED,
+    PRECONDITION_FAILED,
+    SERVICE_UNAVAILABLE,
+)
 from localcloud.state import BlobInfo
 from shared.clients.oss_models import guess_content_type
 
@@ -68,9 +74,7 @@ def copy_object(service: OssParts, call: Call) -> Response:
     source_bucket, source_key = _copy_source(request.headers["x-oss-copy-source"])
     directive = request.headers.get("x-oss-metadata-directive", "COPY").strip().upper()
     if directive not in ("COPY", "REPLACE"):
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"x-oss-metadata-directive must be COPY or REPLACE, got {directive!r}.",
             ArgumentName="x-oss-metadata-directive",
         )
@@ -172,9 +176,7 @@ def _open_current(service: OssParts, bucket: str, key: str) -> tuple[ObjectRecor
             return record, open(record.path, "rb")  # the caller owns (and closes) the handle
         except FileNotFoundError:
             continue
-    raise ServiceHttpError(
-        503, "ServiceUnavailable", f"{key!r} is being overwritten continuously; retry the request."
-    )
+    raise SERVICE_UNAVAILABLE(f"{key!r} is being overwritten continuously; retry the request.")
 
 
 def _copied_blob(service: OssParts, source: ObjectRecord, body: BinaryIO) -> BlobInfo:
@@ -209,9 +211,7 @@ def _copy_source(header: str) -> tuple[str, str]:
     path = unquote(header.strip().split("?", 1)[0])
     bucket, _, key = path.lstrip("/").partition("/")
     if not bucket or not key:
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"x-oss-copy-source must be /<bucket>/<url-encoded key>, got {header!r}.",
             ArgumentName="x-oss-copy-source",
         )
@@ -238,7 +238,7 @@ def _check_copy_conditions(headers: Headers, source: ObjectRecord) -> None:
         if_unmodified_since=headers.get("x-oss-copy-source-if-unmodified-since"),
     )
     if outcome is not None:
-        raise ServiceHttpError(304, "NotModified", "The copy source has not been modified.")
+        raise NOT_MODIFIED("The copy source has not been modified.")
 
 
 def _evaluate(
@@ -268,9 +268,7 @@ def _etags(header: str) -> set[str]:
 
 
 def _precondition_failed(condition: str) -> ServiceHttpError:
-    return ServiceHttpError(
-        412,
-        "PreconditionFailed",
+    return PRECONDITION_FAILED(
         "At least one of the pre-conditions you specified did not hold.",
         Condition=condition,
     )

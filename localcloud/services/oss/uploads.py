@@ -14,8 +14,8 @@ from xml.etree.ElementTree import ParseError
 from werkzeug.wrappers import Response
 
 from localcloud.ports import ObjectCreated
-from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss import wire
+from localcloud.services.oss.errors import INVALID_ARGUMENT, NOT_IMPLEMENTED
 from localcloud.services.oss.listing import max_keys_argument
 from localcloud.services.oss.multipart import MAX_PART_NUMBER, check_part_number
 from localcloud.services.oss.store import check_object_key
@@ -54,9 +54,7 @@ def upload_part(service: OssParts, call: Call) -> Response:
     """PUT ?partNumber=N&uploadId=ID: one part (1-10000), Content-MD5 checked; the same number replaces."""
     request = call.request
     if "x-oss-copy-source" in request.headers:
-        raise ServiceHttpError(
-            501,
-            "NotImplemented",
+        raise NOT_IMPLEMENTED(
             "localcloud's OSS does not implement UploadPartCopy (x-oss-copy-source with partNumber).",
         )
     upload_id = _required(call, "uploadId")
@@ -79,9 +77,7 @@ def complete_upload(service: OssParts, call: Call) -> Response:
     document = wire.read_small_body(request, _COMPLETE_BODY_LIMIT, "CompleteMultipartUpload document")
     complete_all = request.headers.get("x-oss-complete-all", "").strip().lower() == "yes"
     if complete_all and document.strip():
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             "x-oss-complete-all: yes completes with every uploaded part; send no part list with it.",
             ArgumentName="x-oss-complete-all",
         )
@@ -126,9 +122,7 @@ def list_parts(service: OssParts, call: Call) -> Response:
     max_parts = max_keys_argument(args.get("max-parts"), default=1000, name="max-parts")
     marker_text = args.get("part-number-marker", "") or "0"
     if not (marker_text.isascii() and marker_text.isdigit()) or int(marker_text) > MAX_PART_NUMBER:
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"part-number-marker must be a part number from 0 to {MAX_PART_NUMBER}, got {marker_text!r}.",
             ArgumentName="part-number-marker",
         )
@@ -232,9 +226,7 @@ def _part_list(document: bytes) -> list[tuple[int, str]]:
 def _required(call: Call, name: str) -> str:
     value = call.request.args.get(name)
     if not value:
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"UploadPart needs both partNumber and uploadId; {name} is missing.",
             ArgumentName=name,
         )
@@ -245,9 +237,7 @@ def _url_encoded(call: Call) -> bool:
     value = call.request.args.get("encoding-type")
     if value in (None, "", "url"):
         return value == "url"
-    raise ServiceHttpError(
-        400,
-        "InvalidArgument",
+    raise INVALID_ARGUMENT(
         f"encoding-type must be url (or absent), got {value!r}.",
         ArgumentName="encoding-type",
     )

@@ -61,11 +61,13 @@ class FieldError(ValueError):
     """A validator's refusal that names a field below the place where the validator runs.
 
     A model validator runs at its model's location; `path` (relative to it) lets the error name the
-    exact field, e.g. ("messages", 1, "content", 0, "input_audio", "data"). The message follows the
-    "<rule>: <sentence>" convention of shared.ops.base.
+    exact field, e.g. ("messages", 1, "content", 0, "input_audio", "data"). The rule and the message are
+    kept apart (pydantic wraps this error as a plain value_error; `_translate` reads them from it).
     """
 
     def __init__(self, rule: str, message: str, path: Sequence[str | int] = ()) -> None:
+        self.rule = rule
+        self.message = message
         self.path = tuple(path)
         where = f" ({field_path(self.path)})" if self.path else ""
         super().__init__(f"{rule}: {message}{where}")
@@ -145,10 +147,10 @@ def _translate(exc: ValidationError, operation: str) -> InvalidRequestError:
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, FieldError):
             loc += cause.path
-            message = problem.message.removesuffix(f" ({field_path(cause.path)})")
+            rule, message = cause.rule, cause.message
         else:
-            message = problem.message
-        problems.append(Problem(field_path(loc), problem.rule, message))
+            rule, message = problem.rule, problem.message
+        problems.append(Problem(field_path(loc), rule, message))
     return InvalidRequestError(problems, operation)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import StrictBool, StrictInt, StrictStr, field_validator, model_validator
 from typing_extensions import Self
 
-from shared.errors import InvalidRequestError
+from shared.errors import InvalidRequestError, rule_error
 from shared.ops.asr.audio import AsrBodyModel, AsrRequestModel, AudioInput, AudioSourceKind, FieldError
 from shared.ops.asr.requests import (
     ASYNC_HEADER,
@@ -56,8 +56,8 @@ class FiletransInput(AsrRequestModel):
     @classmethod
     def _no_data_url(cls, value: AudioInput) -> AudioInput:
         if value.kind is AudioSourceKind.DATA:
-            raise ValueError(
-                "file_url_scheme: must be an http(s) or oss:// URL; filetrans does not take data URLs"
+            raise rule_error(
+                "file_url_scheme", "must be an http(s) or oss:// URL; filetrans does not take data URLs"
             )
         return value
 
@@ -77,11 +77,11 @@ class FiletransParameters(AsrRequestModel):
         if value is None:
             return value
         if not value:
-            raise ValueError("channel_id_empty: must list at least one audio track (default [0])")
+            raise rule_error("channel_id_empty", "must list at least one audio track (default [0])")
         if any(track < 0 for track in value):
-            raise ValueError(f"channel_id_range: track indexes start at 0 (got {list(value)})")
+            raise rule_error("channel_id_range", f"track indexes start at 0 (got {list(value)})")
         if len(set(value)) != len(value):
-            raise ValueError(f"channel_id_duplicate: each track may be listed once (got {list(value)})")
+            raise rule_error("channel_id_duplicate", f"each track may be listed once (got {list(value)})")
         return value
 
     @model_validator(mode="after")

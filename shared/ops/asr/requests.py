@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Discriminator, StrictBool, StrictStr, Tag, field_validator, model_validator
 from typing_extensions import Self
 
+from shared.errors import rule_error
 from shared.ops.asr.audio import (
     AsrBodyModel,
     AsrRequestModel,
@@ -43,7 +44,7 @@ def check_model(value: Any, allowed: Sequence[AsrModel], connection: str) -> Any
     raw = value.value if isinstance(value, AsrModel) else value
     if raw not in [model.value for model in allowed]:
         names = ", ".join(model.value for model in allowed)
-        raise ValueError(f"unsupported_model: {raw!r} cannot be used with {connection}; use {names}")
+        raise rule_error("unsupported_model", f"{raw!r} cannot be used with {connection}; use {names}")
     return value
 
 
@@ -52,7 +53,7 @@ def check_language(value: Any) -> Any:
     if value is None or isinstance(value, AsrLanguage):
         return value
     if value not in [language.value for language in AsrLanguage]:
-        raise ValueError(f"unsupported_language: {value!r} is not a language code Qwen-ASR accepts")
+        raise rule_error("unsupported_language", f"{value!r} is not a language code Qwen-ASR accepts")
     return value
 
 
@@ -87,7 +88,7 @@ class AsrOptions(AsrRequestModel):
 
 def _exactly_one(parts: tuple[Any, ...]) -> tuple[Any, ...]:
     if len(parts) != 1:
-        raise ValueError(f"one_element: must hold exactly one element, not {len(parts)}")
+        raise rule_error("one_element", f"must hold exactly one element, not {len(parts)}")
     return parts
 
 
@@ -154,9 +155,9 @@ MultimodalMessage = Annotated[
 def _check_message_order(messages: tuple[Any, ...]) -> tuple[Any, ...]:
     roles = [message.role for message in messages]
     if roles not in (["user"], ["system", "user"]):
-        raise ValueError(
-            "message_order: must be one user message, optionally preceded by one system message "
-            f"(got roles {roles})"
+        raise rule_error(
+            "message_order",
+            f"must be one user message, optionally preceded by one system message (got roles {roles})",
         )
     return messages
 

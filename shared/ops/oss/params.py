@@ -28,7 +28,7 @@ from shared.ops.oss.common import (
     validate_from_wire,
     wire_int,
 )
-from shared.ops.wire import refuse_bool
+from shared.ops.wire import whole_number
 
 # Emit orders follow each action's own seed examples, so those strings reproduce exactly:
 # audio/convert writes `ss_10000,t_60000,f_aac,ab_96000` and `f_opus,ab_96000,ar_48000,ac_2`;
@@ -40,8 +40,10 @@ _MAX_CHANNELS = 8
 
 # Integer parameters; pydantic's lax mode would otherwise write `true` as `ss_1`. The validator sits
 # outside the optional union so that the bounds still read as minimum/maximum in the JSON schema.
-WireInt = Annotated[int, BeforeValidator(refuse_bool)]
-OptionalWireInt = Annotated[int | None, BeforeValidator(refuse_bool)]
+# Integers: `wire_int` turns a process string's digits into ints first, so a string here came from JSON.
+WireInt = Annotated[int, BeforeValidator(whole_number)]
+OptionalWireInt = Annotated[int | None, BeforeValidator(whole_number)]
+MAX_MILLISECONDS = 2**31 - 1  # OSS reads offsets and durations as 32-bit integers
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,12 @@ class ConvertParams(RequestModel):
     operation: ClassVar[str] = "audio transcoding"
 
     f: AudioFormat = Field(description="Output container format.")
-    ss: WireInt = Field(0, ge=0, description="Start offset in milliseconds; 0 starts at the beginning.")
-    t: WireInt = Field(0, ge=0, description="Duration in milliseconds after ss; 0 runs to the end.")
+    ss: WireInt = Field(
+        0, ge=0, le=MAX_MILLISECONDS, description="Start offset in milliseconds; 0 starts at the beginning."
+    )
+    t: WireInt = Field(
+        0, ge=0, le=MAX_MILLISECONDS, description="Duration in milliseconds after ss; 0 runs to the end."
+    )
     ab: OptionalWireInt = Field(None, ge=1000, le=10_000_000, description="Bitrate in bit/s; excludes aq.")
     aq: OptionalWireInt = Field(None, ge=0, le=100, description="Compression quality 0-100; excludes ab.")
     abopt: BitrateOption | None = Field(None, description="What to do when the source bitrate is below ab.")

@@ -14,7 +14,7 @@ from typing import ClassVar
 from pydantic import ValidationInfo, field_validator
 
 from shared.encoding import b64url_decode_text, b64url_encode
-from shared.errors import InvalidRequestError
+from shared.errors import InvalidRequestError, rule_error
 from shared.ops.base import RequestModel
 from shared.ops.enums import AudioFormat
 from shared.ops.oss.common import (
@@ -123,9 +123,10 @@ class Notify(RequestModel):
     @classmethod
     def _topic_rules(cls, value: str) -> str:
         if not _TOPIC_NAME.fullmatch(value):
-            raise ValueError(
-                "topic_name: an MNS topic name starts with a letter and has only letters, digits and '-', "
-                f"at most 256 characters; got {value!r}"
+            raise rule_error(
+                "topic_name",
+                "an MNS topic name starts with a letter and has only letters, digits and '-', "
+                f"at most 256 characters; got {value!r}",
             )
         return value
 

@@ -175,7 +175,7 @@ def test_a_callback_never_sent_because_localcloud_stopped_is_sent_after_a_restar
     with LocalCloud(make_config(data_dir), services=ICE_SERVICES) as first:
         first.oss().store.create_bucket(BUCKET)
         first.mns().ensure_queue("ice-restart-callbacks")
-        monkeypatch.setattr(first.ice(), "_notify", lambda job_id: None)  # "dies" after the job ends
+        monkeypatch.setattr(first.ice().lifecycle, "notify", lambda job_id: None)  # "dies" after the job ends
         with IceClient(first.endpoint, credentials) as client:
             job_id = client.submit_audio_produce_job(request).job_id
             assert first.tasks.wait_idle(30)

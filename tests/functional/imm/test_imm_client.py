@@ -235,7 +235,7 @@ def test_a_finished_task_whose_notification_was_never_published_publishes_it_aft
             "imm-restarts", "done", SubscriptionAttributes(endpoint, "BACKOFF_RETRY", "SIMPLIFIED")
         )
         imm = first.imm()
-        monkeypatch.setattr(imm, "_notify", lambda task_id: None)  # "dies" right after finishing
+        monkeypatch.setattr(imm.lifecycle, "notify", lambda task_id: None)  # "dies" right after finishing
         with ImmClient(first.endpoint, credentials) as client:
             task_id = client.create_media_convert_task(request).task_id
             assert first.tasks.wait_idle(30)

@@ -328,7 +328,7 @@ def test_each_attempt_is_logged_with_service_method_and_path_but_no_query_or_hea
     client = ProbeClient(transport=recorder.transport, retry=retry, auth=SigningAuth())
     with capture_logs() as logs:
         client.fetch()
-    attempts = [entry for entry in logs if entry["event"] == "service_call"]
+    attempts = [entry for entry in logs if entry["event"] == "client.service_call"]
     assert [entry["outcome"] for entry in attempts] == ["retrying", "ok"]
     assert attempts[-1]["service"] == "probe"
     assert attempts[-1]["method"] == "GET"

@@ -139,6 +139,7 @@ def test_the_listing_parameters_come_from_the_query_model() -> None:
         ("state", "query"),
         ("limit", "query"),
         ("cursor", "query"),
+        ("source", "query"),
     ]
     limit = parameters[2]["schema"]
     assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 100, 20)

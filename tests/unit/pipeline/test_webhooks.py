@@ -16,7 +16,7 @@ from tests.unit.pipeline.fakes import World, make_world, notification_for
 
 SECRET = "deployment-secret"
 HOOK = "https://hooks.example.com/audiochain"
-CONVERT = {"source": "music/a.wav", "params": {"f": "mp3"}, "callback_url": HOOK}
+CONVERT = {"source": "media/a.wav", "params": {"f": "mp3"}, "callback_url": HOOK}
 
 
 class Receiver:
@@ -31,7 +31,7 @@ class Receiver:
 
 def _world(receiver: Receiver, **settings: object) -> World:
     world = make_world(webhook_secret=SECRET, **settings)
-    world.oss.add("audiochain", "music/a.wav")
+    world.oss.add("audiochain", "media/a.wav")
     world.orchestrator.webhooks.sender = receiver
     return world
 
@@ -82,7 +82,7 @@ def test_a_job_stays_in_the_sweep_while_its_webhook_is_pending() -> None:
 
 def test_callback_url_needs_the_secret_and_https_outside_localcloud() -> None:
     world = make_world()
-    world.oss.add("audiochain", "music/a.wav")
+    world.oss.add("audiochain", "media/a.wav")
     with pytest.raises(InvalidRequestError) as refused:
         world.orchestrator.submit_api_job("convert", CONVERT)
     assert (refused.value.field, refused.value.rule) == ("callback_url", "webhooks_off")

@@ -124,7 +124,10 @@ def _jobs_of_source(orchestrator: Orchestrator, query: JobListQuery) -> JobList:
 
 
 def _get_job(call: ApiCall) -> HttpResponse:
-    return json_response(_job(call.orchestrator(), call.request.path_params["job_id"]))
+    orchestrator = call.orchestrator()
+    view = _job(orchestrator, call.request.path_params["job_id"])
+    attempts = tuple(orchestrator.webhooks.log.attempts(view.id))
+    return json_response(view.model_copy(update={"webhook_attempts": attempts}))
 
 
 def _get_results(call: ApiCall) -> HttpResponse:

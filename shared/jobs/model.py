@@ -23,6 +23,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.jobs.webhooks import WebhookAttempt
+
 
 class StepName(str, Enum):
     CONVERT = "convert"
@@ -196,6 +198,8 @@ class JobView(BaseModel):
     # What the job was asked to do (the upload's bucket/key/ETag, or the API request), so a caller can tell
     # jobs apart without reading the job record.
     input: dict[str, Any] = Field(default_factory=dict)
+    # Webhook delivery attempts (jobs with a callback_url), oldest first; filled in by `GET /v1/jobs/{id}`.
+    webhook_attempts: tuple[WebhookAttempt, ...] = ()
 
     @property
     def current_step(self) -> int | None:

@@ -31,6 +31,7 @@ from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
 from shared.ops.oss.common import raise_field_problems
 from shared.ops.oss.params import ConvertParams
 from shared.ops.wire import check_object_key, whole_number
+from shared.pipeline.callback_url import CallbackUrl
 from shared.pipeline.recognition import Channels
 
 MAX_MERGE_CLIPS = 100
@@ -43,6 +44,10 @@ _SPEAKER_PATTERN = r"(?:espeak:)?[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}"
 MAX_MILLISECONDS = 2**31 - 1
 
 RequestModelT = TypeVar("RequestModelT", bound=RequestModel)
+_CALLBACK_DESCRIPTION = (
+    "Where to POST the job's summary, signed, when it ends (succeeded or failed); https:// only "
+    "(http:// to a loopback host against localcloud). See the README's Webhooks section."
+)
 
 
 def _object_key(value: object) -> object:
@@ -90,6 +95,7 @@ class ConvertJobInput(RequestModel):
 
     source: ObjectKey
     params: ConvertParams
+    callback_url: CallbackUrl | None = Field(None, description=_CALLBACK_DESCRIPTION)
 
 
 class MergeClip(RequestModel):
@@ -119,6 +125,7 @@ class MergeJobInput(RequestModel):
         0, ge=0, le=MAX_MERGE_CLIPS, description="The clip whose sample rate and channels are the defaults."
     )
     engine: MergeEngine = MergeEngine.AUTO
+    callback_url: CallbackUrl | None = Field(None, description=_CALLBACK_DESCRIPTION)
 
     @model_validator(mode="after")
     def _align_within_clips(self) -> Self:
@@ -146,6 +153,7 @@ class SpeechJobInput(RequestModel):
     pitch_rate: JsonInt = Field(0, ge=-500, le=500)
     sample_rate: SampleRate | None = None
     title: str | None = Field(None, min_length=1, max_length=128)
+    callback_url: CallbackUrl | None = Field(None, description=_CALLBACK_DESCRIPTION)
 
     @field_validator("text")
     @classmethod
@@ -187,6 +195,7 @@ class TranscribeJobInput(RequestModel):
     channels: Channels | None = Field(
         None, description="Qwen-ASR channel_id: tracks recognised separately (filetrans); default [0]."
     )
+    callback_url: CallbackUrl | None = Field(None, description=_CALLBACK_DESCRIPTION)
 
     @model_validator(mode="after")
     def _language_rules(self) -> Self:

@@ -39,6 +39,7 @@ from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
 from shared.jobs.outbox import CompletionOutbox, outcome_of
 from shared.jobs.store import JobSnapshot, JobStore
+from shared.jobs.webhooks import WebhookLog
 from shared.logging import get_logger
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.pipeline.decide import Ignore, decide_upload
@@ -60,6 +61,7 @@ from shared.pipeline.results import completion_message
 from shared.pipeline.retry import retry_due
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
+from shared.pipeline.webhooks import WebhookDispatcher, WebhookSender, check_callback_allowed, send_with_httpx
 
 log = get_logger(__name__)
 
@@ -93,6 +95,7 @@ class Orchestrator:
         imm: ImmPort | None = None,
         ice: IcePort | None = None,
         clock: Clock = utc_now,
+        webhook_sender: WebhookSender = send_with_httpx,
     ) -> None:
         self.settings = settings.validate()
         if store.layout.prefix != settings.jobs_prefix:
@@ -105,6 +108,9 @@ class Orchestrator:
         self.clock = clock
         self.runner = StepRunner(settings, store, self.clients)
         self.outbox = CompletionOutbox(store.backend, store.layout)
+        self.webhooks = WebhookDispatcher(
+            settings, WebhookLog(store.backend, store.layout.prefix), webhook_sender
+        )
 
     # Uploads -----------------------------------------------------------------------------------------
 
@@ -251,7 +257,7 @@ class Orchestrator:
             snapshot = self.store.load(job_id, now=now)
             view = snapshot.view
             if view.state.is_final:
-                self._finalize(snapshot)
+                self._finalize(snapshot, now)
                 return view
             index = view.current_step
             assert index is not None  # a job that is not final has a step left
@@ -268,11 +274,13 @@ class Orchestrator:
             if claim is not None:
                 self.runner.run(claim)
 
-    def _finalize(self, snapshot: JobSnapshot) -> None:
-        """Publish the completion message once per outcome, then drop the job from the sweep.
+    def _finalize(self, snapshot: JobSnapshot, now: datetime | None = None) -> None:
+        """Publish the completion message once per outcome, deliver the job's webhook (if it has a
+        callback_url), then drop the job from the sweep.
 
         The outbox hands the publishing turn to one finaliser (duplicate deliveries finalise at once);
-        the others leave the job active, so the sweep checks again that the message went out.
+        the others leave the job active, so the sweep checks again that the message went out. A webhook
+        whose retry is pending keeps the job in the sweep too.
         """
         view, record = snapshot.view, snapshot.record
         self.store.write_snapshot(snapshot)  # a racing recorder may have left a stale one for listings
@@ -296,6 +304,9 @@ class Orchestrator:
                 return
             self.outbox.mark_sent(view.id, outcome, message)
             self.store.mark_completion_published(view.id, message)
+        if not self.webhooks.deliver(view, record, as_utc(now if now is not None else self.clock())):
+            log.info("webhook.pending_sweep_retries", job_id=view.id)
+            return
         self.store.deactivate(view.id)
         if view.error is not None:
             log.warning(
@@ -358,7 +369,7 @@ class Orchestrator:
         snapshot = self.store.load(job_id, now=now)
         view = snapshot.view
         if view.state.is_final:
-            self._finalize(snapshot)
+            self._finalize(snapshot, now)
             report.finalized += 1
             return
         index = view.current_step
@@ -416,6 +427,7 @@ class Orchestrator:
             view, created = self.store.create_or_get(kind, job_input, key)
             return self.advance(view.id), created
         preflight(kind, job_input, self.settings)
+        check_callback_allowed(job_input, self.settings)
         self._check_api_sources(kind, job_input)
         for index in range(len(kind.steps)):
             self._require_step_client(kind, job_input, kind.steps[index])

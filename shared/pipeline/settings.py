@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from typing_extensions import Self
 
 from shared import env
@@ -86,9 +86,10 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "upload_rules": (env.AUDIOCHAIN_UPLOAD_RULES,),
     "subtitle_line_chars": (env.AUDIOCHAIN_SUBTITLE_LINE_CHARS,),
     "subtitle_lines": (env.AUDIOCHAIN_SUBTITLE_LINES,),
+    "webhook_secret": (env.AUDIOCHAIN_WEBHOOK_SECRET,),
 }
 # Optional settings an empty variable switches off (rather than leaving the default).
-_EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project"})
+_EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project", "webhook_secret"})
 
 
 class PipelineSettings(BaseModel):
@@ -131,6 +132,8 @@ class PipelineSettings(BaseModel):
     imm_endpoint: str | None = None
     ice_endpoint: str | None = None
     dashscope_endpoint: str | None = None
+    # Signs job webhooks (shared.auth.webhook); SecretStr keeps it out of reprs and logs.
+    webhook_secret: SecretStr | None = None
 
     @field_validator("upload_rules", mode="before")
     @classmethod

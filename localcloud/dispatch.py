@@ -24,11 +24,10 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
-import structlog
-
 from localcloud.state import StateStore
+from shared.logging import get_logger
 
-log = structlog.get_logger("localcloud.dispatch")
+log = get_logger("localcloud.dispatch")
 
 IDLE_WAIT_SECONDS = 60.0
 
@@ -144,7 +143,7 @@ class DueRowDispatcher:
                 self._dispatch_due()
                 timeout = self._time_to_next_due()
             except Exception:
-                log.exception("dispatcher pass failed", table=self.table)
+                log.exception("dispatch.pass.failed", table=self.table)
                 timeout = 1.0
             with self._cond:
                 if not self._woken and not self._stopping:
@@ -189,7 +188,7 @@ class DueRowDispatcher:
             if current is not None:
                 self._attempt(current)
         except Exception:
-            log.exception("dispatcher attempt crashed", table=self.table, key=key)
+            log.exception("dispatch.attempt.crashed", table=self.table, key=key)
         finally:
             with self._cond:
                 self._in_flight.discard(key)

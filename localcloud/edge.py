@@ -14,16 +14,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from werkzeug.wrappers import Request, Response
 
-from localcloud.services.base import RequestContext, ServiceHttpError, ServiceProvider
+from localcloud.services.base import ErrorCode, RequestContext, ServiceHttpError, ServiceProvider
 from shared.auth import OSS_V4_ALGORITHM
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-log = structlog.get_logger("localcloud.edge")
+# This module's error catalogue: each code once, with its HTTP status (ErrorCode: a named constructor).
+INTERNAL_ERROR = ErrorCode(500, "InternalError")
+
+
+log = get_logger("localcloud.edge")
 
 IMM_VERSION = "2020-09-30"
 ICE_VERSION = "2020-11-09"
@@ -47,8 +51,9 @@ class Edge:
             return "fc"
         if _signed_for_oss(request, auth):
             return "oss"
+        # "Bearer" alone (an empty key) is still DashScope's to refuse, with its own 401 JSON.
         if (path.startswith("/compatible-mode/") or path.startswith("/api/v1/")) and (
-            not auth or auth.startswith("Bearer ")
+            not auth or auth.partition(" ")[0].lower() == "bearer"
         ):
             return "dashscope"
         if (
@@ -67,8 +72,13 @@ class Edge:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         ctx = RequestContext()
-        target = self.route(request)
-        response = self._dispatch(target, request, ctx)
+        try:
+            target = self.route(request)
+            response = self._dispatch(target, request, ctx)
+        finally:
+            # A parsed multipart form (PostObject) spools its file parts to temporary files: close them
+            # now, not whenever the garbage collector gets to them (ResourceWarning, open descriptors).
+            request.close()
         return response(environ, start_response)  # type: ignore[no-any-return]
 
     def _dispatch(self, target: str, request: Request, ctx: RequestContext) -> Response:
@@ -83,7 +93,7 @@ class Edge:
             return service.handle(request, ctx)
         except ServiceHttpError as error:
             log.info(
-                "request refused",
+                "edge.request.refused",
                 service=target,
                 method=request.method,
                 path=request.path,
@@ -92,10 +102,8 @@ class Edge:
             )
             return service.render_error(error, ctx)
         except Exception:
-            log.exception("request failed", service=target, method=request.method, path=request.path)
-            return service.render_error(
-                ServiceHttpError(500, "InternalError", "localcloud hit an internal error; see its log"), ctx
-            )
+            log.exception("edge.request.failed", service=target, method=request.method, path=request.path)
+            return service.render_error(INTERNAL_ERROR("localcloud hit an internal error; see its log"), ctx)
 
 
 def _signed_for_oss(request: Request, auth: str) -> bool:

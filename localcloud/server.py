@@ -5,7 +5,8 @@
 
 `cloud.app` is the WSGI app itself, for in-process tests through httpx.WSGITransport.
 With `template=Path("template.yaml")` the local FC runtime (localcloud.runtime) runs the template's
-functions too: it starts after the services and the port, and stops before them (`cloud.runtime`).
+functions too: it starts after the services and the port is bound, before the port answers (so no object
+is stored before its trigger is wired), and stops before them (`cloud.runtime`).
 """
 
 from __future__ import annotations
@@ -15,21 +16,28 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
-import structlog
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from localcloud.config import LocalCloudConfig
 from localcloud.edge import Edge
 from localcloud.state import StateStore
 from localcloud.tasks import TaskRunner
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
     from localcloud.runtime import FunctionRuntime
     from localcloud.services.base import BaseService
+    from localcloud.services.dashscope.service import DashScopeService
+    from localcloud.services.ice.service import IceService
+    from localcloud.services.imm.service import ImmService
+    from localcloud.services.mns.service import MnsService
+    from localcloud.services.oss.service import OssService
 
-log = structlog.get_logger("localcloud")
+    ServiceT = TypeVar("ServiceT", bound=BaseService)
+
+log = get_logger("localcloud")
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -38,7 +46,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = self.path.split("?", 1)[0]
-        log.debug("request", method=self.command, path=path, status=str(code))
+        log.debug("edge.request", method=self.command, path=path, status=str(code))
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -88,14 +96,46 @@ class LocalCloud:
             if names is None or name in names:
                 service = registry.build(name, self)
                 self.services[service.name] = service
-                self.edge.register(service)  # type: ignore[arg-type]
+                self.edge.register(service)
 
-    def service(self, name: str) -> Any:
-        """A running service provider by name (its internal API is what other services use)."""
-        try:
-            return self.services[name]
-        except KeyError:
-            raise LookupError(f"localcloud service {name!r} is not running") from None
+    # Typed accessors: LocalCloud is the `localcloud.ports.Host` services are given (they see OSS and MNS
+    # through the narrow OssPort/MnsPort); tests and tools get each service's full, typed interface here.
+
+    def running(self, name: str) -> bool:
+        return name in self.services
+
+    def oss(self) -> OssService:
+        from localcloud.services.oss.service import OssService
+
+        return self._running("oss", OssService)
+
+    def mns(self) -> MnsService:
+        from localcloud.services.mns.service import MnsService
+
+        return self._running("mns", MnsService)
+
+    def imm(self) -> ImmService:
+        from localcloud.services.imm.service import ImmService
+
+        return self._running("imm", ImmService)
+
+    def ice(self) -> IceService:
+        from localcloud.services.ice.service import IceService
+
+        return self._running("ice", IceService)
+
+    def dashscope(self) -> DashScopeService:
+        from localcloud.services.dashscope.service import DashScopeService
+
+        return self._running("dashscope", DashScopeService)
+
+    def _running(self, name: str, kind: type[ServiceT]) -> ServiceT:
+        service = self.services.get(name)
+        if service is None:
+            raise LookupError(f"localcloud service {name!r} is not running")
+        if not isinstance(service, kind):  # registry.SERVICES names another class: a wiring bug
+            raise TypeError(f"localcloud service {name!r} is a {type(service).__name__}, not {kind.__name__}")
+        return service
 
     @property
     def app(self) -> Edge:
@@ -119,6 +159,18 @@ class LocalCloud:
             self.config.host, self.config.port, self.edge, threaded=True, request_handler=_QuietRequestHandler
         )
         self._port = self._server.server_port
+        # The triggers are wired before the port answers, as the cloud delivers an event for every object
+        # it accepted: an upload that came in between would otherwise never get one. The socket is bound
+        # and listening already (the functions' environment names its port); a client that connects now
+        # waits in the listen backlog until the thread below serves it.
+        if self.runtime is not None:
+            try:
+                self.runtime.start()
+            except BaseException:
+                self._server.server_close()  # never served: shutdown() would wait for ever
+                self._server = None
+                self.stop()
+                raise
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
@@ -126,8 +178,7 @@ class LocalCloud:
             daemon=True,
         )
         self._thread.start()
-        log.info("localcloud listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
-        self._start_runtime()
+        log.info("localcloud.listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
         return self
 
     def _start_runtime(self) -> None:
@@ -159,7 +210,7 @@ class LocalCloud:
             while self._thread.is_alive():
                 self._thread.join(0.5)
         except KeyboardInterrupt:
-            log.info("stopping localcloud")
+            log.info("localcloud.stopping")
         finally:
             self.stop()
             if main_thread:

@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-import structlog
+from shared.logging import get_logger
 
-log = structlog.get_logger("localcloud.tasks")
+log = get_logger("localcloud.tasks")
 
 
 class TaskRunner:
@@ -37,11 +37,11 @@ class TaskRunner:
             try:
                 work()
             except Exception:
-                log.exception("task crashed", task=name)
+                log.exception("tasks.task.crashed", task=name)
 
         with self._lock:
             if self._closed:
-                log.warning("task dropped: runner is stopping", task=name)
+                log.warning("tasks.task.dropped_runner_stopping", task=name)
                 return
             future = self._pool.submit(run)
             self._pending.add(future)

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pydantic_core import PydanticCustomError
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
@@ -84,14 +86,31 @@ def _problems_from_pydantic(errors: Iterable[Mapping[str, object]]) -> Iterable[
         assert isinstance(loc, tuple)
         field = _field_path(part for part in loc if part != "__root__")
         message = str(err.get("msg", "is invalid"))
-        # Our own validators raise ValueError("<rule>: <sentence>"); pydantic prefixes "Value error, ".
+        # Our validators raise rule_error(rule, sentence): pydantic reports the rule as the error's type.
+        # Anything else keeps pydantic's own type (value_error, int_parsing, ...) and its message.
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        rule = str(err.get("type", "invalid"))
-        if rule == "value_error" and ": " in message:
-            candidate, _, rest = message.partition(": ")
-            if candidate.replace("_", "").replace("-", "").isalnum() and " " not in candidate:
-                rule, message = candidate, rest
-        yield Problem(field=field, rule=rule, message=message)
+        yield Problem(field=field, rule=str(err.get("type", "invalid")), message=message)
+
+
+def rule_error(rule: str, message: str) -> PydanticCustomError:
+    """A validation failure that names its rule (`oss_uri`, `range`, ...).
+
+    Raised inside a pydantic validator, pydantic reports `rule` as the error's type and `message` as its
+    text, so `InvalidRequestError.from_validation_error` needs no parsing; elsewhere it is a ValueError like
+    any other (`rule_of` reads it back). Braces in `message` are kept as they are.
+
+    >>> error = rule_error("oss_uri", "must look like oss://bucket/key")
+    >>> rule_of(error), isinstance(error, ValueError)
+    (('oss_uri', 'must look like oss://bucket/key'), True)
+    """
+    return PydanticCustomError(rule, message)
+
+
+def rule_of(error: ValueError) -> tuple[str, str]:
+    """(rule, message) of a failure raised with `rule_error`; ("invalid", text) of any other ValueError."""
+    if isinstance(error, PydanticCustomError):
+        return error.type, error.message()
+    return "invalid", str(error)
 
 
 def _field_path(parts: Iterable[object]) -> str:

@@ -1,18 +1,22 @@
 """Speech recognition for localcloud's DashScope Qwen-ASR, with pluggable local engines.
 
 An engine turns an audio file into sentences and words with millisecond timings, the shape of Qwen-ASR's
-transcription result (`transcripts[].sentences[].words[]`). The bundled engine is PocketSphinx with the
-en-us model its wheel ships (no download, English only). To use a better local model, write a class with
-`name`, `languages` and `recognize()` as in `RecognitionEngine`, and point localcloud at a factory for it:
+transcription result (`transcripts[].sentences[].words[]`). Two engines ship: Whisper tiny.en through
+faster-whisper (localcloud.engines.whisper; the default, "auto", when installed) and PocketSphinx with the
+en-us model its wheel ships (this module; dependency-light, weaker). Both are English only and download
+nothing. To use another local model, write a class with `name`, `languages` and `recognize()` as in
+`RecognitionEngine`, and point localcloud at a factory for it:
 
-    LOCALCLOUD_ASR_ENGINE=my_package.whisper_engine:make_engine
+    LOCALCLOUD_ASR_ENGINE=my_package.my_engine:make_engine
 
-localcloud reads that variable when it starts; its DashScope service then calls `load_engine(value)` in a
-worker process of its own (localcloud/services/dashscope/worker.py), started with the parent's `sys.path`,
+localcloud reads that variable when it starts; its DashScope service then calls
+`localcloud.engines.recognizers.load_engine(value)` in each of its worker processes
+(localcloud/services/dashscope/worker.py), started with the parent's `sys.path`,
 environment and working directory. So the module must be importable from there (not defined in
 `__main__` or created at run time), the factory runs in the worker, and what `recognize` returns must
 pickle (the dataclasses below do). This module reads nothing from the environment itself.
 
+    >>> from localcloud.engines.recognizers import load_engine
     >>> engine = load_engine("pocketsphinx")
     >>> result = engine.recognize("meeting.mp3", language="en", channel=0)   # doctest: +SKIP
     >>> for sentence in result.sentences:                                     # doctest: +SKIP
@@ -21,7 +25,6 @@ pickle (the dataclasses below do). This module reads nothing from the environmen
 
 from __future__ import annotations
 
-import importlib
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -32,7 +35,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from localcloud.config import ENV_ASR_ENGINE
-from shared.errors import ConfigurationError, InvalidRequestError, Problem
+from shared.errors import InvalidRequestError, Problem
 
 if TYPE_CHECKING:
     import av
@@ -40,18 +43,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ASR_ENGINE_ENV",
+    "DEFAULT_ENGINE",
+    "POCKETSPHINX_ENGINE",
     "PocketSphinxEngine",
     "Recognition",
     "RecognitionEngine",
     "RecognizedSentence",
     "RecognizedWord",
     "UnsupportedLanguage",
-    "load_engine",
 ]
 
 # The variable localcloud reads to choose its engine (the caller reads it, never this module).
 ASR_ENGINE_ENV = ENV_ASR_ENGINE  # the variable is read by localcloud.config, not here
-DEFAULT_ENGINE = "pocketsphinx"
+POCKETSPHINX_ENGINE = "pocketsphinx"
+# "auto": faster-whisper with its bundled weights when installed (`make install` does), else PocketSphinx.
+DEFAULT_ENGINE = "auto"
 RECOGNITION_RATE = 16000  # what the en-us acoustic model was trained on
 _OPERATION = "speech recognition"
 
@@ -121,43 +127,6 @@ class RecognitionEngine(Protocol):
         ...
 
 
-def load_engine(spec: str = DEFAULT_ENGINE) -> RecognitionEngine:
-    """Build the engine a spec names: "pocketsphinx", or "package.module:factory" for your own engine.
-
-    The factory is called with no arguments and must return an object with `name`, `languages` and
-    `recognize` (see RecognitionEngine). Anything else raises ConfigurationError naming the spec.
-
-    >>> load_engine().name
-    'pocketsphinx'
-    """
-    spec = spec.strip()
-    if spec.lower() == DEFAULT_ENGINE:
-        return PocketSphinxEngine()
-    module_name, colon, attribute = spec.partition(":")
-    if not colon or not module_name or not attribute:
-        raise ConfigurationError(
-            f"{ASR_ENGINE_ENV}={spec!r} names no engine: use {DEFAULT_ENGINE!r} or 'package.module:factory'"
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # failing as it loads (a missing model, a syntax error) is misconfiguration too
-        raise ConfigurationError(f"{ASR_ENGINE_ENV}={spec!r}: cannot import {module_name!r}: {exc}") from exc
-    factory = getattr(module, attribute, None)
-    if not callable(factory):
-        raise ConfigurationError(f"{ASR_ENGINE_ENV}={spec!r}: {module_name} has no callable {attribute!r}")
-    try:
-        engine = factory()
-    except Exception as exc:  # the user's engine failing to start is a configuration problem, whatever it is
-        raise ConfigurationError(f"{ASR_ENGINE_ENV}={spec!r}: {attribute}() failed: {exc}") from exc
-    languages = getattr(engine, "languages", None)
-    if not isinstance(engine, RecognitionEngine) or not isinstance(languages, (set, frozenset)):
-        raise ConfigurationError(
-            f"{ASR_ENGINE_ENV}={spec!r}: {attribute}() returned {type(engine).__name__}, which lacks "
-            "name, languages (a set of language codes) or recognize()"
-        )
-    return engine
-
-
 # Decoder words that are not speech: sentence markers, silence, noise ("[NOISE]", "++UM++").
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
 _VARIANT = re.compile(r"\(\d+\)$")  # "read(2)": the second pronunciation of "read"
@@ -217,7 +186,7 @@ class PocketSphinxEngine:
             raise InvalidRequestError.single(
                 "channel_id", "range", f"must be a channel index from 0, got {channel!r}", _OPERATION
             )
-        with self._lock, _open_channel(audio_path, channel) as source:
+        with self._lock, open_channel(audio_path, channel) as source:
             sentences, samples = self._decode(source.chunks, enable_words)
         return Recognition(
             language=code,
@@ -325,7 +294,7 @@ class PocketSphinxEngine:
 
 
 @dataclass(frozen=True)
-class _ChannelSource:
+class ChannelSource:
     """One channel of an opened file as a stream of 16 kHz s16le PCM chunks, plus the file's own facts."""
 
     format: str
@@ -334,7 +303,7 @@ class _ChannelSource:
 
 
 @contextmanager
-def _open_channel(audio_path: str, channel: int) -> Iterator[_ChannelSource]:
+def open_channel(audio_path: str, channel: int) -> Iterator[ChannelSource]:
     """Open any file PyAV reads and stream one channel of its first audio track, decoded frame by frame."""
     import av
 
@@ -358,7 +327,7 @@ def _open_channel(audio_path: str, channel: int) -> Iterator[_ChannelSource]:
                 f"channel {channel} does not exist: the audio has {channels} channel(s), numbered from 0",
                 _OPERATION,
             )
-        yield _ChannelSource(
+        yield ChannelSource(
             format=_format_name(container.format.name, audio_path),
             sample_rate=stream.rate or 0,
             chunks=_channel_chunks(container, stream, channel, audio_path),

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from localcloud.services.oss.store import ObjectCreated
+from localcloud.ports import ObjectCreated
 
 OSS_META_PREFIX = "x-oss-meta-"
 

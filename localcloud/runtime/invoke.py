@@ -28,8 +28,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import structlog
-
 from localcloud.dispatch import DueRowDispatcher
 from localcloud.runtime.context import new_request_id
 from localcloud.runtime.events import destination_record
@@ -38,8 +36,9 @@ from localcloud.runtime.template import FunctionSpec
 from localcloud.runtime.triggers_spec import Destination
 from localcloud.state import StateStore
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 
-log = structlog.get_logger("localcloud.runtime")
+log = get_logger("localcloud.runtime")
 
 ASYNC_PAYLOAD_LIMIT = 128 * 1024  # FC 2.0's limit for an asynchronous invocation's payload
 RETRY_CAP_SECONDS = 300.0
@@ -134,7 +133,7 @@ class AsyncInvoker(DueRowDispatcher):
         instance = self._resolve(row["service"], row["function"])
         if instance is None:
             log.error(
-                "async invocation dropped: its function is no longer in the template",
+                "runtime.async.dropped_function_gone",
                 request_id=request_id,
                 function=row["function"],
             )
@@ -193,7 +192,7 @@ class AsyncInvoker(DueRowDispatcher):
             (next_at, outcome.error_message, request_id),
         )
         log.info(
-            "async invocation failed; will retry",
+            "runtime.async.failed_will_retry",
             function=instance.name,
             request_id=request_id,
             attempt=made,
@@ -214,7 +213,7 @@ class AsyncInvoker(DueRowDispatcher):
         destination = config.on_success if condition == "Success" else config.on_failure
         if condition != "Success":
             log.error(
-                "async invocation failed for good",
+                "runtime.async.failed_for_good",
                 function=instance.name,
                 request_id=request_id,
                 condition=condition,
@@ -235,7 +234,7 @@ class AsyncInvoker(DueRowDispatcher):
                 self._deliver(instance, destination, record)
             except Exception as exc:
                 log.error(
-                    "async destination unreachable; record dropped",
+                    "runtime.async.destination_unreachable",
                     function=instance.name,
                     request_id=request_id,
                     destination=destination.arn,
@@ -247,7 +246,7 @@ class AsyncInvoker(DueRowDispatcher):
             try:
                 listener(finished)
             except Exception:
-                log.exception("async invocation listener failed", request_id=request_id)
+                log.exception("runtime.async.listener_failed", request_id=request_id)
 
     def _delete(self, request_id: str) -> None:
         self.state.execute("DELETE FROM fc_async_invocations WHERE request_id = ?", (request_id,))

@@ -26,11 +26,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from localcloud.runtime.intrinsics import TemplateError
+from shared.logging import get_logger
 
-log = structlog.get_logger("localcloud.runtime")
+log = get_logger("localcloud.runtime")
 
 STORE_NAME = "parameters.json"
 
@@ -106,4 +105,4 @@ def _write_store(state_dir: Path | None, values: Mapping[str, str]) -> None:
     temporary.write_text(json.dumps(dict(values), indent=2, sort_keys=True), encoding="utf-8")
     temporary.chmod(0o600)  # the file holds secrets, however local
     temporary.replace(path)
-    log.info("generated template parameter values stored", path=str(path), names=sorted(values))
+    log.info("runtime.parameters.generated_stored", path=str(path), names=sorted(values))

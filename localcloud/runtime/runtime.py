@@ -25,9 +25,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import structlog
+from typing import TYPE_CHECKING, Protocol
 
 from localcloud.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_DASHSCOPE_API_KEY
 from localcloud.runtime import environment
@@ -63,11 +61,20 @@ from localcloud.runtime.triggers_spec import (
 )
 from localcloud.services.base import ServiceHttpError
 from shared.errors import ConfigurationError, InvalidRequestError
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.edge import Edge
+    from localcloud.ports import Host, MnsPort, OssPort
 
-log = structlog.get_logger("localcloud.runtime")
+    class FunctionHost(Host, Protocol):
+        """What the runtime needs of the cloud: a service's `Host`, plus the edge to mount FC's proxy on."""
+
+        @property
+        def edge(self) -> Edge: ...
+
+
+log = get_logger("localcloud.runtime")
 
 _RESOURCE_SUFFIXES = {
     "bucket": ("Bucket", "BucketName"),
@@ -81,7 +88,7 @@ class FunctionRuntime:
 
     def __init__(
         self,
-        cloud: LocalCloud,
+        cloud: FunctionHost,
         template_path: Path | str,
         *,
         parameters: Mapping[str, str] | None = None,
@@ -145,7 +152,7 @@ class FunctionRuntime:
             environment.uninstall()
             raise
         self._started = True
-        log.info("function runtime started", template=str(self.template_path), functions=len(self._instances))
+        log.info("runtime.started", template=str(self.template_path), functions=len(self._instances))
         return self
 
     def stop(self) -> None:
@@ -163,10 +170,10 @@ class FunctionRuntime:
             self._oss_listener.active = False
         if self.cloud.edge.fc_proxy is not None and isinstance(self.cloud.edge.fc_proxy, HttpProxy):
             self.cloud.edge.fc_proxy = None
-        mns = self.cloud.services.get("mns")
+        mns = self.cloud.mns() if self.cloud.running("mns") else None
         for topic, name in self._subscriptions:
             if mns is not None:
-                mns.unsubscribe_local(topic, name)  # type: ignore[attr-defined]
+                mns.unsubscribe_local(topic, name)
         self._subscriptions.clear()
 
     # --- invocation API ------------------------------------------------------------------------------------
@@ -201,12 +208,12 @@ class FunctionRuntime:
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until asynchronous invocations, MNS pushes and localcloud's media tasks are all done."""
         deadline = time.monotonic() + timeout
-        mns = self.cloud.services.get("mns")
+        mns = self.cloud.mns() if self.cloud.running("mns") else None
         quiet_rounds = 0
         while time.monotonic() < deadline:
             busy = (
                 self.async_invoker.pending() > 0
-                or (mns is not None and mns.pending_deliveries() > 0)  # type: ignore[attr-defined]
+                or (mns is not None and mns.pending_deliveries() > 0)
                 or not self.cloud.tasks.idle()
             )
             quiet_rounds = 0 if busy else quiet_rounds + 1
@@ -273,6 +280,7 @@ class FunctionRuntime:
             ),
             layer=environment_layer(own, HIDDEN_BY_DEFAULT | every_template_name),
             credentials=self.credentials,
+            fc_version=self.config.fc_version,
             region=self.config.region,
             account_id=self.config.account_id,
         )
@@ -293,12 +301,12 @@ class FunctionRuntime:
                 oss_bindings, self._submit, region=self.config.region, account_id=self.config.account_id
             )
             self._oss_listener.active = True
-            self._require("oss").store.add_listener(self._oss_listener)
+            self._oss().store.add_listener(self._oss_listener)
         self.cloud.edge.fc_proxy = HttpProxy(self._find_http, self.config)
         self._timers = TimerScheduler(timer_bindings, self._submit)
 
     def _subscribe(self, instance: FunctionInstance, trigger: MnsTopicTrigger) -> None:
-        mns = self._require("mns")
+        mns = self._mns()
         name = subscription_name(instance.spec.service, instance.name, trigger.name)
         mns.subscribe_local(
             trigger.topic,
@@ -328,9 +336,9 @@ class FunctionRuntime:
             )
             self.async_invoker.submit(target, record)
         elif destination.kind == "queue":
-            self._require("mns").send(destination.name, record.decode("utf-8"))
+            self._mns().send(destination.name, record.decode("utf-8"))
         else:
-            self._require("mns").publish(destination.name, record.decode("utf-8"))
+            self._mns().publish(destination.name, record.decode("utf-8"))
 
     def _destination_function(self, spec: FunctionSpec, destination: Destination) -> FunctionSpec:
         try:
@@ -339,6 +347,22 @@ class FunctionRuntime:
             raise ConfigurationError(f"{spec.location}/AsyncConfiguration: {exc}") from None
 
     def _create_resources(self) -> None:
+        for kind, names in self._wanted_resources().items():
+            for name, origin in names.items():
+                try:
+                    if kind == "bucket":
+                        self._oss().store.create_bucket(name)
+                    elif kind == "topic":
+                        self._mns().ensure_topic(name)
+                    else:
+                        self._mns().ensure_queue(name)
+                except ServiceHttpError as exc:
+                    raise ConfigurationError(
+                        f"{origin}: cannot create {kind} {name!r}: {exc.message}"
+                    ) from None
+
+    def _wanted_resources(self) -> dict[str, dict[str, str]]:
+        """Kind → name → where the template asks for it (parameters, triggers, async destinations)."""
         wanted: dict[str, dict[str, str]] = {"bucket": {}, "topic": {}, "queue": {}}
         for name, value in self.template.parameters.items():
             for kind, suffixes in _RESOURCE_SUFFIXES.items():
@@ -362,27 +386,21 @@ class FunctionRuntime:
                             f"{spec.location}/AsyncConfiguration: the destination {target.name} is an HTTP "
                             "function; only event functions can be destinations"
                         )
-        for kind, names in wanted.items():
-            for name, origin in names.items():
-                try:
-                    if kind == "bucket":
-                        self._require("oss").store.create_bucket(name)
-                    elif kind == "topic":
-                        self._require("mns").ensure_topic(name)
-                    else:
-                        self._require("mns").ensure_queue(name)
-                except ServiceHttpError as exc:
-                    raise ConfigurationError(
-                        f"{origin}: cannot create {kind} {name!r}: {exc.message}"
-                    ) from None
+        return wanted
 
-    def _require(self, service: str) -> Any:
-        try:
-            return self.cloud.service(service)
-        except LookupError:
+    def _oss(self) -> OssPort:
+        self._require("oss")
+        return self.cloud.oss()
+
+    def _mns(self) -> MnsPort:
+        self._require("mns")
+        return self.cloud.mns()
+
+    def _require(self, service: str) -> None:
+        if not self.cloud.running(service):
             raise ConfigurationError(
                 f"{self.template_path} needs localcloud's {service} service, which is not running"
-            ) from None
+            )
 
 
 def _is_http_function(spec: FunctionSpec) -> bool:

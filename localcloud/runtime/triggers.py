@@ -23,15 +23,14 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-import structlog
-
+from localcloud.ports import ObjectCreated
 from localcloud.runtime.cron import EverySchedule
 from localcloud.runtime.events import oss_event, rule_id, timer_event
 from localcloud.runtime.execution import FunctionInstance, InvocationFailed
 from localcloud.runtime.triggers_spec import MnsTopicTrigger, OssTrigger, TimerTrigger
-from localcloud.services.oss.store import ObjectCreated
+from shared.logging import get_logger
 
-log = structlog.get_logger("localcloud.runtime")
+log = get_logger("localcloud.runtime")
 
 SubmitAsync = Callable[[FunctionInstance, bytes], str]
 _MNS_NAME_BAD = re.compile(r"[^A-Za-z0-9-]")
@@ -73,7 +72,7 @@ class OssTriggers:
             )
             request_id = self._submit(instance, event)
             log.info(
-                "oss trigger fired",
+                "runtime.trigger.oss_fired",
                 function=instance.name,
                 trigger=trigger.name,
                 bucket=record.bucket,
@@ -91,7 +90,7 @@ def mns_deliver(
             invoke(instance, event)
         except InvocationFailed as failure:
             log.warning(
-                "mns trigger invocation failed; mns will retry",
+                "runtime.trigger.mns_failed_will_retry",
                 function=instance.name,
                 trigger=trigger.name,
                 request_id=failure.request_id,
@@ -136,7 +135,9 @@ class TimerScheduler:
         """Invoke the function now with this trigger's event (whether or not the trigger is enabled)."""
         moment = at or self._clock()
         request_id = self._submit(instance, timer_event(trigger.name, moment, trigger.payload))
-        log.info("timer trigger fired", function=instance.name, trigger=trigger.name, request_id=request_id)
+        log.info(
+            "runtime.trigger.timer_fired", function=instance.name, trigger=trigger.name, request_id=request_id
+        )
         return request_id
 
     def _next(self, trigger: TimerTrigger, after: datetime) -> datetime | None:
@@ -164,6 +165,6 @@ class TimerScheduler:
                     self.fire(instance, trigger, moment)
                 except Exception:
                     log.exception(
-                        "timer trigger could not fire", function=instance.name, trigger=trigger.name
+                        "runtime.trigger.timer_not_fired", function=instance.name, trigger=trigger.name
                     )
                 upcoming[index] = self._next(trigger, now)

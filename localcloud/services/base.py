@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from xml.sax.saxutils import escape
@@ -12,7 +13,7 @@ from xml.sax.saxutils import escape
 from werkzeug.wrappers import Request, Response
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
 
 class ServiceHttpError(Exception):
@@ -24,6 +25,22 @@ class ServiceHttpError(Exception):
         self.code = code
         self.message = message
         self.extra = extra
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One entry of a service's error catalogue: its HTTP status and code. Calling it makes the error, so
+    `NO_SUCH_KEY("The specified key does not exist.", Key=key)` is a named constructor.
+
+    >>> ErrorCode(404, "NoSuchKey")("The specified key does not exist.", Key="a.wav").extra
+    {'Key': 'a.wav'}
+    """
+
+    status: int
+    code: str
+
+    def __call__(self, message: str, **extra: str) -> ServiceHttpError:
+        return ServiceHttpError(self.status, self.code, message, **extra)
 
 
 @dataclass
@@ -51,20 +68,30 @@ class ServiceProvider(Protocol):
     def render_error(self, error: ServiceHttpError, ctx: RequestContext) -> Response: ...
 
 
-class BaseService:
-    """Shared plumbing; concrete services override `handle` and pick an error style."""
+class BaseService(ABC):
+    """Shared plumbing, and what the edge calls (`ServiceProvider`): a service answers requests in its own
+    format and renders its own errors. Other services are reached through `self.cloud` (a
+    `localcloud.ports.Host`), never imported."""
 
     name = "service"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         self.cloud = cloud
         self.config = cloud.config
         self.state = cloud.state
 
-    def start(self) -> None:
+    @abstractmethod
+    def handle(self, request: Request, ctx: RequestContext) -> Response:
+        """Answer one request routed to this service (raise ServiceHttpError for an error answer)."""
+
+    @abstractmethod
+    def render_error(self, error: ServiceHttpError, ctx: RequestContext) -> Response:
+        """The service's own error document (XML for OSS/MNS, JSON for DashScope and the RPC services)."""
+
+    def start(self) -> None:  # noqa: B027 - an optional hook: most services resume nothing
         """Called once when localcloud starts (resume unfinished work here)."""
 
-    def stop(self) -> None:
+    def stop(self) -> None:  # noqa: B027 - an optional hook
         """Called once when localcloud stops."""
 
 

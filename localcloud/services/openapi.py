@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 from localcloud.authn import verify_acs3
 from localcloud.services.base import (
     BaseService,
+    ErrorCode,
     RequestContext,
     ServiceHttpError,
     json_response,
@@ -37,6 +38,10 @@ from localcloud.services.base import (
 from shared.errors import InvalidRequestError, Problem
 
 RpcAction = Callable[[Mapping[str, str], RequestContext], dict[str, Any]]
+
+# This module's error catalogue: each code once, with its HTTP status (ErrorCode: a named constructor).
+INVALID_ACTION_NOT_FOUND = ErrorCode(404, "InvalidAction.NotFound")
+INVALID_VERSION = ErrorCode(400, "InvalidVersion")
 
 # RPC "common parameters" some callers add; they describe the call, not the operation, so no operation
 # model knows them (and its strict parsing would refuse them).
@@ -79,18 +84,14 @@ class OpenApiRpcService(BaseService):
     def handle(self, request: Request, ctx: RequestContext) -> Response:
         ctx.request_id = new_uuid_request_id()
         if request.method != "POST" or request.path != "/":
-            raise ServiceHttpError(
-                404,
-                "InvalidAction.NotFound",
+            raise INVALID_ACTION_NOT_FOUND(
                 f"Specified api is not found, please check your url and method: {request.method} "
                 f"{request.path} (RPC calls are POST /).",
             )
         ctx.access_key_id = verify_acs3(request, self.config)
         version = request.headers.get("x-acs-version", "")
         if version != self.api_version:
-            raise ServiceHttpError(
-                400,
-                "InvalidVersion",
+            raise INVALID_VERSION(
                 f"Specified parameter Version is not valid: {self.product} speaks {self.api_version}, "
                 f"the request asked for {version or 'no version'}.",
             )
@@ -98,9 +99,7 @@ class OpenApiRpcService(BaseService):
         action = self.rpc_actions().get(action_name)
         if action is None:
             known = ", ".join(sorted(self.rpc_actions()))
-            raise ServiceHttpError(
-                404,
-                "InvalidAction.NotFound",
+            raise INVALID_ACTION_NOT_FOUND(
                 f"Specified api is not found, please check your url and method: {action_name or '(none)'} "
                 f"is not a {self.product} {self.api_version} action served here (served: {known}).",
             )

@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
     from localcloud.services.base import BaseService
 
 SERVICES: dict[str, tuple[str, str]] = {
@@ -23,7 +23,7 @@ SERVICES: dict[str, tuple[str, str]] = {
 ALL_SERVICES: tuple[str, ...] = tuple(SERVICES)
 
 
-def build(name: str, cloud: LocalCloud) -> BaseService:
+def build(name: str, cloud: Host) -> BaseService:
     if name not in SERVICES:
         raise ValueError(f"unknown service {name!r}; choose from {', '.join(SERVICES)}")
     module_name, class_name = SERVICES[name]

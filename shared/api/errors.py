@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from shared.errors import ConfigurationError, CredentialsError, InvalidRequestError, ServiceError
-from shared.jobs.errors import IdempotencyConflict, JobNotFound
+from shared.jobs.errors import IdempotencyConflict, JobNotFound, JobStateConflict
 from shared.logging import get_logger
 from shared.runtime.responses import ErrorCode, HttpError, HttpResponse, error_response
 
@@ -49,6 +49,7 @@ class ApiErrorCode(str, Enum):
     JOB_NOT_FOUND = "JobNotFound"
     METHOD_NOT_ALLOWED = "MethodNotAllowed"
     IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
+    JOB_STATE_CONFLICT = "JobStateConflict"
     PAYLOAD_TOO_LARGE = "PayloadTooLarge"
     INTERNAL_ERROR = "InternalError"
     UPSTREAM_ERROR = "UpstreamError"
@@ -85,6 +86,11 @@ ERROR_CATALOGUE: dict[ApiErrorCode, ErrorInfo] = {
             ApiErrorCode.IDEMPOTENCY_CONFLICT,
             409,
             "The Idempotency-Key was already used for a different request.",
+        ),
+        ErrorInfo(
+            ApiErrorCode.JOB_STATE_CONFLICT,
+            409,
+            "The job's state does not allow this control (retry a failed job, cancel an unfinished one).",
         ),
         ErrorInfo(ApiErrorCode.PAYLOAD_TOO_LARGE, 413, "The request body exceeds the limit."),
         ErrorInfo(
@@ -155,6 +161,9 @@ def api_error_response(exc: BaseException, *, request_id: str | None) -> HttpRes
             request_id=request_id,
             problems=problems,
         )
+    if isinstance(exc, JobStateConflict):
+        log.info("api.job_state_conflict", job_id=exc.job_id, state=exc.state)
+        return _answer(ApiErrorCode.JOB_STATE_CONFLICT, str(exc), request_id, field="state")
     if isinstance(exc, JobNotFound):
         return _answer(ApiErrorCode.JOB_NOT_FOUND, f"no job {exc.job_id!r}", request_id, field="job_id")
     if isinstance(exc, (ConfigurationError, CredentialsError)):

@@ -47,6 +47,12 @@ class JobListQuery(RequestModel):
     cursor: str | None = Field(
         None, min_length=1, description="The previous page's `next_cursor`, for the page after it."
     )
+    source: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1023,
+        description="Only jobs of this object key (an upload's, or an API job's `source`), newest first.",
+    )
 
 
 class HealthStatus(BaseModel):

@@ -4,7 +4,8 @@ Nothing here is written by hand that could drift: paths, methods, parameters, bo
 codes come from `shared.api.routes.OPERATIONS`, schemas from the models' own JSON Schema (request bodies
 as validated, answers as serialised), the error table from `shared.api.errors.ERROR_CATALOGUE`.
 
-    >>> document = openapi_document()
+    >>> from shared.api.routes import OPERATIONS
+    >>> document = build_openapi(OPERATIONS)
     >>> document["openapi"], sorted(document["paths"]["/v1/jobs/{job_id}"])
     ('3.1.0', ['get'])
 """
@@ -12,7 +13,6 @@ as validated, answers as serialised), the error table from `shared.api.errors.ER
 from __future__ import annotations
 
 import copy
-import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,9 +22,9 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.api.errors import ERROR_CATALOGUE, ApiErrorCode
 from shared.api.models import ErrorDocument
-from shared.api.routes import OPERATIONS, Operation
+from shared.api.operation import Operation
 
-__all__ = ["API_VERSION", "build_openapi", "openapi_document"]
+__all__ = ["API_VERSION", "build_openapi"]
 
 API_VERSION = "1.0.0"
 JSON = "application/json"
@@ -48,12 +48,6 @@ the offending parameter, header or body field (or is null). The codes are stable
 | code | status | meaning |
 |---|---|---|
 """
-
-
-@functools.lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    """The document for the API's own routes (built on first use, then kept). Do not mutate it."""
-    return build_openapi(OPERATIONS)
 
 
 def build_openapi(operations: Iterable[Operation]) -> dict[str, Any]:

@@ -4,6 +4,8 @@
     GET  /v1/jobs                                         list jobs, newest first (type, state, cursor)
     GET  /v1/jobs/{job_id}                                one job
     GET  /v1/jobs/{job_id}/results                        its outputs with presigned download URLs
+    POST /v1/jobs/{job_id}/retry | cancel                 job control (see `shared.api.control`)
+    GET  /v1/jobs/{job_id}/events                         its timeline, every attempt of every step
     GET  /v1/health                                       no token needed
     GET  /openapi.json                                    no token needed
 
@@ -14,23 +16,24 @@ answers the existing job (200, `Idempotency-Replayed: true`); with another body,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import functools
 from datetime import timedelta
+from typing import Any
 
-from pydantic import BaseModel
-
+from shared.api import control
 from shared.api.errors import IDEMPOTENCY_HEADER, ApiErrorCode, api_error
 from shared.api.models import HealthStatus, JobList, JobListQuery, JobResults, OutputLink
+from shared.api.openapi import build_openapi
+from shared.api.operation import ApiCall, Handler, HeaderParameter, Operation, ResponseSpec
 from shared.clients.errors import ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError
+from shared.jobs.control import jobs_of_source
 from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import is_job_id
 from shared.jobs.model import JobState, JobType, JobView
 from shared.logging import get_logger
 from shared.pipeline.inputs import ConvertJobInput, MergeJobInput, SpeechJobInput, TranscribeJobInput
 from shared.pipeline.orchestrator import Orchestrator
-from shared.pipeline.provider import PipelineProvider
 from shared.runtime.responses import HttpResponse, json_response
 from shared.runtime.wsgi import HttpRequest, QueryParams
 from shared.transcripts.model import Transcript
@@ -42,6 +45,7 @@ __all__ = [
     "HeaderParameter",
     "Operation",
     "ResponseSpec",
+    "openapi_document",
 ]
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
@@ -50,54 +54,6 @@ INLINE_TRANSCRIPT_BYTES = 1024 * 1024
 REPLAYED_HEADER = "Idempotency-Replayed"
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """One request as a route sees it: the request, where to get an orchestrator, the FC path prefix."""
-
-    request: HttpRequest
-    provider: PipelineProvider
-    base_path: str = ""
-
-    def orchestrator(self) -> Orchestrator:
-        return self.provider.orchestrator(self.request.fc_context)
-
-
-Handler = Callable[[ApiCall], HttpResponse]
-
-
-@dataclass(frozen=True)
-class ResponseSpec:
-    status: int
-    description: str
-    model: type[BaseModel] | None = None
-    headers: Mapping[str, str] | None = None  # header name -> description
-
-
-@dataclass(frozen=True)
-class HeaderParameter:
-    name: str
-    description: str
-    max_length: int | None = None
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One route: how it is called, what it answers, and the error codes it may return."""
-
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    handler: Handler
-    responses: tuple[ResponseSpec, ...]
-    errors: tuple[ApiErrorCode, ...] = ()
-    public: bool = False
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    headers: tuple[HeaderParameter, ...] = ()
-    tag: str = "jobs"
 
 
 # Routes ------------------------------------------------------------------------------------------------
@@ -117,8 +73,6 @@ def _health(call: ApiCall) -> HttpResponse:
 
 
 def _openapi(call: ApiCall) -> HttpResponse:
-    from shared.api.openapi import openapi_document  # the document reads this module's table
-
     return json_response(openapi_document())
 
 
@@ -140,10 +94,33 @@ def _submit(job_type: JobType) -> Handler:
 
 def _list_jobs(call: ApiCall) -> HttpResponse:
     query = JobListQuery.validate_wire(_single_values(call.request.query))
+    if query.source is not None:
+        return json_response(_jobs_of_source(call.orchestrator(), query))
     page = call.orchestrator().store.list(
         job_type=query.type, state=query.state, limit=query.limit, cursor=query.cursor
     )
     return json_response(JobList(jobs=page.jobs, next_cursor=page.next_cursor))
+
+
+def _jobs_of_source(orchestrator: Orchestrator, query: JobListQuery) -> JobList:
+    """One page of the jobs of `query.source` (usually one per version of an upload), newest first."""
+    assert query.source is not None
+    jobs: list[JobView] = []
+    started = query.cursor is None
+    for job_id in jobs_of_source(orchestrator.store, query.source):
+        if not started:
+            started = job_id == query.cursor
+            continue
+        try:
+            view = orchestrator.store.get(job_id)
+        except JobNotFound:
+            continue  # indexed by a creator that stopped before job.json; its retry writes it
+        if (query.type and view.type is not query.type) or (query.state and view.state is not query.state):
+            continue
+        jobs.append(view)
+        if len(jobs) == query.limit:
+            return JobList(jobs=jobs, next_cursor=view.id)
+    return JobList(jobs=jobs, next_cursor=None)
 
 
 def _get_job(call: ApiCall) -> HttpResponse:
@@ -218,10 +195,10 @@ def _inline_transcript(orchestrator: Orchestrator, key: str | None) -> Transcrip
             return None
         return Transcript.model_validate_json(oss.get_object_bytes(bucket, key))
     except ObjectNotFound:
-        log.warning("transcript listed but missing", key=key)
+        log.warning("api.transcript.missing", key=key)
         return None
     except ValueError:  # pydantic's ValidationError too: a transcript we cannot read is linked only
-        log.warning("transcript unreadable; linked only", key=key)
+        log.warning("api.transcript.unreadable_linked_only", key=key)
         return None
 
 
@@ -242,6 +219,7 @@ _SUBMIT_ERRORS = (
     *_PROTECTED,
     *_CLOUD,
 )
+_CONTROL_ERRORS = (ApiErrorCode.JOB_NOT_FOUND, ApiErrorCode.JOB_STATE_CONFLICT, *_PROTECTED, *_CLOUD)
 _IDEMPOTENCY = HeaderParameter(
     IDEMPOTENCY_HEADER,
     "Makes the submission safe to retry: the same key with the same body answers the job it created "
@@ -309,6 +287,33 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(ApiErrorCode.JOB_NOT_FOUND, *_PROTECTED, *_CLOUD),
     ),
     Operation(
+        method="POST",
+        path="/v1/jobs/{job_id}/retry",
+        operation_id="retryJob",
+        summary="Run a failed job again from its failed step (a fresh attempt budget; history kept).",
+        handler=control.retry,
+        responses=(ResponseSpec(202, "The job, running again.", JobView),),
+        errors=_CONTROL_ERRORS,
+    ),
+    Operation(
+        method="POST",
+        path="/v1/jobs/{job_id}/cancel",
+        operation_id="cancelJob",
+        summary="Stop an unfinished job at its current step; its later steps show `skipped`.",
+        handler=control.cancel,
+        responses=(ResponseSpec(200, "The job, failed with JobCancelled.", JobView),),
+        errors=_CONTROL_ERRORS,
+    ),
+    Operation(
+        method="GET",
+        path="/v1/jobs/{job_id}/events",
+        operation_id="getJobEvents",
+        summary="A job's timeline: every attempt of every step, with errors.",
+        handler=control.events,
+        responses=(ResponseSpec(200, "The job's events, oldest first.", control.JobEvents),),
+        errors=(ApiErrorCode.JOB_NOT_FOUND, *_PROTECTED, *_CLOUD),
+    ),
+    Operation(
         method="GET",
         path="/v1/health",
         operation_id="health",
@@ -330,3 +335,9 @@ OPERATIONS: tuple[Operation, ...] = (
         tag="service",
     ),
 )
+
+
+@functools.lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """The document for the API's own routes (built on first use, then kept). Do not mutate it."""
+    return build_openapi(OPERATIONS)

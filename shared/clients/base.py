@@ -2,7 +2,7 @@
 
 A client subclass builds URLs and bodies, and calls `_call` (answer read into memory, size-capped) or
 `_open` (answer streamed). Both retry what a retry can fix, translate every failure into shared.errors
-with `raise ... from`, and log each attempt as `service_call` with method, host and path — never the
+with `raise ... from`, and log each attempt as `client.service_call` with method, host and path — never the
 query string or headers, which may carry signatures, tokens and presigned URLs.
 
 Retrying follows one rule: a request is sent again only if doing so cannot do something twice.
@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
 import httpx
-import structlog
 from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
@@ -41,6 +40,7 @@ from shared.clients.errors import (
 )
 from shared.clients.policy import RetryPolicy, Timeouts
 from shared.errors import InvalidRequestError, ServiceResponseError
+from shared.logging import get_logger
 
 __all__ = [
     "DEFAULT_RESPONSE_LIMIT",
@@ -54,7 +54,7 @@ __all__ = [
     "normalize_endpoint",
 ]
 
-_log = structlog.get_logger("audiochain.clients")
+_log = get_logger("audiochain.clients")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 USER_AGENT = "audiochain"
@@ -345,7 +345,7 @@ class ServiceClient:
                         response.close()
                         raise
                 log.info(
-                    "service_call",
+                    "client.service_call",
                     attempt=attempt,
                     outcome="ok",
                     status=response.status_code,
@@ -366,10 +366,13 @@ class ServiceClient:
                     retry_after=_retry_after(response),
                 )
                 continue
-            log.warning(
-                "service_call",
+            # A 404 is how a caller learns an object is absent (an idempotency claim not taken yet, a
+            # snapshot not written yet, a HEAD before a retry): an answer, not a fault worth a warning.
+            level = log.info if error.status == 404 else log.warning
+            level(
+                "client.service_call",
                 attempt=attempt,
-                outcome="failed",
+                outcome="not_found" if error.status == 404 else "failed",
                 status=error.status,
                 code=error.code,
                 request_id=error.request_id,
@@ -393,7 +396,9 @@ class ServiceClient:
         if self._may_retry(attempt, body, safe_to_repeat):
             self._pause(log, attempt, started, code=code, retry_after=None)
             return True
-        log.warning("service_call", attempt=attempt, outcome="failed", code=code, elapsed_ms=_ms(started))
+        log.warning(
+            "client.service_call", attempt=attempt, outcome="failed", code=code, elapsed_ms=_ms(started)
+        )
         return False
 
     def _error_from(self, response: httpx.Response) -> ServiceResponseError:
@@ -422,7 +427,7 @@ class ServiceClient:
     ) -> None:
         wait = self.retry.delay(attempt, retry_after)
         log.warning(
-            "service_call",
+            "client.service_call",
             attempt=attempt,
             outcome="retrying",
             status=status,

@@ -44,7 +44,7 @@ from shared.ops.asr import (
     iter_sse_events,
     task_path,
 )
-from shared.ops.asr_stream import DONE_SENTINEL
+from shared.ops.asr.stream import DONE_SENTINEL
 
 # Transcripts of long recordings with word timings run to megabytes; anything far beyond is not one.
 DEFAULT_TRANSCRIPTION_LIMIT = 64 * 1024 * 1024

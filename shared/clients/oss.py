@@ -65,7 +65,7 @@ from shared.clients.oss_models import (
 )
 from shared.clients.xmlsafe import UnsafeXmlError
 from shared.errors import InvalidRequestError, TransportError
-from shared.ops.oss_process import (
+from shared.ops.oss import (
     ASYNC_PROCESS_PARAM,
     AsyncProcessResponse,
     AudioConcatRequest,

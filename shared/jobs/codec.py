@@ -13,7 +13,10 @@ from shared.jobs.model import JobRecord, JobState, JobType, StepEvent
 from shared.logging import get_logger
 
 MAX_ATTEMPTS_LIMIT = 99  # attempts are written with two digits
-_MAX_KEY_CHARS = 1024
+# The key is stored hashed (the claim's object name is its SHA-256), so any text can be a key: an upload's
+# key embeds the object key, which OSS allows up to 1023 bytes of any UTF-8 (ideographic spaces, TABs,
+# U+202E...). The bound only keeps a record small: bucket (63) + key (1023) + ETag and separators fit.
+_MAX_KEY_CHARS = 2048
 
 log = get_logger(__name__)
 
@@ -59,12 +62,16 @@ def parse_job_state(value: JobState | str) -> JobState:
 def check_idempotency_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidRequestError.single("idempotency_key", "required", "must be a non-empty string")
-    if len(key) > _MAX_KEY_CHARS or not key.isprintable():
+    if len(key) > _MAX_KEY_CHARS:
         raise InvalidRequestError.single(
-            "idempotency_key",
-            "idempotency_key_format",
-            f"must be at most {_MAX_KEY_CHARS} printable characters",
+            "idempotency_key", "idempotency_key_format", f"must be at most {_MAX_KEY_CHARS} characters"
         )
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError.single(
+            "idempotency_key", "idempotency_key_format", "must be valid Unicode (no lone surrogates)"
+        ) from None
     return key
 
 
@@ -98,5 +105,5 @@ def parse_event(raw: bytes, key: str) -> StepEvent | None:
     try:
         return StepEvent.model_validate_json(raw)
     except ValidationError:
-        log.warning("unreadable job event; ignored", key=key)
+        log.warning("job.event.unreadable_ignored", key=key)
         return None

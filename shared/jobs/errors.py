@@ -2,6 +2,7 @@
 
 AudiochainError
 ├── JobNotFound                  no job has this id
+├── JobStateConflict             a control (retry, cancel) the job's state does not allow
 └── InvalidRequestError
     └── IdempotencyConflict      an idempotency key reused for a different request
 """
@@ -37,3 +38,14 @@ class IdempotencyConflict(InvalidRequestError):
             "job",
         )
         self.job_id = job_id
+
+
+class JobStateConflict(AudiochainError):
+    """The job's state does not allow the control asked for (an API answers 409 JobStateConflict)."""
+
+    code = "JobStateConflict"
+
+    def __init__(self, job_id: str, state: str, reason: str) -> None:
+        super().__init__(f"job {job_id} is {state}: {reason}")
+        self.job_id = job_id
+        self.state = state

@@ -5,12 +5,16 @@ listed) in, the fold reaches the same view. The rules, per step:
 
 - any attempt succeeded → the step succeeded (outputs are deterministic, so a success from an older,
   superseded attempt is as good as one from the latest; a `succeeded` may even precede its `submitted`);
+- a `cancelled` event (job control) fails the step, whatever finishes after it;
+- a `retried` event on the latest attempt lifts its failure (`retrying`), and attempts are counted anew
+  after it;
 - otherwise the latest attempt decides: a non-retryable failure fails the step; a retryable failure or
   a claim whose lease expired before anything was submitted lets the next attempt start (`retrying`),
   unless that was the last allowed attempt (`StepRetriesExhausted`); a submission waits (`submitted`);
   a live claim is `claimed`.
 
-The job: failed when a step failed, succeeded when every step did, queued before any event, else running.
+The job: failed when a step failed (the steps after it show `skipped`), succeeded when every step did,
+queued before any event, else running.
 
     >>> from datetime import datetime, timezone
     >>> from shared.jobs.model import JobRecord
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.jobs.model import (
+    JOB_CANCELLED,
     RETRIES_EXHAUSTED,
     EventKind,
     JobRecord,
@@ -48,6 +53,8 @@ class StepFacts:
     # The latest attempt's claim expired (or it failed retryably) on the last allowed attempt, and no
     # failed event says so yet: the store writes one, so the failure is on record and not only derived.
     exhausted_unrecorded: bool = False
+    # The attempt a `retried` event (job control) lifted last, 0 when none: attempts are counted after it.
+    retry_base: int = 0
 
 
 def fold_job(record: JobRecord, events: Iterable[StepEvent], *, now: datetime, max_attempts: int) -> JobView:
@@ -79,6 +86,12 @@ def view_of(record: JobRecord, steps: list[StepView], updated_at: datetime | Non
     failed = next((step for step in steps if step.state is StepState.FAILED), None)
     if failed is not None:
         state = JobState.FAILED
+        steps = [
+            step.model_copy(update={"state": StepState.SKIPPED})
+            if step.index > failed.index and step.state is StepState.PENDING
+            else step
+            for step in steps
+        ]
     elif steps and all(step.state is StepState.SUCCEEDED for step in steps):
         state = JobState.SUCCEEDED
     elif all(step.state is StepState.PENDING for step in steps):
@@ -123,7 +136,7 @@ def _fold_step(
     claims = [event.at for (_, kind), event in events.items() if kind is EventKind.CLAIMED]
     started_at = min(claims) if claims else min(event.at for event in events.values())
     successes = sorted(attempt for attempt, kind in events if kind is EventKind.SUCCEEDED)
-    if successes:
+    if successes and not any(kind is EventKind.CANCELLED for _, kind in events):
         winner = successes[0]
         done = events[(winner, EventKind.SUCCEEDED)]
         submitted = events.get((winner, EventKind.SUBMITTED)) or _latest_submission(events)
@@ -147,27 +160,38 @@ def _fold_step(
     claimed = events.get((latest, EventKind.CLAIMED))
     submitted = events.get((latest, EventKind.SUBMITTED))
     failed = events.get((latest, EventKind.FAILED))
+    retries = [attempt for attempt, kind in events if kind is EventKind.RETRIED]
+    base = max(retries, default=0)
+    cancels = [event for (_, kind), event in events.items() if kind is EventKind.CANCELLED]
     error: StepError | None = None
     exhausted_unrecorded = False
     finished_at = None
-    if failed is not None:
+    used = latest - base
+    if cancels:
+        # A cancellation stands even against a task that finishes later (its success is ignored).
+        cancel = min(cancels, key=lambda event: event.at)
+        state, finished_at = StepState.FAILED, cancel.at
+        error = cancel.error or StepError(code=JOB_CANCELLED, message="the job was cancelled")
+    elif base == latest:
+        state = StepState.RETRYING  # a person asked for another try: the failure no longer stands
+    elif failed is not None:
         error = failed.error or StepError(code="StepFailed", message="the step failed", retryable=False)
         finished_at = failed.at
         if not error.retryable:
             state = StepState.FAILED
-        elif latest >= max_attempts:
-            state, error = StepState.FAILED, _exhausted(latest, error)
+        elif used >= max_attempts:
+            state, error = StepState.FAILED, _exhausted(used, error)
         else:
             state = StepState.RETRYING
     elif submitted is not None:
         state = StepState.SUBMITTED
     elif claimed is not None and claimed.lease_expires_at is not None and claimed.lease_expires_at > now:
         state = StepState.CLAIMED
-    elif latest >= max_attempts:
+    elif used >= max_attempts:
         lapse = StepError(
             code="LeaseExpired", message="the attempt's lease expired before it submitted", retryable=True
         )
-        state, error, exhausted_unrecorded = StepState.FAILED, _exhausted(latest, lapse), True
+        state, error, exhausted_unrecorded = StepState.FAILED, _exhausted(used, lapse), True
     else:
         state = StepState.RETRYING
     shown = submitted or _latest_submission(events)
@@ -185,7 +209,7 @@ def _fold_step(
         lease_expires_at=claimed.lease_expires_at if claimed else None,
         error=error,
     )
-    return StepFacts(view, exhausted_unrecorded)
+    return StepFacts(view, exhausted_unrecorded, base)
 
 
 def _latest_submission(events: dict[tuple[int, EventKind], StepEvent]) -> StepEvent | None:

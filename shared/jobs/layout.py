@@ -4,9 +4,12 @@
     jobs/<job_id>/events/<NN>-<step>/<AA>-<kind>.json   one per transition, written create-if-absent
     jobs/<job_id>/state.json                            snapshot of the fold (for listings; may lag)
     jobs/<job_id>/completion.json                       the completion message, once it was published
+    jobs/<job_id>/outbox/<outcome>/<NN>.json            who publishes an outcome's message (create-if-absent)
+    jobs/<job_id>/outbox/<outcome>/sent.json            that outcome's message, once published
     jobs/_claims/<sha256 of idempotency key>.json       idempotency key → job (first creator wins)
     jobs/_tasks/<sha256 of task id>.json                service task → job, step, attempt
     jobs/_active/<job_id>                               unfinished jobs, for the timer's sweep
+    jobs/_sources/<sha256 of source key>/<job_id>       jobs of one source object (`?source=`)
 
 `_` sorts before `j`, so the index folders never interleave with job folders in a listing.
 
@@ -53,6 +56,12 @@ class JobLayout:
     def completion(self, job_id: str) -> str:
         return f"{self.prefix}{job_id}/completion.json"
 
+    def outbox(self, job_id: str, outcome: str, turn: int) -> str:
+        return f"{self.prefix}{job_id}/outbox/{outcome}/{turn:02d}.json"
+
+    def outbox_sent(self, job_id: str, outcome: str) -> str:
+        return f"{self.prefix}{job_id}/outbox/{outcome}/sent.json"
+
     def events(self, job_id: str) -> str:
         return f"{self.prefix}{job_id}/events/"
 
@@ -74,6 +83,12 @@ class JobLayout:
 
     def task(self, task_id: str) -> str:
         return f"{self.prefix}_tasks/{digest(task_id)}.json"
+
+    def sources_folder(self, source_key: str) -> str:
+        return f"{self.prefix}_sources/{digest(source_key)}/"
+
+    def source(self, source_key: str, job_id: str) -> str:
+        return f"{self.sources_folder(source_key)}{job_id}"
 
     @property
     def active_folder(self) -> str:

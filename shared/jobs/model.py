@@ -65,6 +65,10 @@ class EventKind(str, Enum):
     SUBMITTED = "submitted"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # Written by a person through the API (job control), not by an attempt: `retried` on the attempt whose
+    # failure it lifts (a fresh attempt budget starts after it), `cancelled` on the step that was current.
+    RETRIED = "retried"
+    CANCELLED = "cancelled"
 
 
 class StepState(str, Enum):
@@ -74,6 +78,7 @@ class StepState(str, Enum):
     RETRYING = "retrying"  # the last attempt failed retryably or its lease expired: claim the next one
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    SKIPPED = "skipped"  # a later step of a failed job: it will not run unless the job is retried
 
 
 class JobState(str, Enum):
@@ -89,6 +94,7 @@ class JobState(str, Enum):
 
 RETRIES_EXHAUSTED = "StepRetriesExhausted"
 TASK_TIMED_OUT = "TaskTimedOut"
+JOB_CANCELLED = "JobCancelled"
 
 _STORED = ConfigDict(frozen=True, extra="ignore")
 

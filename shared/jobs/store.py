@@ -155,7 +155,7 @@ class JobStore:
                     input=payload,
                 )
                 if self.backend.put_if_absent(claim_key, encode(record)):
-                    log.info("job created", job_id=record.id, job_type=kind.value)
+                    log.info("job.created", job_id=record.id, job_type=kind.value)
                     return self._materialize(record, moment).view, True
                 continue  # another caller claimed the key first: read its job
             record = JobRecord.model_validate_json(raw)
@@ -255,8 +255,14 @@ class JobStore:
             event = self._event(record, step_index, step.attempt, EventKind.FAILED, moment, error=step.error)
             self._write(snapshot, event, moment)
             return None
-        if step.state not in (StepState.PENDING, StepState.RETRYING) or step.attempt >= self.max_attempts:
+        used = step.attempt - facts.retry_base
+        if step.state not in (StepState.PENDING, StepState.RETRYING) or used >= self.max_attempts:
             return None
+        if step.attempt >= MAX_ATTEMPTS_LIMIT:
+            return None  # attempt numbers have two digits; retries past 99 are refused by `retry`
+        # The lease starts when the claim is written, not when the caller read the clock: a caller that
+        # stalled (a slow store, a paused process) must not write a claim that is born expired.
+        moment = max(moment, as_utc(self.clock()))
         lease_end = moment + self.lease
         event = self._event(
             record, step_index, step.attempt + 1, EventKind.CLAIMED, moment, lease_expires_at=lease_end
@@ -350,6 +356,22 @@ class JobStore:
         event = self._event(snapshot.record, step_index, number, EventKind.FAILED, moment, error=error)
         return self._write(snapshot, event, moment)
 
+    def record_control(
+        self,
+        snapshot: JobSnapshot,
+        step_index: int,
+        attempt: int,
+        kind: EventKind,
+        *,
+        error: StepError | None = None,
+        now: datetime | None = None,
+    ) -> Transition:
+        """Write a job-control event (`retried`, `cancelled`; see `shared.jobs.control`) on `snapshot`."""
+        moment = self._now(now)
+        check_step(snapshot.record, step_index)
+        event = self._event(snapshot.record, step_index, check_attempt(attempt), kind, moment, error=error)
+        return self._write(snapshot, event, moment)
+
     # Finishing -----------------------------------------------------------------------------------------
 
     def completion_published(self, job_id: str, state: JobState | str | None = None) -> bool:
@@ -421,7 +443,7 @@ class JobStore:
             ):
                 events.append(event)
             elif event is not None:
-                log.warning("job event does not match its key; ignored", key=key)
+                log.warning("job.event.key_mismatch_ignored", key=key)
         return tuple(events)
 
     def _materialize(self, record: JobRecord, now: datetime) -> JobSnapshot:
@@ -468,7 +490,7 @@ class JobStore:
         self._write_snapshot(updated)
         if recorded:
             log.info(
-                "job step transition",
+                "job.step.transition",
                 job_id=event.job_id,
                 step=event.step.value,
                 attempt=event.attempt,

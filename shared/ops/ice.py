@@ -26,7 +26,7 @@ from xml.etree import ElementTree
 from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, field_validator
 from typing_extensions import Self
 
-from shared.errors import InvalidRequestError, ServiceResponseError
+from shared.errors import InvalidRequestError, ServiceResponseError, rule_error, rule_of
 from shared.ops.base import RequestModel, ResponseModel
 from shared.ops.enums import IceJobState, IceOutputFormat, SampleRate
 from shared.ops.wire import (
@@ -54,7 +54,9 @@ _INPUT_MAX_CHARACTERS = 2000
 _TITLE_MAX_BYTES = 128
 _DESCRIPTION_MAX_BYTES = 1024
 _USER_DATA_MAX_BYTES = 512
-_VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+# `espeak:<voice>` is localcloud's twin only (its eSpeak voices); the pipeline lets it through only when ICE
+# is on loopback (shared.pipeline.voices).
+_VOICE_NAME = re.compile(r"(?:espeak:)?[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")
 _MNS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,255}")
 _SPEECH_RANGE = (-500, 500)
 
@@ -63,7 +65,7 @@ WireInt = Annotated[int, BeforeValidator(refuse_bool)]
 
 def _in_range(value: int, low: int, high: int) -> int:
     if not low <= value <= high:
-        raise ValueError(f"range: must be between {low} and {high}")
+        raise rule_error("range", f"must be between {low} and {high}")
     return value
 
 
@@ -91,16 +93,16 @@ class EditingConfig(RequestModel):
     @classmethod
     def _customized_voice_is_an_id(cls, value: str | None) -> str | None:
         if value is not None and not _VOICE_NAME.fullmatch(value):
-            raise ValueError("voice_name: must be a voice id of letters, digits, '_', '-' or '.'")
+            raise rule_error("voice_name", "must be a voice id of letters, digits, '_', '-' or '.'")
         return value
 
     @field_validator("voice")
     @classmethod
     def _some_voice_is_named(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not _VOICE_NAME.fullmatch(value):
-            raise ValueError("voice_name: must be a voice name of letters, digits, '_', '-' or '.'")
+            raise rule_error("voice_name", "must be a voice name of letters, digits, '_', '-' or '.'")
         if value is None and info.data.get("customized_voice") is None and "customized_voice" in info.data:
-            raise ValueError("voice_required: set voice or customizedVoice")
+            raise rule_error("voice_required", "set voice or customizedVoice")
         return value
 
     @field_validator("format", mode="before")
@@ -110,7 +112,7 @@ class EditingConfig(RequestModel):
             return value.value
         if isinstance(value, str) and value.upper() not in {member.value for member in IceOutputFormat}:
             valid = ", ".join(member.value for member in IceOutputFormat)
-            raise ValueError(f"enum: must be one of {valid} (any case), got {value!r}")
+            raise rule_error("enum", f"must be one of {valid} (any case), got {value!r}")
         return value
 
     @field_validator("volume")
@@ -128,7 +130,7 @@ class EditingConfig(RequestModel):
     def _sample_rate_known(cls, value: int | None) -> int | None:
         if value is not None and value not in {int(rate) for rate in SampleRate}:
             valid = ", ".join(str(int(rate)) for rate in SampleRate)
-            raise ValueError(f"sample_rate: must be one of {valid} Hz")
+            raise rule_error("sample_rate", f"must be one of {valid} Hz")
         return value
 
     @property
@@ -202,7 +204,7 @@ def _decode_json_or_refuse(text: str, field: str, operation: str) -> object:
     try:
         return decode_json_text(text)
     except ValueError as exc:
-        rule, _, message = str(exc).partition(": ")
+        rule, message = rule_of(exc)
         raise InvalidRequestError.single(field, rule, message, operation) from None
 
 
@@ -228,14 +230,14 @@ class SubmitAudioProduceJobRequest(RequestModel):
     @classmethod
     def _text_rules(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("empty: the text to synthesise must not be empty")
+            raise rule_error("empty", "the text to synthesise must not be empty")
         if len(value) > _INPUT_MAX_CHARACTERS:
-            raise ValueError(f"too_long: at most {_INPUT_MAX_CHARACTERS} characters, got {len(value)}")
+            raise rule_error("too_long", f"at most {_INPUT_MAX_CHARACTERS} characters, got {len(value)}")
         if value.lstrip().startswith("<speak"):
             try:
                 ElementTree.fromstring(value)
             except ElementTree.ParseError as exc:
-                raise ValueError(f"ssml: the SSML document is not well-formed XML ({exc})") from None
+                raise rule_error("ssml", f"the SSML document is not well-formed XML ({exc})") from None
         return value
 
     @field_validator("title")
@@ -254,13 +256,13 @@ class SubmitAudioProduceJobRequest(RequestModel):
         if value is None:
             return value
         if utf8_size(value) > _USER_DATA_MAX_BYTES:
-            raise ValueError(f"too_long: must be at most {_USER_DATA_MAX_BYTES} bytes of UTF-8")
+            raise rule_error("too_long", f"must be at most {_USER_DATA_MAX_BYTES} bytes of UTF-8")
         try:
             document = json.loads(value)
         except json.JSONDecodeError:
-            raise ValueError('json_object: must be a JSON object such as {"NotifyAddress": ...}') from None
+            raise rule_error("json_object", 'must be a JSON object such as {"NotifyAddress": ...}') from None
         if not isinstance(document, dict):
-            raise ValueError("json_object: must be a JSON object, not a JSON " + type(document).__name__)
+            raise rule_error("json_object", "must be a JSON object, not a JSON " + type(document).__name__)
         if "NotifyAddress" in document:
             _check_notify_address(document["NotifyAddress"])
         return value
@@ -303,21 +305,21 @@ def _bounded_text(value: str | None, max_bytes: int, hint: str) -> str | None:
     if value is None:
         return value
     if not value:
-        raise ValueError(f"empty: must not be empty; {hint}")
+        raise rule_error("empty", f"must not be empty; {hint}")
     if utf8_size(value) > max_bytes:
-        raise ValueError(f"too_long: must be at most {max_bytes} bytes of UTF-8")
+        raise rule_error("too_long", f"must be at most {max_bytes} bytes of UTF-8")
     return value
 
 
 def _check_notify_address(address: object) -> None:
     if not isinstance(address, str):
-        raise ValueError("notify_address: NotifyAddress must be a string")
+        raise rule_error("notify_address", "NotifyAddress must be a string")
     if address.startswith(("http://", "https://")):
         if not urlsplit(address).hostname:
-            raise ValueError(f"notify_address: {address!r} is not an http(s) URL with a host")
+            raise rule_error("notify_address", f"{address!r} is not an http(s) URL with a host")
     elif not _MNS_NAME.fullmatch(address):
-        raise ValueError(
-            f"notify_address: {address!r} is neither an http(s) URL nor an MNS queue or topic name"
+        raise rule_error(
+            "notify_address", f"{address!r} is neither an http(s) URL nor an MNS queue or topic name"
         )
 
 
@@ -343,7 +345,7 @@ class GetSmartHandleJobRequest(RequestModel):
     @classmethod
     def _job_id_given(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("empty: must be the JobId SubmitAudioProduceJob returned")
+            raise rule_error("empty", "must be the JobId SubmitAudioProduceJob returned")
         return value
 
     def to_query(self) -> dict[str, str]:

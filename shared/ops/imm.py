@@ -26,7 +26,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 from typing_extensions import Self
 
-from shared.errors import InvalidRequestError
+from shared.errors import InvalidRequestError, rule_error, rule_of
 from shared.ops.base import RequestModel, ResponseModel
 from shared.ops.enums import ImmAudioCodec, ImmContainer, ImmTaskStatus, SampleRate
 from shared.ops.wire import (
@@ -97,14 +97,14 @@ def _non_empty_json_list(value: object) -> object:
     # would also be reported as "too short".
     value = decode_json_text(value)
     if isinstance(value, (list, tuple)) and not value:
-        raise ValueError("too_short: must list at least one item")
+        raise rule_error("too_short", "must list at least one item")
     return value
 
 
 def _check_project_name(value: str) -> str:
     if not _PROJECT_NAME.fullmatch(value):
-        raise ValueError(
-            "project_name: must be 1-128 letters, digits, '-' or '_', starting with a letter or '_'"
+        raise rule_error(
+            "project_name", "must be 1-128 letters, digits, '-' or '_', starting with a letter or '_'"
         )
     return value
 
@@ -119,16 +119,16 @@ def _lower_text(value: object) -> object:
 
 
 def _split_oss_uri(uri: str, *, allow_autoext: bool = False) -> tuple[str, str]:
-    """Split `oss://bucket/key`, raising ValueError("<rule>: <sentence>") for use inside validators."""
+    """Split `oss://bucket/key`, raising rule_error(rule, sentence) for use inside validators."""
     if not uri.startswith(_OSS_SCHEME):
-        raise ValueError(f"oss_uri: {uri!r} must have the form oss://<bucket>/<object key>")
+        raise rule_error("oss_uri", f"{uri!r} must have the form oss://<bucket>/<object key>")
     bucket, slash, key = uri[len(_OSS_SCHEME) :].partition("/")
     if not slash or not key:
-        raise ValueError(f"oss_uri: {uri!r} names no object; expected oss://<bucket>/<object key>")
+        raise rule_error("oss_uri", f"{uri!r} names no object; expected oss://<bucket>/<object key>")
     check_bucket_name(bucket)
     check_object_key(key, allow_folder=False)
     if AUTOEXT in key and not allow_autoext:
-        raise ValueError(f"oss_uri: {AUTOEXT} is only allowed in a target URI, not in {uri!r}")
+        raise rule_error("oss_uri", f"{AUTOEXT} is only allowed in a target URI, not in {uri!r}")
     return bucket, key
 
 
@@ -143,7 +143,7 @@ def parse_oss_uri(uri: str, *, field: str = "URI", allow_autoext: bool = True) -
     try:
         return _split_oss_uri(uri, allow_autoext=allow_autoext)
     except ValueError as exc:
-        rule, _, message = str(exc).partition(": ")
+        rule, message = rule_of(exc)
         raise InvalidRequestError.single(field, rule, message) from None
 
 
@@ -188,14 +188,16 @@ class ImmSource(RequestModel):
     @classmethod
     def _seconds_not_negative(cls, value: float | None) -> float | None:
         if value is not None and not (math.isfinite(value) and value >= 0):
-            raise ValueError("range: must be 0 or more seconds (0 means from the start / to the end)")
+            raise rule_error("range", "must be 0 or more seconds (0 means from the start / to the end)")
         return value
 
     @field_validator("subtitles")
     @classmethod
     def _no_subtitles(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
         if value:
-            raise ValueError("unsupported: subtitles cannot be added to an audio output; send an empty list")
+            raise rule_error(
+                "unsupported", "subtitles cannot be added to an audio output; send an empty list"
+            )
         return value
 
     @property
@@ -226,7 +228,7 @@ class TranscodeAudio(RequestModel):
     @classmethod
     def _bitrate_in_range(cls, value: int | None) -> int | None:
         if value is not None and not 1000 <= value <= 10_000_000:
-            raise ValueError("range: must be between 1000 and 10000000 bit/s")
+            raise rule_error("range", "must be between 1000 and 10000000 bit/s")
         return value
 
     @field_validator("bitrate_option")
@@ -240,9 +242,9 @@ class TranscodeAudio(RequestModel):
         if value is None:
             return value
         if not 0 <= value <= 100:
-            raise ValueError("range: must be between 0 and 100")
+            raise rule_error("range", "must be between 0 and 100")
         if info.data.get("bitrate") is not None:
-            raise ValueError("mutually_exclusive: set either Bitrate or Quality, not both")
+            raise rule_error("mutually_exclusive", "set either Bitrate or Quality, not both")
         return value
 
     @field_validator("channel")
@@ -251,10 +253,10 @@ class TranscodeAudio(RequestModel):
         if value is None:
             return value
         if not 1 <= value <= 8:
-            raise ValueError("range: must be between 1 and 8")
+            raise rule_error("range", "must be between 1 and 8")
         codec = info.data.get("codec")
         if isinstance(codec, ImmAudioCodec) and value > _MAX_CHANNELS.get(codec, 8):
-            raise ValueError(f"codec_limit: {codec.value} allows at most {_MAX_CHANNELS[codec]} channels")
+            raise rule_error("codec_limit", f"{codec.value} allows at most {_MAX_CHANNELS[codec]} channels")
         return value
 
     @field_validator("sample_rate")
@@ -264,12 +266,12 @@ class TranscodeAudio(RequestModel):
             return value
         if value not in {rate.value for rate in SampleRate}:
             valid = ", ".join(str(rate.value) for rate in SampleRate)
-            raise ValueError(f"sample_rate: must be one of {valid} Hz")
+            raise rule_error("sample_rate", f"must be one of {valid} Hz")
         codec = info.data.get("codec")
         allowed = _CODEC_SAMPLE_RATES.get(codec) if isinstance(codec, ImmAudioCodec) else None
         if isinstance(codec, ImmAudioCodec) and allowed is not None and value not in allowed:
             listed = ", ".join(str(rate) for rate in sorted(allowed))
-            raise ValueError(f"codec_limit: {codec.value} allows only {listed} Hz")
+            raise rule_error("codec_limit", f"{codec.value} allows only {listed} Hz")
         return value
 
     @field_validator("sample_rate_option")
@@ -283,9 +285,9 @@ class TranscodeAudio(RequestModel):
         if value is None:
             return value
         if value not in (16, 24):
-            raise ValueError("range: must be 16 or 24")
+            raise rule_error("range", "must be 16 or 24")
         if info.data.get("codec") not in (None, ImmAudioCodec.FLAC):
-            raise ValueError("codec_limit: BitsPerSample applies only when Codec is flac")
+            raise rule_error("codec_limit", "BitsPerSample applies only when Codec is flac")
         return value
 
 
@@ -293,9 +295,9 @@ def _rate_option(value: str | None, info: ValidationInfo, partner: str, partner_
     if value is None:
         return value
     if value not in _RATE_OPTIONS:
-        raise ValueError(f"enum: must be one of {', '.join(_RATE_OPTIONS)}")
+        raise rule_error("enum", f"must be one of {', '.join(_RATE_OPTIONS)}")
     if info.data.get(partner) is None:
-        raise ValueError(f"requires: only meaningful together with {partner_wire}")
+        raise rule_error("requires", f"only meaningful together with {partner_wire}")
     return value
 
 
@@ -309,8 +311,8 @@ class TargetAudio(RequestModel):
     @classmethod
     def _disable_excludes_transcode(cls, value: bool | None, info: ValidationInfo) -> bool | None:
         if value and info.data.get("transcode_audio") is not None:
-            raise ValueError(
-                "mutually_exclusive: DisableAudio true drops the stream TranscodeAudio describes"
+            raise rule_error(
+                "mutually_exclusive", "DisableAudio true drops the stream TranscodeAudio describes"
             )
         return value
 
@@ -334,13 +336,15 @@ class ImmTarget(RequestModel):
         audio = info.data.get("audio")
         if isinstance(audio, TargetAudio):
             if audio.disable_audio:
-                raise ValueError(
-                    f"empty_output: an audio-only {value.value} file with audio disabled is empty"
+                raise rule_error(
+                    "empty_output", f"an audio-only {value.value} file with audio disabled is empty"
                 )
             codec = audio.transcode_audio.codec if audio.transcode_audio else None
             if codec is not None and codec not in _CONTAINER_CODECS[value]:
                 allowed = ", ".join(sorted(c.value for c in _CONTAINER_CODECS[value]))
-                raise ValueError(f"codec_container: a {value.value} file holds {allowed}, not {codec.value}")
+                raise rule_error(
+                    "codec_container", f"a {value.value} file holds {allowed}, not {codec.value}"
+                )
         return value
 
     @property
@@ -356,8 +360,9 @@ class MnsNotification(RequestModel):
     @classmethod
     def _topic_name_rules(cls, value: str) -> str:
         if not _MNS_NAME.fullmatch(value):
-            raise ValueError(
-                "mns_name: must start with a letter and hold 1-256 letters, digits or hyphens",
+            raise rule_error(
+                "mns_name",
+                "must start with a letter and hold 1-256 letters, digits or hyphens",
             )
         return value
 
@@ -401,7 +406,7 @@ class CreateMediaConvertTaskRequest(RequestModel):
         count = len(sources) if sources is not None else None
         if value < 0 or (count is not None and value >= count):
             bound = f"0..{count - 1}" if count else "a position in Sources"
-            raise ValueError(f"alignment_index: must index a source ({bound}, 0-based), got {value}")
+            raise rule_error("alignment_index", f"must index a source ({bound}, 0-based), got {value}")
         return value
 
     @field_validator("targets")
@@ -411,9 +416,10 @@ class CreateMediaConvertTaskRequest(RequestModel):
         if sources is not None and len(sources) > 1:
             for index, target in enumerate(value):
                 if target.audio is None or target.audio.transcode_audio is None:
-                    raise ValueError(
-                        f"transcode_required: Targets[{index}] needs Audio.TranscodeAudio with a Codec; "
-                        "merged audio cannot be stream-copied"
+                    raise rule_error(
+                        "transcode_required",
+                        f"Targets[{index}] needs Audio.TranscodeAudio with a Codec; "
+                        "merged audio cannot be stream-copied",
                     )
         return value
 
@@ -421,14 +427,16 @@ class CreateMediaConvertTaskRequest(RequestModel):
     @classmethod
     def _user_data_size(cls, value: str | None) -> str | None:
         if value is not None and len(value.encode("utf-8")) > _USER_DATA_MAX_BYTES:
-            raise ValueError(f"too_long: must be at most {_USER_DATA_MAX_BYTES} bytes of UTF-8")
+            raise rule_error("too_long", f"must be at most {_USER_DATA_MAX_BYTES} bytes of UTF-8")
         return value
 
     @field_validator("target_groups")
     @classmethod
     def _no_target_groups(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
         if value:
-            raise ValueError("unsupported: HLS target groups are not an audio operation; send an empty list")
+            raise rule_error(
+                "unsupported", "HLS target groups are not an audio operation; send an empty list"
+            )
         return value
 
     @property
@@ -482,7 +490,7 @@ class GetTaskRequest(RequestModel):
     @classmethod
     def _task_id_given(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("empty: must be the TaskId CreateMediaConvertTask returned")
+            raise rule_error("empty", "must be the TaskId CreateMediaConvertTask returned")
         return value
 
     @field_validator("project_name")
@@ -494,7 +502,7 @@ class GetTaskRequest(RequestModel):
     @classmethod
     def _task_type_is_a_word(cls, value: str) -> str:
         if not _TASK_TYPE.fullmatch(value):
-            raise ValueError("task_type: must be an IMM task type such as MediaConvert")
+            raise rule_error("task_type", "must be an IMM task type such as MediaConvert")
         return value
 
     def to_query(self) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Wire-level helpers every request model shares: names and keys as OSS accepts them, JSON as the OpenAPI
 SDKs write it, and the flattened RPC parameter form (`Sources.1.URI=...`).
 
-Validators raise ValueError("<rule>: <sentence>"); RequestModel turns that into Problem(field, rule, ...).
+Validators raise `rule_error(rule, sentence)` (shared.errors); pydantic reports the rule as the error type.
 
     >>> check_bucket_name("audiochain")
     'audiochain'
@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from shared.errors import InvalidRequestError
+from shared.errors import InvalidRequestError, rule_error
 
 MAX_KEY_BYTES = 1023
 _BUCKET_CHARS = re.compile(r"[a-z0-9-]+")
@@ -28,7 +28,7 @@ def utf8_size(text: str) -> int:
     try:
         return len(text.encode("utf-8"))
     except UnicodeEncodeError:
-        raise ValueError("utf8: contains characters that cannot be encoded as UTF-8") from None
+        raise rule_error("utf8", "contains characters that cannot be encoded as UTF-8") from None
 
 
 def compact_json(value: object, *, sort_keys: bool = False) -> str:
@@ -43,13 +43,22 @@ def decode_json_text(value: object) -> object:
     try:
         return json.loads(value)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid_json: is not valid JSON ({exc.msg} at position {exc.pos})") from None
+        raise rule_error("invalid_json", f"is not valid JSON ({exc.msg} at position {exc.pos})") from None
 
 
 def refuse_bool(value: object) -> object:
     """Before-validator for numbers: pydantic's lax mode would read true as 1."""
     if isinstance(value, bool):
-        raise ValueError("number_type: must be a number, not true or false")
+        raise rule_error("number_type", "must be a number, not true or false")
+    return value
+
+
+def whole_number(value: object) -> object:
+    """Before-validator for a JSON integer: neither true/false nor a string of digits (`"ab": "64000"`)
+    is silently read as a number; the seeds type these fields as integers."""
+    refuse_bool(value)
+    if isinstance(value, (str, bytes)):
+        raise rule_error("integer_type", f"must be a JSON number, not the string {value!r}")
     return value
 
 
@@ -116,31 +125,31 @@ def describe_control_characters(name: str) -> str | None:
 
 
 def check_object_key(key: str, *, allow_control: bool = False, allow_folder: bool = True) -> str:
-    """Validate an OSS object key; raises ValueError('<rule>: <sentence>') for pydantic to translate.
+    """Validate an OSS object key; raises rule_error(rule, sentence) for pydantic to report.
 
     `allow_folder=False` also refuses a key ending in '/', which names a folder rather than an object.
     """
     size = utf8_size(key)
     if not 1 <= size <= MAX_KEY_BYTES:
-        raise ValueError(f"key_length: an object key is 1 to {MAX_KEY_BYTES} bytes of UTF-8, got {size}")
+        raise rule_error("key_length", f"an object key is 1 to {MAX_KEY_BYTES} bytes of UTF-8, got {size}")
     if key[0] in "/\\":
-        raise ValueError(f"key_leading_slash: an object key must not start with '/' or '\\\\', got {key!r}")
+        raise rule_error("key_leading_slash", f"an object key must not start with '/' or '\\\\', got {key!r}")
     problem = describe_control_characters(key)
     if problem and not allow_control:
-        raise ValueError(f"control_character: {problem}; object keys must not contain control characters")
+        raise rule_error("control_character", f"{problem}; object keys must not contain control characters")
     if key.endswith("/") and not allow_folder:
-        raise ValueError(f"folder_key: {key!r} ends with '/', which names a folder, not an object")
+        raise rule_error("folder_key", f"{key!r} ends with '/', which names a folder, not an object")
     return key
 
 
 def check_bucket_name(name: str) -> str:
     """Validate an OSS bucket name (3-63 characters: lowercase letters, digits, hyphens inside)."""
     if not 3 <= len(name) <= 63:
-        raise ValueError(f"bucket_length: a bucket name is 3 to 63 characters, got {len(name)} in {name!r}")
+        raise rule_error("bucket_length", f"a bucket name is 3 to 63 characters, got {len(name)} in {name!r}")
     if not _BUCKET_CHARS.fullmatch(name):
-        raise ValueError(
-            f"bucket_characters: a bucket name has only lowercase letters, digits and '-', got {name!r}"
+        raise rule_error(
+            "bucket_characters", f"a bucket name has only lowercase letters, digits and '-', got {name!r}"
         )
     if name[0] == "-" or name[-1] == "-":
-        raise ValueError(f"bucket_hyphen: a bucket name must not start or end with '-', got {name!r}")
+        raise rule_error("bucket_hyphen", f"a bucket name must not start or end with '-', got {name!r}")
     return name

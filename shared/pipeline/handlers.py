@@ -33,6 +33,7 @@ from shared.logging import get_logger
 from shared.pipeline.decide import Accept, Ignore, decide_upload
 from shared.pipeline.orchestrator import Orchestrator
 from shared.pipeline.provider import PipelineProvider
+from shared.pipeline.reconcile import InboxReconciler
 from shared.runtime.context import FcContext
 from shared.runtime.handler import bind_correlation, fc_handler
 
@@ -132,18 +133,18 @@ def handle_upload_event(event: bytes, orchestrator: Orchestrator) -> dict[str, A
         try:
             view = orchestrator.handle_upload(record)
         except InvalidRequestError as error:
-            log.warning("upload record refused", index=index, key=decision.key, error=str(error))
+            log.warning("upload.record.refused", index=index, key=decision.key, error=str(error))
             ignored.append(_ignored(index, record, "invalid_record", str(error)))
             continue
         except ServiceError as error:
-            log.warning("upload record failed", index=index, key=decision.key, code=error.code)
+            log.warning("upload.record.failed", index=index, key=decision.key, code=error.code)
             failure = failure or error
             continue
         except ConfigurationError:
             existing = _existing_job(orchestrator, decision)
             if existing is None:
                 raise
-            log.info("upload's job waits for another function", job_id=existing, key=decision.key)
+            log.info("upload.job.waits_for_other_function", job_id=existing, key=decision.key)
             deferred.append({"index": index, "key": decision.key, "job_id": existing})
             continue
         if view is None:
@@ -184,14 +185,20 @@ def handle_notification_event(event: bytes, orchestrator: Orchestrator) -> dict[
 def handle_timer_event(
     event: bytes, orchestrator: Orchestrator, *, budget_seconds: float | None = None
 ) -> dict[str, Any]:
-    """One sweep over the unfinished jobs. The timer's payload may cap it: `{"max_jobs": 20}`.
+    """One sweep over the unfinished jobs, then one slice of inbox reconciliation (`shared.pipeline.
+    reconcile`) when the sweep finished within its budget. The timer's payload may cap the sweep:
+    `{"max_jobs": 20}`.
 
     An empty event (`b""` or `{}`, a manual invocation from the console) sweeps without a cap. The sweep
     stops after `budget_seconds` (see `sweep_budget`); the next tick carries on.
     """
     limit = sweep_limit(event)
     report = orchestrator.sweep(limit=limit, budget_seconds=budget_seconds)
-    return {"status": "swept", "max_jobs": limit, **asdict(report)}
+    answer: dict[str, Any] = {"status": "swept", "max_jobs": limit, **asdict(report)}
+    if not report.stopped_early:
+        # Uploads whose event was lost get their job here, a bounded slice of the inbox per tick.
+        answer["reconcile"] = asdict(InboxReconciler(orchestrator).run())
+    return answer
 
 
 # Time kept back from the function's timeout: the job being examined when the budget runs out must still

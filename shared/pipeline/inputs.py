@@ -15,6 +15,7 @@ field and the rule.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from enum import Enum
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -23,18 +24,23 @@ from xml.etree import ElementTree
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, field_validator, model_validator
 from typing_extensions import Self
 
-from shared.errors import InvalidRequestError
+from shared.errors import InvalidRequestError, rule_error
 from shared.jobs.model import JobType
 from shared.ops.base import RequestModel
 from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
-from shared.ops.oss_common import raise_field_problems
-from shared.ops.oss_params import ConvertParams
-from shared.ops.wire import check_object_key
+from shared.ops.oss.common import raise_field_problems
+from shared.ops.oss.params import ConvertParams
+from shared.ops.wire import check_object_key, whole_number
+from shared.pipeline.recognition import Channels
 
 MAX_MERGE_CLIPS = 100
 MAX_SPEECH_CHARACTERS = 2000
 MAX_CONTEXT_CHARACTERS = 20000
 _VOICE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+# An ICE voice, or (localcloud only; see shared.pipeline.voices) `espeak:<eSpeak voice>` such as espeak:en-us.
+_SPEAKER_PATTERN = r"(?:espeak:)?[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}"
+# Offsets and durations in milliseconds: OSS reads them as 32-bit integers (24 days is far beyond any clip).
+MAX_MILLISECONDS = 2**31 - 1
 
 RequestModelT = TypeVar("RequestModelT", bound=RequestModel)
 
@@ -46,6 +52,18 @@ def _object_key(value: object) -> object:
 
 
 ObjectKey = Annotated[str, BeforeValidator(_object_key)]
+JsonInt = Annotated[int, BeforeValidator(whole_number)]
+
+
+def _uploaded_key(value: object) -> object:
+    if isinstance(value, str):
+        # OSS stores keys with control characters (a TAB, U+202E in names copied from documents): an upload
+        # the bucket accepted must get a job, so only the length and leading-slash rules apply.
+        check_object_key(value, allow_control=True, allow_folder=False)
+    return value
+
+
+UploadedKey = Annotated[str, BeforeValidator(_uploaded_key)]
 
 
 class UploadInput(RequestModel):
@@ -54,9 +72,15 @@ class UploadInput(RequestModel):
     operation: ClassVar[str] = "upload job"
 
     bucket: str
-    key: ObjectKey
+    key: UploadedKey
     etag: str | None = None
     relative_key: str = Field(min_length=1, description="The key without the inbox prefix.")
+    # How to recognise it, from the upload rule its key matched (shared/pipeline/recognition.py).
+    language: AsrLanguage | None = None
+    channels: Channels | None = Field(
+        None, description="Tracks recognised separately; default: mixed to mono."
+    )
+    context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
 
 
 class ConvertJobInput(RequestModel):
@@ -70,8 +94,12 @@ class ConvertJobInput(RequestModel):
 
 class MergeClip(RequestModel):
     key: ObjectKey
-    ss: int = Field(0, ge=0, description="Start offset in milliseconds; 0 starts at the beginning.")
-    t: int = Field(0, ge=0, description="Duration in milliseconds; 0 runs to the end.")
+    ss: JsonInt = Field(
+        0, ge=0, le=MAX_MILLISECONDS, description="Start offset in milliseconds; 0 starts at the beginning."
+    )
+    t: JsonInt = Field(
+        0, ge=0, le=MAX_MILLISECONDS, description="Duration in milliseconds; 0 runs to the end."
+    )
 
 
 class MergeEngine(str, Enum):
@@ -87,7 +115,9 @@ class MergeJobInput(RequestModel):
 
     clips: list[MergeClip] = Field(min_length=2, max_length=MAX_MERGE_CLIPS)
     params: ConvertParams
-    align: int = Field(0, ge=0, description="The clip whose sample rate and channels are the defaults.")
+    align: JsonInt = Field(
+        0, ge=0, le=MAX_MERGE_CLIPS, description="The clip whose sample rate and channels are the defaults."
+    )
     engine: MergeEngine = MergeEngine.AUTO
 
     @model_validator(mode="after")
@@ -108,12 +138,12 @@ class SpeechJobInput(RequestModel):
     operation: ClassVar[str] = "speech job"
 
     text: str = Field(min_length=1, max_length=MAX_SPEECH_CHARACTERS)
-    voice: str = Field("Siqi", pattern=_VOICE_PATTERN)
+    voice: str = Field("Siqi", pattern=_SPEAKER_PATTERN)
     customized_voice: str | None = Field(None, pattern=_VOICE_PATTERN)
     format: Annotated[IceOutputFormat, BeforeValidator(_any_case_format)] = IceOutputFormat.MP3
-    volume: int = Field(50, ge=0, le=100)
-    speech_rate: int = Field(0, ge=-500, le=500)
-    pitch_rate: int = Field(0, ge=-500, le=500)
+    volume: JsonInt = Field(50, ge=0, le=100)
+    speech_rate: JsonInt = Field(0, ge=-500, le=500)
+    pitch_rate: JsonInt = Field(0, ge=-500, le=500)
     sample_rate: SampleRate | None = None
     title: str | None = Field(None, min_length=1, max_length=128)
 
@@ -121,12 +151,16 @@ class SpeechJobInput(RequestModel):
     @classmethod
     def _text_rules(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("empty: the text to synthesise must not be blank")
+            raise rule_error("empty", "the text to synthesise must not be blank")
+        spoken = value
         if value.lstrip().startswith("<speak"):
             try:
-                ElementTree.fromstring(value)
+                spoken = "".join(ElementTree.fromstring(value).itertext())
             except ElementTree.ParseError as exc:
-                raise ValueError(f"ssml: the SSML document is not well-formed XML ({exc})") from None
+                raise rule_error("ssml", f"the SSML document is not well-formed XML ({exc})") from None
+        if not any(unicodedata.category(char)[0] in "LN" for char in spoken):
+            # Control characters, punctuation or emoji alone: the synthesiser would fail after the 202.
+            raise rule_error("unspeakable", "the text has no letters or digits to speak")
         return value
 
 
@@ -150,10 +184,21 @@ class TranscribeJobInput(RequestModel):
         None, description="Word timings; default: when the language has them."
     )
     context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
+    channels: Channels | None = Field(
+        None, description="Qwen-ASR channel_id: tracks recognised separately (filetrans); default [0]."
+    )
 
     @model_validator(mode="after")
     def _language_rules(self) -> Self:
         problems = []
+        if self.channels is not None and self.mode in (TranscribeMode.SYNC, TranscribeMode.COMPATIBLE):
+            problems.append(
+                (
+                    "channels",
+                    "channels_need_filetrans",
+                    "the synchronous models hear one track; use filetrans",
+                )
+            )
         language = self.language
         if self.enable_itn and language is not None and not language.supports_itn:
             problems.append(

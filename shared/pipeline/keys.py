@@ -103,13 +103,16 @@ def output_keys(record: JobRecord, settings: PipelineSettings) -> OutputKeys:
 
     The chain mirrors the inbox-relative key under the output prefix (`inbox/talks/a.wav` →
     `outputs/talks/a.wav/transcript.json`), so a re-upload of the same name replaces its transcripts.
-    A key that would exceed OSS's 1023 bytes, and every API job, uses `outputs/<job_id>/` instead.
+    A key that would exceed OSS's 1023 bytes, one with `.`/`..` or empty segments (which a tool that
+    resolves paths would turn into another folder: `outputs/a/../../jobs/…`), and every API job, use
+    `outputs/<job_id>/` instead.
     """
     folder = result_folder(settings, record.id)
     if record.type is JobType.TRANSCRIBE_UPLOAD:
         relative = input_of(record.input, UploadInput).relative_key
         mirrored = f"{settings.output_prefix}{relative}/"
-        if len((mirrored + "transcript.json").encode("utf-8")) <= _MAX_KEY_BYTES:
+        fits = len((mirrored + "transcript.json").encode("utf-8")) <= _MAX_KEY_BYTES
+        if fits and not has_unsafe_segments(relative):
             folder = mirrored
     return OutputKeys(*(f"{folder}transcript.{ext}" for ext in ("json", "srt", "vtt", "txt")))
 
@@ -143,6 +146,15 @@ def step_targets(record: JobRecord, step_index: int, settings: PipelineSettings)
     if record.steps[step_index] in (StepName.CONVERT, StepName.MERGE, StepName.SYNTHESIZE):
         return tuple(step_outputs(record, step_index, settings).values())
     return ()
+
+
+def has_unsafe_segments(key: str) -> bool:
+    """Whether a key has `.`, `..` or empty path segments (`a//b`), which path-resolving tools rewrite.
+
+    >>> has_unsafe_segments("talks/../a.wav"), has_unsafe_segments("talks/a..b.wav")
+    (True, False)
+    """
+    return any(segment in ("", ".", "..") for segment in key.split("/"))
 
 
 def oss_uri(bucket: str, key: str) -> str:

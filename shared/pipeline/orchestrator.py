@@ -33,12 +33,14 @@ from shared.clients.errors import ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.events.notifications import IceCallback, TaskNotification
 from shared.events.oss import OssRecord
+from shared.jobs.control import index_source
 from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
+from shared.jobs.outbox import CompletionOutbox, outcome_of
 from shared.jobs.store import JobSnapshot, JobStore
 from shared.logging import get_logger
-from shared.ops.asr_audio import MAX_REQUEST_BYTES
+from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.pipeline.decide import Ignore, decide_upload
 from shared.pipeline.inputs import (
     ConvertJobInput,
@@ -53,7 +55,9 @@ from shared.pipeline.inputs import (
 from shared.pipeline.keys import job_id_from_key, step_targets
 from shared.pipeline.plans import choose_merge_engine, preflight
 from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort, MnsPort, OssPort
+from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
+from shared.pipeline.retry import retry_due
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
 
@@ -100,6 +104,7 @@ class Orchestrator:
         self.clients = Clients(oss=oss, mns=mns, dashscope=dashscope, imm=imm, ice=ice)
         self.clock = clock
         self.runner = StepRunner(settings, store, self.clients)
+        self.outbox = CompletionOutbox(store.backend, store.layout)
 
     # Uploads -----------------------------------------------------------------------------------------
 
@@ -107,20 +112,43 @@ class Orchestrator:
         """Start (or find and advance) the job for one OSS event record; None when it is not an upload."""
         decision = decide_upload(record, self.settings)
         if isinstance(decision, Ignore):
-            log.info("upload ignored", reason=decision.reason, detail=decision.detail, key=record.raw_key)
+            log.info("upload.ignored", reason=decision.reason, detail=decision.detail, key=record.raw_key)
             return None
         existing = self.store.find(decision.idempotency_key)
         if existing is not None:
-            log.info("upload already has a job", job_id=existing.id, key=decision.key)
+            log.info("upload.job.exists", job_id=existing.id, key=decision.key)
+            index_source(self.store, str(existing.input.get("key", decision.key)), existing.id)
             return self.advance(existing.id)
         found = self._resolve_upload(decision.candidate_keys, decision.etag)
         if found is None:
             return None
         key, etag = found
-        job_input = UploadInput.build(
-            bucket=decision.bucket, key=key, etag=etag, relative_key=key[len(self.settings.inbox_prefix) :]
-        )
+        fields: dict[str, Any] = {"bucket": decision.bucket, "key": key, "etag": etag}
+        fields["relative_key"] = relative_key = key[len(self.settings.inbox_prefix) :]
+        rule = rule_for(self.settings.upload_rules, relative_key)
+        if rule is not None:  # how the rule says to recognise it, recorded on the job
+            fields.update(rule.model_dump(exclude={"prefix"}, exclude_none=True))
+        try:
+            job_input: BaseModel | dict[str, Any] = UploadInput.build(**fields)
+        except InvalidRequestError as error:
+            return self._reject_upload(decision.idempotency_key, fields, error)
         view, _ = self.store.create_or_get(JobType.TRANSCRIBE_UPLOAD, job_input, decision.idempotency_key)
+        index_source(self.store, key, view.id)
+        return self.advance(view.id)
+
+    def _reject_upload(
+        self, idempotency_key: str, fields: dict[str, Any], error: InvalidRequestError
+    ) -> JobView:
+        """An upload the bucket accepted but the chain cannot run still gets a job, failed at once with the
+        reason: it is listed, found by `?source=`, announced, and can be retried once the rules allow it."""
+        log.warning("upload.refused", key=fields["key"], code=error.code, error=str(error))
+        view, _ = self.store.create_or_get(JobType.TRANSCRIBE_UPLOAD, fields, idempotency_key)
+        index_source(self.store, fields["key"], view.id)
+        claim = self.store.claim_step(view.id, 0)
+        if claim is not None:
+            self.store.record_failed(
+                view.id, 0, claim.attempt, code="InvalidUpload", message=str(error), retryable=False
+            )
         return self.advance(view.id)
 
     def handle_uploads(self, records: Iterable[OssRecord]) -> list[JobView]:
@@ -136,14 +164,14 @@ class Orchestrator:
             except ObjectNotFound:
                 continue
             if info.size == 0:
-                log.info("upload ignored", reason="empty_object", key=key)
+                log.info("upload.ignored", reason="empty_object", key=key)
                 return None
             if etag and info.etag and info.etag.lower() != etag.lower():
                 # A newer version replaced this one; its own event starts its own job.
-                log.info("upload ignored", reason="superseded", key=key)
+                log.info("upload.ignored", reason="superseded", key=key)
                 return None
             return key, etag or info.etag or None
-        log.info("upload ignored", reason="object_gone", candidates=list(candidates))
+        log.info("upload.ignored", reason="object_gone", candidates=list(candidates))
         return None
 
     # Notifications -----------------------------------------------------------------------------------
@@ -157,7 +185,7 @@ class Orchestrator:
         match = self._match(notification)
         if match is None:
             log.warning(
-                "notification for no known job; ignored",
+                "notification.unknown_job_ignored",
                 task_id=_task_id(notification),
                 status=getattr(notification.status, "value", notification.status),
             )
@@ -241,24 +269,44 @@ class Orchestrator:
                 self.runner.run(claim)
 
     def _finalize(self, snapshot: JobSnapshot) -> None:
-        """Publish the completion message once per outcome (at least once), then drop the job from the
-        sweep. A job a late success revived after its failure was announced is announced again."""
+        """Publish the completion message once per outcome, then drop the job from the sweep.
+
+        The outbox hands the publishing turn to one finaliser (duplicate deliveries finalise at once);
+        the others leave the job active, so the sweep checks again that the message went out.
+        """
         view, record = snapshot.view, snapshot.record
         self.store.write_snapshot(snapshot)  # a racing recorder may have left a stale one for listings
         topic = self.settings.output_topic
-        if topic is not None and not self.store.completion_published(view.id, view.state):
+        outcome = outcome_of(view, snapshot.events)
+        if topic is not None and not self.outbox.sent(view.id, outcome):
             if self.clients.mns is None:
-                log.info("completion left for a function with an MNS client", job_id=view.id)
+                log.info("completion.deferred_to_mns_function", job_id=view.id)
                 return
-            message = completion_message(view, record, self.settings.bucket)
+            turn = self.outbox.take_turn(view.id, outcome, as_utc(self.clock()))
+            if turn is None:
+                return
+            message = completion_message(
+                view, record, self.settings.bucket, completion_id=f"{view.id}:{outcome}"
+            )
             try:
                 self.clients.mns.publish(topic, message)
             except ServiceError as error:
-                log.warning("completion not published; the sweep retries", job_id=view.id, code=error.code)
+                log.warning("completion.publish_failed_sweep_retries", job_id=view.id, code=error.code)
+                self.outbox.release_turn(view.id, outcome, turn)
                 return
+            self.outbox.mark_sent(view.id, outcome, message)
             self.store.mark_completion_published(view.id, message)
         self.store.deactivate(view.id)
-        log.info("job finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
+        if view.error is not None:
+            log.warning(
+                "job.failed",
+                job_id=view.id,
+                job_type=view.type.value,
+                code=view.error.code,
+                error=view.error.message,
+            )
+        else:
+            log.info("job.finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
 
     # The timer ---------------------------------------------------------------------------------------
 
@@ -302,8 +350,8 @@ class Orchestrator:
             except Exception:
                 # One job's trouble must not stop the others; the next sweep tries it again.
                 report.errors += 1
-                log.exception("sweep failed for a job", job_id=job_id)
-        log.info("sweep done", **vars(report))
+                log.exception("sweep.job.failed", job_id=job_id)
+        log.info("sweep.done", **vars(report))
         return report
 
     def _sweep_job(self, job_id: str, now: datetime, report: SweepReport) -> None:
@@ -318,6 +366,8 @@ class Orchestrator:
         step = view.steps[index]
         if step.state is StepState.CLAIMED:
             return  # someone holds a live lease
+        if step.state is StepState.RETRYING and now < retry_due(snapshot, index, self.store.lease):
+            return  # backing off: a throttled or failing service gets time to recover
         if step.state is StepState.SUBMITTED:
             if not self.runner.poll(snapshot, step, now):
                 return
@@ -370,7 +420,9 @@ class Orchestrator:
         for index in range(len(kind.steps)):
             self._require_step_client(kind, job_input, kind.steps[index])
         view, created = self.store.create_or_get(kind, job_input, key)
-        log.info("api job submitted", job_id=view.id, job_type=kind.value, created=created)
+        if isinstance(job_input, (ConvertJobInput, TranscribeJobInput)):
+            index_source(self.store, job_input.source, view.id)
+        log.info("api.job.submitted", job_id=view.id, job_type=kind.value, created=created)
         return self.advance(view.id), created
 
     def output_urls(self, view: JobView, expires: int | None = None) -> dict[str, str]:
@@ -388,7 +440,16 @@ class Orchestrator:
         elif isinstance(job_input, MergeJobInput):
             sources.extend((f"clips[{i}].key", clip.key) for i, clip in enumerate(job_input.clips))
         operation = f"{kind.value} job"
+        readable = self.settings.readable_prefixes
         for field, key in sources:
+            if not key.startswith(readable):
+                raise InvalidRequestError.single(
+                    field,
+                    "source_not_readable",
+                    f"{key!r} is outside the folders the functions may read sources from "
+                    f"({', '.join(repr(prefix) for prefix in readable)}); upload it under {readable[0]!r}",
+                    operation,
+                )
             try:
                 info = self.clients.oss.head_object(self.settings.bucket, key)
             except ObjectNotFound:
@@ -413,7 +474,7 @@ class Orchestrator:
         try:
             return parse_job_input(record.type, record.input)
         except InvalidRequestError as error:
-            log.error("job input no longer valid", job_id=record.id, error=str(error))
+            log.error("job.input.invalid", job_id=record.id, error=str(error))
             return None
 
     def _fail_unrunnable(self, record: JobRecord, index: int, now: datetime | None) -> None:

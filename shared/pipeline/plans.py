@@ -28,12 +28,12 @@ from pydantic import BaseModel
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.jobs.model import JobRecord, JobType
 from shared.ops.asr import ChatCompletionRequest, FiletransRequest, MultimodalGenerationRequest
-from shared.ops.asr_audio import MAX_REQUEST_BYTES
+from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AudioFormat, ImmAudioCodec, ImmContainer
 from shared.ops.ice import SubmitAudioProduceJobRequest
 from shared.ops.imm import CreateMediaConvertTaskRequest
-from shared.ops.oss_concat import MAX_OBJECTS
-from shared.ops.oss_process import AudioConcatRequest, AudioConvertRequest
+from shared.ops.oss import AudioConcatRequest, AudioConvertRequest
+from shared.ops.oss.concat import MAX_OBJECTS
 from shared.pipeline.inputs import (
     ConvertJobInput,
     MergeEngine,
@@ -52,7 +52,9 @@ from shared.pipeline.keys import (
     oss_uri,
     speech_object,
 )
+from shared.pipeline.recognition import normalize_channel_count
 from shared.pipeline.settings import PipelineSettings
+from shared.pipeline.voices import voice_problem
 
 # A well-formed id no real job has (its time part is the very end of the id range).
 PLACEHOLDER_JOB_ID = "j" + "0" * 26
@@ -127,10 +129,11 @@ class FiletransPlan:
 
 
 def plan_normalize(record: JobRecord, settings: PipelineSettings) -> OssConvertPlan:
-    """The chain's first step: the upload to FLAC, 16 kHz, mono, 16-bit, notifying the pipeline topic."""
+    """The chain's first step: the upload to FLAC, 16 kHz, 16-bit, notifying the pipeline topic; mono, or
+    with its channels kept when the upload's rule asks for them to be recognised separately."""
     upload = input_of(record.input, UploadInput)
     request = AudioConvertRequest.build(
-        params=NORMALIZE_PARAMS,
+        params={**NORMALIZE_PARAMS, "ac": normalize_channel_count(upload.channels)},
         saveas={"bucket": settings.bucket, "object": normalized_key(settings, record.id)},
         notify={"topic": settings.pipeline_topic},
     )
@@ -289,15 +292,24 @@ def plan_transcription(
     """
     if record.type is JobType.TRANSCRIBE:
         job = input_of(record.input, TranscribeJobInput)
-        mode, language, itn, words, context = (
+        mode, language, itn, words, context, channels = (
             job.mode,
             job.language,
             job.enable_itn,
             job.enable_words,
             job.context,
+            job.channels,
         )
     else:
-        mode, language, itn, words, context = TranscribeMode.AUTO, settings.asr_language, False, None, None
+        upload = input_of(record.input, UploadInput)
+        mode, itn, words = TranscribeMode.AUTO, False, None
+        language, context, channels = (
+            upload.language or settings.asr_language,
+            upload.context,
+            upload.channels,
+        )
+    if channels is not None:
+        mode = TranscribeMode.FILETRANS  # only filetrans recognises tracks separately
     if mode is TranscribeMode.AUTO:
         small = source_size is not None and 0 < source_size <= settings.sync_asr_max_bytes
         mode = TranscribeMode.SYNC if small else TranscribeMode.FILETRANS
@@ -321,7 +333,12 @@ def plan_transcription(
     if words is None:
         words = settings.asr_enable_words and (language is None or language.supports_words)
     filetrans = FiletransRequest.for_file(
-        audio_url, language=language, enable_itn=itn, enable_words=words, context=context
+        audio_url,
+        language=language,
+        enable_itn=itn,
+        enable_words=words,
+        context=context,
+        channel_ids=channels or (0,),
     )
     return FiletransPlan(filetrans)
 
@@ -342,6 +359,10 @@ def preflight(job_type: JobType, job_input: BaseModel, settings: PipelineSetting
     elif job_type is JobType.MERGE:
         plan_merge(record, settings)
     elif job_type is JobType.SPEECH:
+        speech = input_of(record.input, SpeechJobInput)
+        problem = voice_problem(speech.voice, settings) if speech.customized_voice is None else None
+        if problem is not None:
+            raise InvalidRequestError.single("voice", problem[0], problem[1], "speech job")
         plan_speech(record, settings)
     elif job_type is JobType.TRANSCRIBE:
         plan_transcription(record, None, "https://preflight.invalid/audio", settings)

@@ -27,7 +27,7 @@ from shared.ops.ice import (
     SubmitAudioProduceJobResponse,
 )
 from shared.ops.imm import CreateMediaConvertTaskRequest, CreateMediaConvertTaskResponse, GetTaskResponse
-from shared.ops.oss_process import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
+from shared.ops.oss import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
 
 
 class OssPort(Protocol):

@@ -170,6 +170,7 @@ def _single_sentence(
         duration_ms=duration_ms,
         source=dict(source or {}),
         engine=engine,
+        timing="estimated",
         channels=(TranscriptChannel(channel_id=0, sentences=sentences),),
     )
 
@@ -196,12 +197,17 @@ def _validated_source(record: JobRecord, bucket: str) -> dict[str, Any]:
     return {}
 
 
-def completion_message(view: JobView, record: JobRecord, bucket: str) -> str:
+def completion_message(
+    view: JobView, record: JobRecord, bucket: str, *, completion_id: str | None = None
+) -> str:
     """The JSON published to the output topic when a job ends (succeeded or failed).
 
     `{"type": "audiochain.job.finished", "schema_version": 1, "job_id", "job_type", "state", "bucket",
     "source", "outputs": {name: key}, "error": {code, message} | null, "transcript": {language,
-    duration_ms, excerpt} (transcription jobs), "created_at", "finished_at"}`
+    duration_ms, excerpt} (transcription jobs), "created_at", "finished_at", "completion_id"}`
+
+    `completion_id` names the outcome (job id, state, retries): the same for a message published twice
+    after a publisher crashed mid-publish, so a consumer can drop the repeat.
     """
     message: dict[str, Any] = {
         "type": COMPLETION_MESSAGE_TYPE,
@@ -216,6 +222,8 @@ def completion_message(view: JobView, record: JobRecord, bucket: str) -> str:
         "created_at": view.created_at.isoformat(),
         "finished_at": view.updated_at.isoformat(),
     }
+    if completion_id is not None:
+        message["completion_id"] = completion_id
     publish = view.step(StepName.PUBLISH_TRANSCRIPTS)
     if publish is not None and publish.result:
         message["transcript"] = {

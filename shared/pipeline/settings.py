@@ -32,10 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from typing_extensions import Self
 
 from shared import env
-from shared.errors import ConfigurationError, InvalidRequestError
-from shared.ops.asr_audio import MAX_REQUEST_BYTES
+from shared.errors import ConfigurationError, InvalidRequestError, rule_of
+from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AsrLanguage
 from shared.ops.wire import check_bucket_name
+from shared.pipeline.recognition import UploadRule, parse_rules
 
 DEFAULT_SUFFIXES = (
     ".wav",
@@ -65,6 +66,7 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "work_prefix": (env.AUDIOCHAIN_WORK_PREFIX,),
     "output_prefix": (env.AUDIOCHAIN_OUTPUT_PREFIX,),
     "jobs_prefix": (env.AUDIOCHAIN_JOBS_PREFIX,),
+    "source_prefix": (env.AUDIOCHAIN_SOURCE_PREFIX,),
     "pipeline_topic": (env.AUDIOCHAIN_PIPELINE_TOPIC,),
     "output_topic": (env.AUDIOCHAIN_OUTPUT_TOPIC,),
     "imm_project": (env.AUDIOCHAIN_IMM_PROJECT,),
@@ -81,6 +83,9 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "max_attempts": (env.AUDIOCHAIN_MAX_ATTEMPTS,),
     "task_timeout_seconds": (env.AUDIOCHAIN_TASK_TIMEOUT_SECONDS,),
     "asr_language": (env.AUDIOCHAIN_ASR_LANGUAGE,),
+    "upload_rules": (env.AUDIOCHAIN_UPLOAD_RULES,),
+    "subtitle_line_chars": (env.AUDIOCHAIN_SUBTITLE_LINE_CHARS,),
+    "subtitle_lines": (env.AUDIOCHAIN_SUBTITLE_LINES,),
 }
 # Optional settings an empty variable switches off (rather than leaving the default).
 _EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project"})
@@ -98,6 +103,9 @@ class PipelineSettings(BaseModel):
     work_prefix: str = "work/"
     output_prefix: str = "outputs/"
     jobs_prefix: str = "jobs/"
+    # Where API jobs may read their sources (besides the inbox and the outputs): the one rule the template's
+    # policy statements are written from, so a job accepted here can be read by the functions' role.
+    source_prefix: str = "media/"
     pipeline_topic: str = "audiochain-pipeline"
     output_topic: str | None = "audiochain-output"
     # Normalised audio at most this large is transcribed synchronously (qwen3-asr-flash, text only, no
@@ -107,6 +115,11 @@ class PipelineSettings(BaseModel):
     presign_expiry_seconds: int = Field(default=6 * 3600, ge=1)
     asr_language: AsrLanguage | None = None
     asr_enable_words: bool = True
+    # Per-upload recognition options by key prefix (language, channels, context): pipeline/recognition.py.
+    upload_rules: tuple[UploadRule, ...] = ()
+    # Subtitle lines: characters per line and lines per cue (transcripts/render.py has the other limits).
+    subtitle_line_chars: int = Field(default=42, ge=10, le=200)
+    subtitle_lines: int = Field(default=2, ge=1, le=5)
     imm_project: str | None = None
     step_lease_seconds: int = Field(default=600, ge=1)
     max_attempts: int = Field(default=3, ge=1, le=99)
@@ -118,6 +131,11 @@ class PipelineSettings(BaseModel):
     imm_endpoint: str | None = None
     ice_endpoint: str | None = None
     dashscope_endpoint: str | None = None
+
+    @field_validator("upload_rules", mode="before")
+    @classmethod
+    def _rules_from_json(cls, value: Any) -> Any:
+        return parse_rules(value) if isinstance(value, str) else value
 
     @field_validator("accepted_suffixes", mode="before")
     @classmethod
@@ -169,6 +187,12 @@ class PipelineSettings(BaseModel):
                 "invalid pipeline settings: " + "; ".join(str(problem) for problem in problems)
             ) from None
 
+    @property
+    def readable_prefixes(self) -> tuple[str, ...]:
+        """Where an API job's sources may be: the source prefix, the inbox and the outputs (the same folders
+        the template grants GetObject on for sources)."""
+        return (self.source_prefix, self.inbox_prefix, self.output_prefix)
+
     # Checking ----------------------------------------------------------------------------------------
 
     def validate(self) -> Self:  # type: ignore[override]  # pydantic's deprecated classmethod of this name
@@ -185,6 +209,7 @@ class PipelineSettings(BaseModel):
             "work_prefix": self.work_prefix,
             "output_prefix": self.output_prefix,
             "jobs_prefix": self.jobs_prefix,
+            "source_prefix": self.source_prefix,
         }
         for name, prefix in prefixes.items():
             if not prefix:
@@ -198,7 +223,15 @@ class PipelineSettings(BaseModel):
                 problems.append(f"{name}: {prefix!r} must not contain control characters")
         if problems:
             return problems
-        written = [(name, prefix) for name, prefix in prefixes.items() if name != "inbox_prefix"]
+        # Sources are read, never written: they may sit anywhere but in what the chain writes or watches.
+        written = [
+            (name, prefix)
+            for name, prefix in prefixes.items()
+            if name not in ("inbox_prefix", "source_prefix")
+        ]
+        for name, prefix in [*written, ("inbox_prefix", self.inbox_prefix)]:
+            if _overlap(self.source_prefix, prefix):
+                problems.append(f"source_prefix: {self.source_prefix!r} overlaps {name} {prefix!r}")
         for name, prefix in written:
             if _overlap(prefix, self.inbox_prefix):
                 problems.append(
@@ -216,7 +249,7 @@ class PipelineSettings(BaseModel):
         try:
             check_bucket_name(self.bucket)
         except ValueError as exc:
-            problems.append(f"bucket: {str(exc).partition(': ')[2]}")
+            problems.append(f"bucket: {rule_of(exc)[1]}")
         if not _REGION.fullmatch(self.region):
             problems.append(f"region: {self.region!r} is not a region id such as 'cn-hangzhou'")
         for name in ("pipeline_topic", "output_topic"):

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from shared.clients.errors import MalformedResponseError, ObjectNotFound, is_retryable
+from shared.clients.errors import MalformedResponseError, ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.jobs.model import TASK_TIMED_OUT, Claim, JobRecord, JobType, StepName, StepView
 from shared.jobs.store import JobSnapshot, JobStore
@@ -53,8 +53,9 @@ from shared.pipeline.results import (
     transcript_from_filetrans,
     transcript_from_sync,
 )
+from shared.pipeline.retry import task_failure_retryable
 from shared.pipeline.settings import PipelineSettings
-from shared.transcripts import render_json, render_srt, render_txt, render_vtt
+from shared.transcripts import SubtitleStyle, render_json, render_srt, render_txt, render_vtt
 
 log = get_logger(__name__)
 ClientT = TypeVar("ClientT")
@@ -186,10 +187,13 @@ class StepRunner:
                 service=SERVICE_DASHSCOPE,
             ) from exc
         keys = output_keys(record, self.settings)
+        style = SubtitleStyle(
+            line_chars=self.settings.subtitle_line_chars, lines=self.settings.subtitle_lines
+        )
         for key, text in (
             (keys.json, render_json(transcript)),
-            (keys.srt, render_srt(transcript)),
-            (keys.vtt, render_vtt(transcript)),
+            (keys.srt, render_srt(transcript, style)),
+            (keys.vtt, render_vtt(transcript, style)),
             (keys.txt, render_txt(transcript)),
         ):
             self.clients.oss.put_object(bucket, key, text.encode("utf-8"))
@@ -214,7 +218,7 @@ class StepRunner:
                 return True
             # Tried again next sweep, but still under the task timeout below: a status that can never
             # be read must not keep the job running (and polled) for ever.
-            log.warning("poll failed; trying again next sweep", job_id=record.id, code=error.code)
+            log.warning("step.poll.failed_retry_next_sweep", job_id=record.id, code=error.code)
             done = False
         if done:
             return True
@@ -259,7 +263,7 @@ class StepRunner:
             elif job.state is IceJobState.FAILED:
                 self.task_failed(record, step.index, step.attempt, job.error_code, job.error_message)
             return job.state.is_final
-        log.warning("submitted step names an unknown service", job_id=record.id, service=step.service)
+        log.warning("step.unknown_service", job_id=record.id, service=step.service)
         return False
 
     def complete_transcription(
@@ -296,7 +300,7 @@ class StepRunner:
             attempt,
             code=failure.code,
             message=failure.message,
-            retryable=lost or is_retryable(None, failure.code),
+            retryable=lost or task_failure_retryable(failure.code),
         )
         return True
 
@@ -311,7 +315,7 @@ class StepRunner:
             attempt,
             code=error_code,
             message=message or f"the task failed ({error_code})",
-            retryable=is_retryable(None, error_code),
+            retryable=task_failure_retryable(error_code),
         )
 
     def succeed(self, record: JobRecord, step_index: int, attempt: int | None, task_id: str | None) -> None:
@@ -324,7 +328,7 @@ class StepRunner:
         else:
             code, message, retryable = getattr(error, "code", "InvalidParameter"), str(error), False
         log.warning(
-            "job step failed", job_id=record.id, step_index=step_index, code=code, retryable=retryable
+            "job.step.failed", job_id=record.id, step_index=step_index, code=code, retryable=retryable
         )
         self.store.record_failed(
             record.id, step_index, attempt, code=code, message=message, retryable=retryable

@@ -134,7 +134,14 @@ class HttpRequest:
         if not self.body.strip():
             raise InvalidRequestError.single("body", "required", "a JSON body is required")
         try:
-            return json.loads(self.body)
+            # JSON is UTF-8 (RFC 8259 §8.1); json.loads would guess UTF-16/32 from bytes and accept them.
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidRequestError.single(
+                "body", "json", f"is not UTF-8 (byte {exc.start}); send JSON encoded as UTF-8"
+            ) from None
+        try:
+            return json.loads(text)
         except ValueError as exc:
             # JSONDecodeError and UnicodeDecodeError, and also an integer too long to convert (Python
             # refuses more than 4,300 digits): all are bad bodies, none is our fault.

@@ -6,10 +6,12 @@ track (`channel_id` as Qwen-ASR numbers them); sentences in time order.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import Self
+
+from shared.errors import rule_error
 
 TRANSCRIPT_SCHEMA_VERSION = 1
 
@@ -25,7 +27,7 @@ class TranscriptWord(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.end_ms < self.begin_ms:
-            raise ValueError("time_order: end_ms must not be before begin_ms")
+            raise rule_error("time_order", "end_ms must not be before begin_ms")
         return self
 
 
@@ -42,7 +44,7 @@ class TranscriptSentence(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.end_ms < self.begin_ms:
-            raise ValueError("time_order: end_ms must not be before begin_ms")
+            raise rule_error("time_order", "end_ms must not be before begin_ms")
         return self
 
 
@@ -67,6 +69,10 @@ class Transcript(BaseModel):
     duration_ms: int | None = Field(default=None, ge=0)
     source: dict[str, Any] = Field(default_factory=dict)
     engine: dict[str, Any] = Field(default_factory=dict)
+    # "engine": sentence (and word) times came from the recogniser. "estimated": the mode gave none (the
+    # synchronous models answer text only), so the one sentence spans the audio and subtitle cues spread its
+    # words evenly over it: readable, but not synchronised with the speech.
+    timing: Literal["engine", "estimated"] = "engine"
     channels: tuple[TranscriptChannel, ...] = ()
 
     @property

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,13 +24,13 @@ import httpx
 import pytest
 
 from localcloud.engines.wer import wer_report
-from localcloud.run_inputs import Sample, synthesize_sample
-from localcloud.run_watch import JobsApi, JobWatcher, Tracked
+from localcloud.ports import ObjectCreated
+from localcloud.run.inputs import Sample, synthesize_sample
+from localcloud.run.watch import JobsApi, JobWatcher, Tracked
 from localcloud.runtime import FunctionRuntime
 from localcloud.runtime.triggers import subscription_name
 from localcloud.server import LocalCloud
 from localcloud.services.mns.delivery import LocalSubscription
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials
 from shared.clients.oss import OssClient
 from shared.jobs.model import JobView
@@ -136,16 +137,16 @@ class Chain:
     def capture_uploads(self) -> list[ObjectCreated]:
         """Every object-created event the store announces from now on (what the OSS trigger hears)."""
         events: list[ObjectCreated] = []
-        self.cloud.service("oss").store.add_listener(events.append)
+        self.cloud.oss().store.add_listener(events.append)
         return events
 
     def announce(self, event: ObjectCreated) -> None:
         """Announce an object creation again: the OSS trigger invokes on_upload with the same event."""
-        self.cloud.service("oss").store.notify_created(event)
+        self.cloud.oss().store.notify_created(event)
 
     def capture_pipeline(self) -> None:
         """Keep every message the pipeline topic carries (in the JSON form on_notify gets)."""
-        self.cloud.service("mns").subscribe_local(
+        self.cloud.mns().subscribe_local(
             PIPELINE_TOPIC, "e2e-capture", self.captured.append, content_format="JSON"
         )
 
@@ -156,7 +157,7 @@ class Chain:
 
     def pause_notify(self) -> None:
         """Take on_notify's trigger subscription away: what the topic carries meanwhile never reaches it."""
-        mns = self.cloud.service("mns")
+        mns = self.cloud.mns()
         self._notify = mns.local_subscriptions.get(PIPELINE_TOPIC, NOTIFY_SUBSCRIPTION)
         assert self._notify is not None, "the on_notify trigger's subscription is missing"
         mns.unsubscribe_local(PIPELINE_TOPIC, NOTIFY_SUBSCRIPTION)
@@ -165,7 +166,7 @@ class Chain:
         """The trigger's subscription back, exactly as the runtime registered it."""
         notify = self._notify
         assert notify is not None, "pause_notify first"
-        self.cloud.service("mns").subscribe_local(
+        self.cloud.mns().subscribe_local(
             PIPELINE_TOPIC,
             NOTIFY_SUBSCRIPTION,
             notify.deliver,
@@ -174,7 +175,7 @@ class Chain:
         )
 
     def publish(self, body: str) -> None:
-        self.cloud.service("mns").publish(PIPELINE_TOPIC, body)
+        self.cloud.mns().publish(PIPELINE_TOPIC, body)
 
     # What localcloud did ------------------------------------------------------------------------------
 
@@ -194,9 +195,13 @@ class Chain:
         return self.oss.get_object_bytes(BUCKET, key).decode("utf-8")
 
 
-@pytest.fixture
-def chain(tmp_path: Path) -> Iterator[Chain]:
-    cloud = LocalCloud(make_config(tmp_path / "localcloud"), template=TEMPLATE).start()
+@contextmanager
+def running_chain(
+    data_dir: Path, *, fc_version: int = 2, parameters: dict[str, str] | None = None
+) -> Iterator[Chain]:
+    """A fresh localcloud running template.yaml (with these parameter values), and its handles."""
+    config = make_config(data_dir, fc_version=fc_version)
+    cloud = LocalCloud(config, template=TEMPLATE, parameters=parameters).start()
     try:
         runtime = cloud.runtime
         assert runtime is not None
@@ -212,6 +217,14 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
             oss.close()
     finally:
         cloud.stop()
+
+
+@pytest.fixture(params=[2, 3], ids=["fc2", "fc3"])
+def chain(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Chain]:
+    """The chain on the local runtime playing FC 2.0 (HTTP functions as WSGI) and FC 3.0 (JSON HTTP events):
+    every e2e test runs on both."""
+    with running_chain(tmp_path / "localcloud", fc_version=request.param) as running:
+        yield running
 
 
 def step_attempts(view: JobView) -> dict[str, tuple[str, int]]:

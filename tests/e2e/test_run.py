@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.engines.media import probe
 from localcloud.engines.testaudio import write_tone
 from localcloud.run import RunOptions, execute, options_from_arguments
-from localcloud.run_inputs import SAMPLES, check_user_files, unique_name
-from localcloud.run_watch import describe_change
+from localcloud.run.inputs import SAMPLES, RunInput, check_user_files, unique_name
+from localcloud.run.watch import Tracked, describe_change, heartbeats
 from shared.errors import InvalidRequestError
 from shared.jobs.model import JobView
 from shared.pipeline.settings import DEFAULT_SUFFIXES
@@ -29,17 +31,21 @@ def test_localcloud_run_in_a_subprocess_transcribes_a_file_and_writes_the_summar
 ) -> None:
     audio = tmp_path / "weather note.wav"
     audio.write_bytes(speech(WEATHER))
+    (tmp_path / "weather note.txt").write_text(as_text(WEATHER) + "\n", encoding="utf-8")  # the reference
     out = tmp_path / "out"
     command = [sys.executable, "-m", "localcloud", "run", str(audio), "--data", str(tmp_path / "data")]
-    command += ["--out", str(out), "--timeout", "120", "--tick", "0.5"]
+    command += ["--out", str(out), "--timeout", "120", "--tick", "0.5", "--language", "en"]
 
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
 
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "weather note.wav" in finished.stdout and "job succeeded" in finished.stdout
     assert "1 of 1 files transcribed" in finished.stdout
-    summary = json.loads((out / "run-summary.json").read_text(encoding="utf-8"))
+    latest = out / "latest"
+    assert latest.is_symlink() and (out / summary_run_id(latest)).is_dir()
+    summary = json.loads((latest / "run-summary.json").read_text(encoding="utf-8"))
     assert summary["ok"] is True and summary["timed_out"] is False and summary["pending"] == []
+    assert latest.resolve() == (out / summary["run_id"]).resolve()
     (entry,) = summary["files"]
     assert (entry["name"], entry["state"], entry["transcript"], entry["generated"]) == (
         "weather note.wav",
@@ -49,11 +55,14 @@ def test_localcloud_run_in_a_subprocess_transcribes_a_file_and_writes_the_summar
     )
     assert entry["key"].startswith("audiochain/inbox/run-") and entry["key"].endswith("/weather note.wav")
     assert [step["name"] for step in entry["steps"]] == ["convert", "transcribe", "publish_transcripts"]
-    assert entry["wer"] is None and entry["reference"] is None
+    assert entry["reference"] == as_text(WEATHER)  # read from the sidecar weather note.txt
+    assert entry["wer"]["reference_words"] == len(as_text(WEATHER).split()) and entry["wer"]["wer"] < 0.5
+    assert "WER" in finished.stdout
     assert_recognised(as_text(WEATHER), entry["excerpt"])
     for fmt in ("json", "srt", "vtt", "txt"):
-        copy = out / "weather note" / f"transcript.{fmt}"
+        copy = latest / "weather note" / f"transcript.{fmt}"
         assert copy.is_file() and copy.stat().st_size > 0
+        assert stat.S_IMODE(copy.stat().st_mode) == 0o644
         assert entry["outputs"][fmt].endswith(f"/weather note.wav/transcript.{fmt}")
     assert (tmp_path / "data" / "run.log").stat().st_size > 0
 
@@ -81,7 +90,7 @@ def test_a_run_reports_missing_and_non_audio_files_by_name_and_still_transcribes
     text = printed.getvalue()
     assert status == 1, text
     assert f"{missing}: no such file" in text and f"{notes}: not audio FFmpeg can decode" in text
-    summary = json.loads((out / "run-summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((out / "latest" / "run-summary.json").read_text(encoding="utf-8"))
     assert summary["ok"] is False
     by_name = {entry["name"]: entry for entry in summary["files"]}
     assert by_name[str(missing)]["state"] == by_name[str(notes)]["state"] == "invalid"
@@ -90,8 +99,8 @@ def test_a_run_reports_missing_and_non_audio_files_by_name_and_still_transcribes
     assert sample["reference"] == SAMPLES[0].text
     assert sample["wer"]["reference_words"] == len(SAMPLES[0].text.split())
     assert 0 <= sample["wer"]["wer"] <= 1.5  # the rate itself depends on the recogniser, not the plumbing
-    assert (out / "short-note" / "short-note.wav").is_file()
-    assert (out / "short-note" / "transcript.srt").is_file()
+    assert (out / "latest" / "short-note" / "short-note.wav").is_file()
+    assert (out / "latest" / "short-note" / "transcript.srt").is_file()
     assert "WER" in text and "Summary JSON" in text
 
 
@@ -182,3 +191,42 @@ def test_a_progress_line_names_each_step_that_changed_and_the_end_of_the_job() -
         "failed", "pending", "pending", state="failed", error={"code": "InvalidSource", "message": "x"}
     )
     assert describe_change(submitted, failed) == "convert: failed → job failed (InvalidSource: x)"
+
+
+def summary_run_id(latest: Path) -> str:
+    """The run folder `latest` points at (a relative link: the run id)."""
+    return str(latest.readlink())
+
+
+def test_a_long_wait_gets_a_line_every_fifteen_seconds_saying_what_it_waits_for(tmp_path: Path) -> None:
+    transcribing = JobView.model_validate(
+        {
+            "id": "j1",
+            "type": "transcribe_upload",
+            "state": "running",
+            "steps": [
+                {"index": 0, "name": "convert", "state": "succeeded"},
+                {"index": 1, "name": "transcribe", "state": "submitted"},
+                {"index": 2, "name": "publish_transcripts", "state": "pending"},
+            ],
+            "created_at": "2025-01-15T08:30:45Z",
+            "updated_at": "2025-01-15T08:30:46Z",
+        }
+    )
+    write_tone(tmp_path / "t.wav", seconds=0.2, sample_rate=16000, channels=1, format="wav")
+    info = probe(tmp_path / "t.wav")
+    item = RunInput(name="talk.wav", path=tmp_path / "t.wav", info=info)
+    waiting = Tracked(
+        item=item, key="inbox/r/talk.wav", etag="e", uploaded_at=1.0, job_id="j1", view=transcribing
+    )
+    unmatched = Tracked(item=item, key="inbox/r/other.wav", etag="e", uploaded_at=1.0)
+    last_said = {"inbox/r/talk.wav": 5.0}
+
+    assert heartbeats([waiting, unmatched], last_said, elapsed=10.0) == []
+    lines = heartbeats([waiting, unmatched], last_said, elapsed=21.0)
+
+    assert [text for _, text in lines] == [
+        "transcribe: still submitted (16 s without news)",
+        "waiting for its job to appear (20 s without news)",
+    ]
+    assert heartbeats([waiting, unmatched], last_said, elapsed=22.0) == []  # said just now

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -36,11 +36,10 @@ from localcloud.services.dashscope.errors import (
     FILE_TOO_LARGE,
     RecognitionFailure,
 )
-from localcloud.services.oss.store import ObjectRecord
 from shared.ops.asr import AudioInput
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
 # qwen3-asr-flash takes up to 10 MB of audio (the seed); filetrans files up to 2 GB.
 SYNC_AUDIO_LIMIT = 10 * 1024 * 1024
@@ -55,12 +54,6 @@ _MEDIA_TYPE_EXTENSIONS = {
     "audio/x-m4a": ".m4a", "audio/m4a": ".m4a", "audio/amr": ".amr", "audio/webm": ".webm",
     "audio/x-ms-wma": ".wma",
 }  # fmt: skip
-
-
-class OssProvider(Protocol):
-    """What this module needs from localcloud's OSS service."""
-
-    def resolve_url(self, url: str) -> ObjectRecord: ...
 
 
 @dataclass
@@ -87,7 +80,7 @@ class AudioFetcher:
 
     def __init__(
         self,
-        cloud: LocalCloud,
+        cloud: Host,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
@@ -126,7 +119,7 @@ class AudioFetcher:
     def _from_oss(self, url: str, max_bytes: int) -> FetchedAudio:
         where = _describe(url)
         try:
-            oss: OssProvider = self.cloud.service("oss")
+            oss = self.cloud.oss()
         except LookupError:
             raise RecognitionFailure(
                 FILE_DOWNLOAD_FAILED, f"cannot read {where}: localcloud's OSS service is not running"

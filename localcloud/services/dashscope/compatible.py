@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from werkzeug.wrappers import Request, Response
 
 from localcloud.engines.asr import Recognition
@@ -39,12 +38,13 @@ from localcloud.services.dashscope.recognition import (
 )
 from localcloud.services.dashscope.synchronous import SyncJob, prepare_job
 from localcloud.services.dashscope.wire import ok, read_body, sse_event
+from shared.logging import get_logger
 from shared.ops.asr import ChatCompletionRequest
 
 if TYPE_CHECKING:
-    from localcloud.services.dashscope.service import DashScopeService
+    from localcloud.services.dashscope.parts import DashScopeParts
 
-log = structlog.get_logger("localcloud.dashscope")
+log = get_logger("localcloud.dashscope")
 
 OPERATION = ChatCompletionRequest.operation
 _INTERNAL_MESSAGE = "localcloud hit an internal error; see its log"
@@ -70,7 +70,7 @@ class _Answer:
         }
 
 
-def chat_completions(service: DashScopeService, request: Request, request_id: str) -> Response:
+def chat_completions(service: DashScopeParts, request: Request, request_id: str) -> Response:
     """Recognise the request's audio and answer as the OpenAI-compatible endpoint does."""
     parsed = ChatCompletionRequest.from_json(read_body(request, OPERATION))
     audio_field = f"messages[{len(parsed.messages) - 1}].content[0].input_audio.data"
@@ -145,7 +145,7 @@ def _events(job: SyncJob, answer: _Answer, include_usage: bool, request_id: str)
             return
         except Exception:
             # The status line is gone already: the client learns of the failure only from the stream.
-            log.exception("dashscope stream failed", request_id=request_id)
+            log.exception("dashscope.stream.failed", request_id=request_id)
             internal = api_error(500, "InternalError", _INTERNAL_MESSAGE, openai_code="internal_error")
             yield sse_event(openai_error_document(internal, request_id))
             return

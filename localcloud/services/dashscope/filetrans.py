@@ -21,11 +21,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from werkzeug.wrappers import Request, Response
 
+from localcloud.ports import ObjectCreated
 from localcloud.services.dashscope.audio_source import FILETRANS_AUDIO_LIMIT
 from localcloud.services.dashscope.errors import INTERNAL_ERROR, RecognitionFailure, api_error
 from localcloud.services.dashscope.paraformer import PARAFORMER_MODELS, ParaformerRequest
@@ -40,8 +42,8 @@ from localcloud.services.dashscope.tasks import (
 from localcloud.services.dashscope.transcripts import ChannelRecognition, paraformer_result, qwen_result
 from localcloud.services.dashscope.wire import json_object, ok, read_body, task_time
 from localcloud.services.dashscope.worker import WorkerStopped
-from localcloud.services.oss.store import ObjectCreated
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 from shared.ops.asr import (
     ASYNC_HEADER,
     ASYNC_HEADER_VALUE,
@@ -52,16 +54,16 @@ from shared.ops.asr import (
 from shared.ops.enums import AsrModel
 
 if TYPE_CHECKING:
-    from localcloud.services.dashscope.service import DashScopeService
+    from localcloud.services.dashscope.parts import DashScopeParts
 
-log = structlog.get_logger("localcloud.dashscope")
+log = get_logger("localcloud.dashscope")
 
 OPERATION = FiletransRequest.operation
 RESULT_BUCKET = "localcloud-dashscope-results"
 RESULT_LIFETIME = 86400
 
 
-def submit(service: DashScopeService, request: Request, request_id: str) -> Response:
+def submit(service: DashScopeParts, request: Request, request_id: str) -> Response:
     """Validate and persist a transcription task, then queue it; answers PENDING with the task id."""
     if request.headers.get(ASYNC_HEADER, "").lower() != ASYNC_HEADER_VALUE:
         raise api_error(403, "AccessDenied", "current user api does not support synchronous calls")
@@ -79,7 +81,7 @@ def submit(service: DashScopeService, request: Request, request_id: str) -> Resp
     record = service.tasks.create(job)
     service.transcriber.schedule(record.task_id)
     log.info(
-        "transcription task submitted", task_id=record.task_id, model=job.model, files=len(job.file_urls)
+        "dashscope.transcription.submitted", task_id=record.task_id, model=job.model, files=len(job.file_urls)
     )
     return ok(
         {"request_id": request_id, "output": {"task_id": record.task_id, "task_status": "PENDING"}},
@@ -122,7 +124,7 @@ def parse_job(document: dict[str, Any]) -> TranscriptionJob:
     )
 
 
-def get_task(service: DashScopeService, task_id: str, request_id: str) -> Response:
+def get_task(service: DashScopeParts, task_id: str, request_id: str) -> Response:
     """The task's state; once SUCCEEDED, where its result documents are."""
     record = service.tasks.get(task_id)
     if record is None:
@@ -158,7 +160,7 @@ def get_task(service: DashScopeService, task_id: str, request_id: str) -> Respon
     return ok(payload, request_id)
 
 
-def _subtask(service: DashScopeService, record: TaskRecord, outcome: FileOutcome) -> dict[str, Any]:
+def _subtask(service: DashScopeParts, record: TaskRecord, outcome: FileOutcome) -> dict[str, Any]:
     if outcome.status == SUCCEEDED:
         return {
             "file_url": outcome.file_url,
@@ -173,18 +175,18 @@ def _subtask(service: DashScopeService, record: TaskRecord, outcome: FileOutcome
     }
 
 
-def _result_url(service: DashScopeService, record: TaskRecord, outcome: FileOutcome) -> str:
+def _result_url(service: DashScopeParts, record: TaskRecord, outcome: FileOutcome) -> str:
     # Valid until 24 h after the task ended, whenever it is asked for; the same URL on every poll.
     assert outcome.result_key is not None and record.end_time is not None
     remaining = int(record.end_time) + RESULT_LIFETIME - int(time.time())
-    url: str = service.cloud.service("oss").presign_get(RESULT_BUCKET, outcome.result_key, max(1, remaining))
+    url: str = service.cloud.oss().presign_get(RESULT_BUCKET, outcome.result_key, max(1, remaining))
     return url
 
 
 class Transcriber:
     """Runs tasks on `cloud.tasks`: claim, fetch, probe, recognise each channel, store the result."""
 
-    def __init__(self, service: DashScopeService) -> None:
+    def __init__(self, service: DashScopeParts) -> None:
         self.service = service
         self._stopped = threading.Event()
 
@@ -192,9 +194,9 @@ class Transcriber:
         """Create the result bucket and queue every task a previous run left unfinished."""
         self._stopped.clear()
         try:
-            self.service.cloud.service("oss").store.create_bucket(RESULT_BUCKET)
+            self.service.cloud.oss().store.create_bucket(RESULT_BUCKET)
         except LookupError:
-            log.warning("localcloud's OSS is not running: transcription results cannot be stored")
+            log.warning("dashscope.transcription.oss_not_running")
         for task_id in self.service.tasks.requeue_interrupted():
             self.schedule(task_id)
 
@@ -221,11 +223,13 @@ class Transcriber:
             except WorkerStopped:
                 return  # localcloud stopped under it: left RUNNING, run again on the next start
             except Exception as exc:
-                log.exception("transcription crashed", task_id=task_id, file_index=index)
+                log.exception("dashscope.transcription.crashed", task_id=task_id, file_index=index)
                 failure = f"localcloud hit an internal error ({type(exc).__name__}); see its log"
                 outcomes.append(FileOutcome(file_url, FAILED, code=INTERNAL_ERROR, message=failure))
         finished = self.service.tasks.finish(task_id, outcomes)
-        log.info("transcription task finished", task_id=task_id, status=finished.status if finished else None)
+        log.info(
+            "dashscope.transcription.finished", task_id=task_id, status=finished.status if finished else None
+        )
 
     def _transcribe(self, record: TaskRecord, index: int, file_url: str) -> FileOutcome:
         job = record.job
@@ -238,15 +242,7 @@ class Transcriber:
             with self.service.fetcher.fetch(file_url, max_bytes=FILETRANS_AUDIO_LIMIT) as audio:
                 info = inspect_audio(audio.path)
                 check_channels(job.channel_ids, info)
-                channels = [
-                    ChannelRecognition(
-                        channel,
-                        recognizer.recognize(
-                            audio.path, language=language, channel=channel, enable_words=job.enable_words
-                        ),
-                    )
-                    for channel in job.channel_ids
-                ]
+                channels = self._recognize_channels(audio.path, language, job.channel_ids, job.enable_words)
             if job.kind == "paraformer":
                 document = paraformer_result(file_url, info, channels)
                 key = f"prod/{job.model}/{record.task_id}-{index}.json"
@@ -259,9 +255,25 @@ class Transcriber:
         seconds = billed_seconds(info.duration_ms) * len(job.channel_ids)
         return FileOutcome(file_url, SUCCEEDED, result_key=key, seconds=seconds)
 
+    def _recognize_channels(
+        self, path: Path, language: str | None, channel_ids: tuple[int, ...], enable_words: bool
+    ) -> list[ChannelRecognition]:
+        """Each requested track, recognised side by side on the recogniser's workers (a stereo call takes
+        the time of its longer side, not of both)."""
+        recognizer = self.service.recognizer
+
+        def one(channel: int) -> ChannelRecognition:
+            heard = recognizer.recognize(path, language=language, channel=channel, enable_words=enable_words)
+            return ChannelRecognition(channel, heard)
+
+        if len(channel_ids) == 1 or recognizer.workers == 1:
+            return [one(channel) for channel in channel_ids]
+        with ThreadPoolExecutor(min(len(channel_ids), recognizer.workers)) as pool:
+            return list(pool.map(one, channel_ids))
+
     def _store_result(self, key: str, document: dict[str, Any], task_id: str) -> None:
         try:
-            oss = self.service.cloud.service("oss")
+            oss = self.service.cloud.oss()
         except LookupError:
             raise RecognitionFailure(
                 INTERNAL_ERROR, "localcloud's OSS service is not running, so the result cannot be stored"

@@ -21,13 +21,13 @@ from localcloud.services.dashscope.wire import ok, read_body
 from shared.ops.asr import MultimodalGenerationRequest
 
 if TYPE_CHECKING:
-    from localcloud.services.dashscope.service import DashScopeService
+    from localcloud.services.dashscope.parts import DashScopeParts
 
 OPERATION = MultimodalGenerationRequest.operation
 LANGUAGE_FIELD = "parameters.asr_options.language"
 
 
-def generation(service: DashScopeService, request: Request, request_id: str) -> Response:
+def generation(service: DashScopeParts, request: Request, request_id: str) -> Response:
     """Recognise the request's audio and answer as DashScope's synchronous endpoint does."""
     parsed = MultimodalGenerationRequest.from_json(read_body(request, OPERATION))
     job = prepare_job(

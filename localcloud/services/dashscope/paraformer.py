@@ -18,7 +18,8 @@ from typing import Literal
 
 from pydantic import StrictBool, StrictInt, StrictStr, field_validator
 
-from shared.ops.asr_audio import AsrBodyModel, AsrRequestModel, AudioInput, AudioSourceKind, FieldError
+from shared.errors import rule_error
+from shared.ops.asr.audio import AsrBodyModel, AsrRequestModel, AudioInput, AudioSourceKind, FieldError
 
 PARAFORMER_MODELS = (
     "paraformer-v2",
@@ -42,7 +43,7 @@ class ParaformerInput(AsrRequestModel):
     @classmethod
     def _one_to_a_hundred_urls(cls, value: tuple[AudioInput, ...]) -> tuple[AudioInput, ...]:
         if not 1 <= len(value) <= MAX_FILES:
-            raise ValueError(f"file_count: must list 1 to {MAX_FILES} file URLs, not {len(value)}")
+            raise rule_error("file_count", f"must list 1 to {MAX_FILES} file URLs, not {len(value)}")
         for index, audio in enumerate(value):
             if audio.kind is AudioSourceKind.DATA:
                 raise FieldError(
@@ -67,11 +68,11 @@ class ParaformerParameters(AsrRequestModel):
         if value is None:
             return value
         if not value:
-            raise ValueError("channel_id_empty: must list at least one audio track (default [0])")
+            raise rule_error("channel_id_empty", "must list at least one audio track (default [0])")
         if any(track < 0 for track in value):
-            raise ValueError(f"channel_id_range: track indexes start at 0 (got {list(value)})")
+            raise rule_error("channel_id_range", f"track indexes start at 0 (got {list(value)})")
         if len(set(value)) != len(value):
-            raise ValueError(f"channel_id_duplicate: each track may be listed once (got {list(value)})")
+            raise rule_error("channel_id_duplicate", f"each track may be listed once (got {list(value)})")
         return value
 
     @field_validator("language_hints")
@@ -90,7 +91,7 @@ class ParaformerParameters(AsrRequestModel):
     @classmethod
     def _speakers(cls, value: int | None) -> int | None:
         if value is not None and not 2 <= value <= 100:
-            raise ValueError(f"speaker_count_range: must be 2 to 100, not {value}")
+            raise rule_error("speaker_count_range", f"must be 2 to 100, not {value}")
         return value
 
 

@@ -20,11 +20,13 @@ Usage arithmetic (documented choices):
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import queue
 import re
+from collections.abc import Iterator
 from pathlib import Path
-
-import structlog
 
 from localcloud.engines.asr import Recognition
 from localcloud.engines.errors import MediaError
@@ -37,9 +39,10 @@ from localcloud.services.dashscope.errors import (
     RecognitionFailure,
 )
 from localcloud.services.dashscope.worker import EngineDescription, RecognitionWorker, WorkerFailure
+from shared.logging import get_logger
 from shared.ops.asr import audio_tokens_for
 
-log = structlog.get_logger("localcloud.dashscope")
+log = get_logger("localcloud.dashscope")
 
 # The local engines detect no emotion; Qwen-ASR always reports one, so every sentence is "neutral".
 EMOTION = "neutral"
@@ -64,18 +67,43 @@ def describe_languages(codes: frozenset[str]) -> str:
 
 
 class Recognizer:
-    """The configured recognition engine, run in a worker process (thread-safe); `close()` ends it."""
+    """The configured recognition engine, run in up to `workers` worker processes (thread-safe).
 
-    def __init__(self, spec: str) -> None:
+    A call takes an idle worker, or waits for one. Workers start on first use, and the most recently used
+    idle worker is taken first, so sequential calls keep reusing one process and a second one starts only
+    when two recognitions run at once. Each worker gets an equal share of the cores for its engine's native
+    threads. `close()` ends them all.
+    """
+
+    def __init__(self, spec: str, workers: int = 1) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         self.spec = spec
-        self._worker = RecognitionWorker(spec)
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        self._workers = [RecognitionWorker(spec, threads=threads) for _ in range(workers)]
+        self._idle: queue.LifoQueue[RecognitionWorker] = queue.LifoQueue()
+        for worker in reversed(self._workers):
+            self._idle.put(worker)
         self._description: EngineDescription | None = None
+
+    @property
+    def workers(self) -> int:
+        return len(self._workers)
+
+    @contextlib.contextmanager
+    def _worker(self) -> Iterator[RecognitionWorker]:
+        worker = self._idle.get()
+        try:
+            yield worker
+        finally:
+            self._idle.put(worker)
 
     @property
     def description(self) -> EngineDescription:
         """The engine's name and languages (asked of the worker once, which starts it)."""
         if self._description is None:
-            outcome = self._worker.describe()
+            with self._worker() as worker:
+                outcome = worker.describe()
             if isinstance(outcome, WorkerFailure):
                 raise self._failure(outcome, None, None)
             self._description = outcome
@@ -93,16 +121,18 @@ class Recognizer:
 
         Raises RecognitionFailure, or WorkerStopped when localcloud is stopping.
         """
-        outcome = self._worker.recognize(
-            str(path), language=language, channel=channel, enable_words=enable_words
-        )
+        with self._worker() as worker:
+            outcome = worker.recognize(
+                str(path), language=language, channel=channel, enable_words=enable_words
+            )
         if isinstance(outcome, WorkerFailure):
             raise self._failure(outcome, path, language)
         return outcome
 
     def close(self) -> None:
-        """End the worker process; the call in progress finishes first, later ones raise WorkerStopped."""
-        self._worker.close()
+        """End the worker processes; calls in progress finish first, later ones raise WorkerStopped."""
+        for worker in self._workers:
+            worker.close()
 
     def _failure(self, failure: WorkerFailure, path: Path | None, language: str | None) -> RecognitionFailure:
         message = failure.message if path is None else _without_path(failure.message, path)
@@ -115,7 +145,9 @@ class Recognizer:
             return RecognitionFailure(FILE_DECODE_FAILED, message)
         if failure.kind == "no_engine":
             return RecognitionFailure(INTERNAL_ERROR, f"no recognition engine: {message}")
-        log.error("recognition engine failed", engine=self.spec, error=message, traceback=failure.detail)
+        log.error(
+            "dashscope.recognition.engine_failed", engine=self.spec, error=message, traceback=failure.detail
+        )
         reason = message.partition(":")[0] if failure.detail else message
         return RecognitionFailure(
             INTERNAL_ERROR, f"localcloud hit an internal error in the speech engine ({reason}); see its log"

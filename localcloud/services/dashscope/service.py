@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import structlog
 from werkzeug.wrappers import Request, Response
 
 from localcloud import authn
@@ -45,12 +44,13 @@ from localcloud.services.dashscope.recognition import Recognizer
 from localcloud.services.dashscope.tasks import TaskStore
 from localcloud.services.dashscope.worker import WorkerStopped
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 from shared.ops.asr import CHAT_COMPLETIONS_PATH, MULTIMODAL_GENERATION_PATH, TRANSCRIPTION_PATH
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
-log = structlog.get_logger("localcloud.dashscope")
+log = get_logger("localcloud.dashscope")
 
 Handler = Callable[["DashScopeService", Request, str], Response]
 _ROUTES: dict[str, tuple[str, Handler]] = {
@@ -66,9 +66,9 @@ class DashScopeService(BaseService):
 
     name = "dashscope"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
-        self.recognizer = Recognizer(self.config.asr_engine)
+        self.recognizer = Recognizer(self.config.asr_engine, self.config.asr_workers)
         self.fetcher = AudioFetcher(cloud)
         self.tasks = TaskStore(self.state)
         self.transcriber = filetrans.Transcriber(self)
@@ -100,7 +100,7 @@ class DashScopeService(BaseService):
                 503, "ServiceUnavailable", "localcloud is stopping", openai_code="service_unavailable"
             )
         except Exception:
-            log.exception("dashscope request failed", method=request.method, path=request.path)
+            log.exception("dashscope.request.failed", method=request.method, path=request.path)
             error = api_error(
                 500,
                 "InternalError",
@@ -108,7 +108,7 @@ class DashScopeService(BaseService):
                 openai_code="internal_error",
             )
         log.info(
-            "dashscope request refused",
+            "dashscope.request.refused",
             method=request.method,
             path=request.path,
             status=error.status,

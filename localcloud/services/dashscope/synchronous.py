@@ -30,7 +30,7 @@ from shared.ops.asr import (
 from shared.ops.enums import AsrLanguage
 
 if TYPE_CHECKING:
-    from localcloud.services.dashscope.service import DashScopeService
+    from localcloud.services.dashscope.parts import DashScopeParts
 
 
 @dataclass
@@ -66,7 +66,7 @@ class SyncJob:
 
 
 def prepare_job(
-    service: DashScopeService,
+    service: DashScopeParts,
     request: Request,
     audio: AudioInput,
     language: AsrLanguage | None,

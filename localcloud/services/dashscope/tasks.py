@@ -16,8 +16,9 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from localcloud.lifecycle import TaskTable
 from localcloud.state import StateStore
 
 _SCHEMA = """
@@ -96,44 +97,45 @@ class TaskRecord:
         return sum(outcome.seconds for outcome in self.outcomes if outcome.status == SUCCEEDED)
 
 
-class TaskStore:
+def _outcomes_to_json(outcomes: tuple[FileOutcome, ...]) -> str:
+    return json.dumps([asdict(outcome) for outcome in outcomes])
+
+
+def _outcomes_from_json(text: str) -> tuple[FileOutcome, ...]:
+    return tuple(FileOutcome(**item) for item in json.loads(text))
+
+
+_OUTCOMES = (_outcomes_to_json, _outcomes_from_json)
+
+
+class TaskStore(TaskTable[TaskRecord]):
+    """The dashscope_tasks table (a `localcloud.lifecycle.TaskTable`): PENDING → RUNNING → SUCCEEDED |
+    FAILED; the request and the per-file outcomes are kept as JSON. Transcription tasks announce nothing
+    (the caller polls GET /api/v1/tasks/{id}), so the table has no `notified` column."""
+
     def __init__(self, state: StateStore) -> None:
-        self.state = state
-        state.ensure_schema(_SCHEMA)
+        super().__init__(
+            state,
+            TaskRecord,
+            table="dashscope_tasks",
+            key="task_id",
+            schema=_SCHEMA,
+            state_column="status",
+            open_states=(PENDING, RUNNING),
+            created_column="submit_time",
+            ended_column="end_time",
+            notifies=False,
+            codecs={"job": (TranscriptionJob.to_json, TranscriptionJob.from_json), "outcomes": _OUTCOMES},
+        )
 
     def create(self, job: TranscriptionJob) -> TaskRecord:
-        task_id = str(uuid.uuid4())
-        now = time.time()
-        self.state.execute(
-            "INSERT INTO dashscope_tasks(task_id, job, status, submit_time) VALUES (?, ?, ?, ?)",
-            (task_id, job.to_json(), PENDING, now),
-        )
-        return TaskRecord(task_id, job, PENDING, now)
-
-    def get(self, task_id: str) -> TaskRecord | None:
-        row = self.state.query_one("SELECT * FROM dashscope_tasks WHERE task_id = ?", (task_id,))
-        if row is None:
-            return None
-        outcomes = tuple(FileOutcome(**item) for item in json.loads(row["outcomes"]))
-        return TaskRecord(
-            task_id=row["task_id"],
-            job=TranscriptionJob.from_json(row["job"]),
-            status=row["status"],
-            submit_time=row["submit_time"],
-            scheduled_time=row["scheduled_time"],
-            end_time=row["end_time"],
-            code=row["code"],
-            message=row["message"],
-            outcomes=outcomes,
-        )
+        record = TaskRecord(str(uuid.uuid4()), job, PENDING, time.time())
+        self.insert(record)
+        return record
 
     def claim(self, task_id: str) -> bool:
         """PENDING -> RUNNING; False when another worker has it or it has finished."""
-        changed = self.state.execute(
-            "UPDATE dashscope_tasks SET status = ?, scheduled_time = ? WHERE task_id = ? AND status = ?",
-            (RUNNING, time.time(), task_id, PENDING),
-        )
-        return changed == 1
+        return self.update(task_id, {"status": RUNNING, "scheduled_time": time.time()}, when=(PENDING,))
 
     def finish(self, task_id: str, outcomes: list[FileOutcome]) -> TaskRecord | None:
         """RUNNING -> SUCCEEDED when any file succeeded, else FAILED with the first file's failure."""
@@ -144,12 +146,14 @@ class TaskStore:
             status, code, message = FAILED, failures[0].code, failures[0].message
         else:
             status, code, message = FAILED, "InternalError", "the task names no file"
-        payload: list[dict[str, Any]] = [asdict(outcome) for outcome in outcomes]
-        self.state.execute(
-            "UPDATE dashscope_tasks SET status = ?, end_time = ?, code = ?, message = ?, outcomes = ? "
-            "WHERE task_id = ? AND status = ?",
-            (status, time.time(), code, message, json.dumps(payload), task_id, RUNNING),
-        )
+        ending = {
+            "status": status,
+            "end_time": time.time(),
+            "code": code,
+            "message": message,
+            "outcomes": tuple(outcomes),
+        }
+        self.update(task_id, ending, when=(RUNNING,))
         return self.get(task_id)
 
     def requeue_interrupted(self) -> list[str]:

@@ -44,15 +44,15 @@ import traceback
 from dataclasses import dataclass
 from typing import IO, Literal
 
-import structlog
-
-from localcloud.engines.asr import Recognition, RecognitionEngine, UnsupportedLanguage, load_engine
+from localcloud.engines.asr import Recognition, RecognitionEngine, UnsupportedLanguage
 from localcloud.engines.errors import MediaError
+from localcloud.engines.recognizers import load_engine
 from shared.errors import ConfigurationError, InvalidRequestError
+from shared.logging import get_logger
 
 __all__ = ["EngineDescription", "FailureKind", "RecognitionWorker", "WorkerFailure", "WorkerStopped", "serve"]
 
-log = structlog.get_logger("localcloud.dashscope")
+log = get_logger("localcloud.dashscope")
 
 FailureKind = Literal["unsupported_language", "invalid_request", "media", "no_engine", "crashed"]
 # Every message is a frame: its length (8 bytes, big-endian), then a pickle. A pickle that cannot be
@@ -120,8 +120,9 @@ class _WorkerDied(Exception):
 class RecognitionWorker:
     """The configured engine in one child process, started on first use; thread-safe."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, *, threads: int | None = None) -> None:
         self.spec = spec
+        self._threads = threads
         self._process: _ChildProcess | None = None
         self._closed = threading.Event()
         self._calls = threading.Lock()  # one call at a time; close() waits for the one in progress
@@ -157,7 +158,7 @@ class RecognitionWorker:
                     raise WorkerStopped()
                 if self._process is None:
                     try:
-                        self._process = _ChildProcess(self.spec)
+                        self._process = _ChildProcess(self.spec, self._threads)
                     except OSError as exc:
                         return WorkerFailure("crashed", f"cannot start the recognition worker: {exc}")
                 process = self._process
@@ -168,16 +169,22 @@ class RecognitionWorker:
                     process.kill()
                     if attempt == 2:
                         return WorkerFailure("crashed", f"the recognition worker process died twice: {died}")
-                    log.warning("recognition worker died; trying again in a new one", reason=str(died))
+                    log.warning("dashscope.worker.died_restarting", reason=str(died))
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
 
 class _ChildProcess:
     """The parent's handle on one child: pickles out on its stdin, pickles back from its stdout."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, threads: int | None) -> None:
+        environment = dict(os.environ)
+        if threads is not None:
+            # Native engines (CTranslate2, ONNX Runtime) size their thread pools from this: with one worker
+            # per core, a worker that took every core would make the others wait on it.
+            environment["OMP_NUM_THREADS"] = str(threads)
         self._popen = subprocess.Popen(
             [sys.executable, "-c", _BOOTSTRAP],
+            env=environment,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             # Its own session: a Ctrl-C in the terminal is for localcloud, which then stops the worker.

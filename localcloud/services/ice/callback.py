@@ -25,17 +25,17 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import structlog
 
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.ice.jobs import IceJobRecord
 from localcloud.services.openapi import iso_seconds
+from shared.logging import get_logger
 from shared.ops.enums import IceJobState
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
-log = structlog.get_logger("localcloud.ice")
+log = get_logger("localcloud.ice")
 
 EVENT_TYPE = "ProduceMediaComplete"
 _HTTP_ATTEMPTS = 3
@@ -68,15 +68,15 @@ def callback_event(record: IceJobRecord, *, account_id: str, media_url: str) -> 
     }
 
 
-def deliver_callback(address: str, event: dict[str, Any], *, cloud: LocalCloud) -> bool:
+def deliver_callback(address: str, event: dict[str, Any], *, cloud: Host) -> bool:
     """Send `event` to an http(s) URL or an MNS queue/topic; True when it was accepted."""
     text = json.dumps(event, ensure_ascii=False)
     if address.startswith(("http://", "https://")):
         return _post(address, text, retry_scale=cloud.config.retry_scale)
     try:
-        mns = cloud.service("mns")
+        mns = cloud.mns()
     except LookupError:
-        log.warning("ice callback dropped: mns is not running", address=address)
+        log.warning("ice.callback.dropped_mns_not_running", address=address)
         return False
     try:
         if mns.queue_exists(address):
@@ -84,10 +84,10 @@ def deliver_callback(address: str, event: dict[str, Any], *, cloud: LocalCloud) 
         elif mns.topic_exists(address):
             mns.publish(address, text)
         else:
-            log.warning("ice callback dropped: no MNS queue or topic of that name", address=address)
+            log.warning("ice.callback.dropped_no_such_queue_or_topic", address=address)
             return False
     except ServiceHttpError as error:
-        log.warning("ice callback not delivered", address=address, code=error.code)
+        log.warning("ice.callback.not_delivered", address=address, code=error.code)
         return False
     return True
 
@@ -104,9 +104,9 @@ def _post(url: str, text: str, *, retry_scale: float) -> bool:
                 )
                 if response.is_success:
                     return True
-                log.warning("ice callback refused", status=response.status_code, attempt=attempt)
+                log.warning("ice.callback.refused", status=response.status_code, attempt=attempt)
             except httpx.HTTPError as error:
-                log.warning("ice callback failed", error=type(error).__name__, attempt=attempt)
+                log.warning("ice.callback.failed", error=type(error).__name__, attempt=attempt)
             if attempt < _HTTP_ATTEMPTS:
                 pause.wait(_RETRY_PAUSE_SECONDS * retry_scale)
     return False

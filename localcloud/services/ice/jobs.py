@@ -5,19 +5,15 @@ re-parses the very request it was submitted with. States move Created → Execut
 `notified` records that the completion callback was sent (or tried, or that there is none), so a restart
 between the end of a job and its callback still sends it, once.
 
-Example:
-    >>> jobs = IceJobStore(state)                                 # doctest: +SKIP
-    >>> jobs.insert(record); jobs.unfinished()                    # doctest: +SKIP
-    ['4c9e0f5d7a2b4e1f9c3d8a6b5e7f1a2c']
+The lifecycle around the table (resume, run, finish once, notify once) is localcloud/lifecycle.py.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from dataclasses import dataclass
 
+from localcloud.lifecycle import TaskTable
 from localcloud.state import StateStore
 from shared.ops.enums import IceJobState
 
@@ -58,72 +54,28 @@ class IceJobRecord:
     notified: bool = False
 
 
-class IceJobStore:
+class IceJobStore(TaskTable[IceJobRecord]):
+    """The ice_jobs table: Created → Executing → Finished | Failed, ended once; see localcloud.lifecycle."""
+
     def __init__(self, state: StateStore) -> None:
-        self.state = state
-        state.ensure_schema(_SCHEMA)
-        present = {row["name"] for row in state.query("PRAGMA table_info(ice_jobs)")}
-        for name, declaration in _ADDED_COLUMNS.items():
-            if name not in present:
-                state.execute(f"ALTER TABLE ice_jobs ADD COLUMN {name} {declaration}")
-
-    def insert(self, record: IceJobRecord) -> None:
-        self.state.execute(
-            "INSERT INTO ice_jobs (job_id, media_id, state, title, request, request_id, created_at, "
-            "modified_at, error_code, error_message, ai_result, notified) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.job_id,
-                record.media_id,
-                record.state.value,
-                record.title,
-                json.dumps(record.request, ensure_ascii=False),
-                record.request_id,
-                record.created_at,
-                record.modified_at,
-                record.error_code,
-                record.error_message,
-                record.ai_result,
-                int(record.notified),
-            ),
+        super().__init__(
+            state,
+            IceJobRecord,
+            table="ice_jobs",
+            key="job_id",
+            schema=_SCHEMA,
+            state_column="state",
+            open_states=(IceJobState.CREATED.value, IceJobState.EXECUTING.value),
+            created_column="created_at",
+            ended_column="modified_at",
+            added_columns=_ADDED_COLUMNS,
         )
-
-    def get(self, job_id: str) -> IceJobRecord | None:
-        row = self.state.query_one("SELECT * FROM ice_jobs WHERE job_id = ?", (job_id,))
-        return None if row is None else _record(row)
-
-    def unfinished(self) -> list[str]:
-        """Jobs that never reached Finished or Failed (localcloud stopped while they waited or ran)."""
-        rows = self.state.query(
-            "SELECT job_id FROM ice_jobs WHERE state IN (?, ?) ORDER BY created_at",
-            (IceJobState.CREATED.value, IceJobState.EXECUTING.value),
-        )
-        return [row["job_id"] for row in rows]
-
-    def unnotified(self) -> list[str]:
-        """Ended jobs whose callback was never sent: localcloud stopped in between."""
-        rows = self.state.query(
-            "SELECT job_id FROM ice_jobs WHERE state IN (?, ?) AND notified = 0 ORDER BY modified_at",
-            (IceJobState.FINISHED.value, IceJobState.FAILED.value),
-        )
-        return [row["job_id"] for row in rows]
-
-    def mark_notified(self, job_id: str) -> None:
-        self.state.execute("UPDATE ice_jobs SET notified = 1 WHERE job_id = ?", (job_id,))
 
     def mark_executing(self, job_id: str) -> bool:
         """Created → Executing (a resumed job may already be Executing); False once the job has ended."""
-        changed = self.state.execute(
-            "UPDATE ice_jobs SET state = ?, modified_at = ? WHERE job_id = ? AND state IN (?, ?)",
-            (
-                IceJobState.EXECUTING.value,
-                time.time(),
-                job_id,
-                IceJobState.CREATED.value,
-                IceJobState.EXECUTING.value,
-            ),
+        return self.update(
+            job_id, {"state": IceJobState.EXECUTING, "modified_at": time.time()}, when=self.open_states
         )
-        return changed == 1
 
     def finish(self, job_id: str, *, ai_result: str) -> bool:
         """Executing → Finished with the result; False when the job was not executing (a duplicate run)."""
@@ -142,34 +94,11 @@ class IceJobStore:
         message: str | None = None,
         ai_result: str | None = None,
     ) -> bool:
-        changed = self.state.execute(
-            "UPDATE ice_jobs SET state = ?, modified_at = ?, error_code = ?, error_message = ?, "
-            "ai_result = ? WHERE job_id = ? AND state = ?",
-            (
-                state.value,
-                time.time(),
-                code,
-                message,
-                ai_result,
-                job_id,
-                IceJobState.EXECUTING.value,
-            ),
-        )
-        return changed == 1
-
-
-def _record(row: sqlite3.Row) -> IceJobRecord:
-    return IceJobRecord(
-        job_id=row["job_id"],
-        media_id=row["media_id"],
-        state=IceJobState(row["state"]),
-        title=row["title"],
-        request=json.loads(row["request"]),
-        request_id=row["request_id"],
-        created_at=row["created_at"],
-        modified_at=row["modified_at"],
-        error_code=row["error_code"],
-        error_message=row["error_message"],
-        ai_result=row["ai_result"],
-        notified=bool(row["notified"]),
-    )
+        ending = {
+            "state": state,
+            "modified_at": time.time(),
+            "error_code": code,
+            "error_message": message,
+            "ai_result": ai_result,
+        }
+        return self.update(job_id, ending, when=(IceJobState.EXECUTING.value,))

@@ -26,30 +26,35 @@ Example (the official SDK against a running LocalCloud):
 
 from __future__ import annotations
 
-import functools
 import time
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import structlog
-
 from localcloud.engines.tts import SAMPLE_RATES, SpeechSynthesizer, resolve_voice, write
+from localcloud.lifecycle import MediaTaskLifecycle, TaskFailure, coded_failure
+from localcloud.ports import ObjectCreated, ObjectStorePort
 from localcloud.services.base import RequestContext, ServiceHttpError
 from localcloud.services.ice.callback import callback_event, deliver_callback
+from localcloud.services.ice.errors import (
+    FILE_ALREADY_EXISTS,
+    JOB_NOT_FOUND,
+    RESOURCE_NOT_FOUND,
+    SERVICE_UNAVAILABLE,
+)
 from localcloud.services.ice.jobs import IceJobRecord, IceJobStore
 from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_problems, iso_seconds
-from localcloud.services.oss.store import ObjectCreated, ObjectStore
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 from shared.ops.enums import IceJobState, IceOutputFormat
 from shared.ops.ice import EditingConfig, GetSmartHandleJobRequest, SubmitAudioProduceJobRequest
 from shared.ops.wire import compact_json
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
-log = structlog.get_logger("localcloud.ice")
+log = get_logger("localcloud.ice")
 
 DEFAULT_SAMPLE_RATE = 16000
 JOB_TYPE = "TextToSpeech"
@@ -59,6 +64,16 @@ _CONTENT_TYPES = {
     IceOutputFormat.PCM: "application/octet-stream",
 }
 _OPERATION = SubmitAudioProduceJobRequest.operation
+_ENDED = (IceJobState.FINISHED, IceJobState.FAILED)
+
+
+def _failure(error: Exception) -> TaskFailure | None:
+    return coded_failure(
+        error,
+        coded=(ServiceHttpError,),
+        invalid_code="InvalidParameter",
+        describe=lambda invalid: describe_problems(invalid.problems),
+    )
 
 
 class IceService(OpenApiRpcService):
@@ -67,9 +82,21 @@ class IceService(OpenApiRpcService):
     api_version = "2020-11-09"
     invalid_parameter_code = "InvalidParameter"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.jobs = IceJobStore(cloud.state)
+        self.lifecycle: MediaTaskLifecycle[IceJobRecord, str] = MediaTaskLifecycle(
+            "ice",
+            self.jobs,
+            cloud.tasks,
+            start_delay=self.config.task_start_delay,
+            begin=self._begin,
+            execute=self._execute,
+            failure=_failure,
+            finish=self._finish,
+            pending_notification=lambda record: not record.notified and record.state in _ENDED,
+            deliver=self._deliver_callback,
+        )
         self.synthesizer = SpeechSynthesizer()
 
     def rpc_actions(self) -> Mapping[str, RpcAction]:
@@ -79,11 +106,7 @@ class IceService(OpenApiRpcService):
         }
 
     def start(self) -> None:
-        for job_id in self.jobs.unfinished():
-            log.info("resuming ice job", job_id=job_id)
-            self._schedule(job_id)
-        for job_id in self.jobs.unnotified():
-            self.cloud.tasks.submit(f"ice callback {job_id}", functools.partial(self._notify, job_id))
+        self.lifecycle.resume()
 
     # --- actions -------------------------------------------------------------------------------------
 
@@ -92,9 +115,7 @@ class IceService(OpenApiRpcService):
         _check_synthesizable(request.editing_config)
         bucket = request.output_config.bucket
         if not self._object_store().bucket_exists(bucket):
-            raise ServiceHttpError(
-                404,
-                "ResourceNotFound",
+            raise RESOURCE_NOT_FOUND(
                 f"OutputConfig.bucket: the bucket {bucket!r} does not exist in localcloud's OSS; "
                 "create it first.",
             )
@@ -110,14 +131,14 @@ class IceService(OpenApiRpcService):
             modified_at=now,
         )
         self.jobs.insert(record)
-        self._schedule(record.job_id)
+        self.lifecycle.schedule(record.job_id)
         return {"JobId": record.job_id, "State": record.state.value, "MediaId": record.media_id}
 
     def get_smart_handle_job(self, params: Mapping[str, str], ctx: RequestContext) -> dict[str, Any]:
         job_id = GetSmartHandleJobRequest.from_query(params).job_id
         record = self.jobs.get(job_id)
         if record is None:
-            raise ServiceHttpError(404, "JobNotFound", f"No such job: {job_id!r}.")
+            raise JOB_NOT_FOUND(f"No such job: {job_id!r}.")
         request = SubmitAudioProduceJobRequest.from_query(record.request)
         info: dict[str, Any] = {
             "Title": record.title,
@@ -150,42 +171,29 @@ class IceService(OpenApiRpcService):
 
     # --- the work ------------------------------------------------------------------------------------
 
-    def _schedule(self, job_id: str) -> None:
-        self.cloud.tasks.submit(
-            f"ice {job_id}", lambda: self._run(job_id), delay=self.config.task_start_delay
-        )
-
-    def _run(self, job_id: str) -> None:
+    def _begin(self, job_id: str) -> IceJobRecord | None:
         if not self.jobs.mark_executing(job_id):
-            return
-        record = self.jobs.get(job_id)
-        assert record is not None  # mark_executing found it
-        try:
-            ai_result = self._produce(record, SubmitAudioProduceJobRequest.from_query(record.request))
-            ended = self.jobs.finish(job_id, ai_result=ai_result)
-        except InvalidRequestError as error:
-            ended = self.jobs.fail(job_id, "InvalidParameter", describe_problems(error.problems))
-        except ServiceHttpError as error:
-            ended = self.jobs.fail(job_id, error.code, error.message)
-        except Exception as error:  # a bug must still end the job, never leave it Executing forever
-            log.exception("ice job crashed", job_id=job_id)
-            ended = self.jobs.fail(job_id, "InternalError", f"localcloud failed: {error!r}")
-        if ended:
-            self._notify(job_id)
+            return None
+        return self.jobs.get(job_id)
 
-    def _notify(self, job_id: str) -> None:
-        """Send an ended job's callback once (again after a restart if it never went out)."""
-        final = self.jobs.get(job_id)
-        if final is None or final.notified or final.state not in (IceJobState.FINISHED, IceJobState.FAILED):
-            return
-        log.info("ice job ended", job_id=job_id, state=final.state.value, code=final.error_code)
+    def _execute(self, record: IceJobRecord) -> str:
+        return self._produce(record, SubmitAudioProduceJobRequest.from_query(record.request))
+
+    def _finish(self, job_id: str, ai_result: str | None, failure: TaskFailure | None) -> bool:
+        if failure is None and ai_result is not None:
+            return self.jobs.finish(job_id, ai_result=ai_result)
+        failure = failure or TaskFailure("InternalError", "the job produced no result")
+        return self.jobs.fail(job_id, failure.code, failure.message)
+
+    def _deliver_callback(self, final: IceJobRecord) -> None:
+        """Send an ended job's callback (the lifecycle sends it once, again after a restart if need be)."""
+        log.info("ice.job.ended", job_id=final.job_id, state=final.state.value, code=final.error_code)
         request = SubmitAudioProduceJobRequest.from_query(final.request)
         if request.notify_address is not None:
             event = callback_event(
                 final, account_id=self.config.account_id, media_url=self.media_url(request)
             )
             deliver_callback(request.notify_address, event, cloud=self.cloud)
-        self.jobs.mark_notified(job_id)
 
     def media_url(self, request: SubmitAudioProduceJobRequest) -> str:
         """Where the speech can be fetched: a path-style URL on localcloud's own endpoint (signed GETs only).
@@ -232,12 +240,12 @@ class IceService(OpenApiRpcService):
         sentences = [{"content": s.content, "from": s.from_s, "to": s.to_s} for s in speech.sentences]
         return compact_json(sentences)
 
-    def _object_store(self) -> ObjectStore:
+    def _object_store(self) -> ObjectStorePort:
         try:
-            store: ObjectStore = self.cloud.service("oss").store
+            store = self.cloud.oss().store
         except LookupError:
-            raise ServiceHttpError(
-                503, "ServiceUnavailable", "localcloud's OSS is not running; ICE writes its audio there."
+            raise SERVICE_UNAVAILABLE(
+                "localcloud's OSS is not running; ICE writes its audio there."
             ) from None
         return store
 
@@ -279,9 +287,7 @@ def _check_synthesizable(editing: EditingConfig) -> None:
 
 
 def _already_exists(bucket: str, key: str) -> ServiceHttpError:
-    return ServiceHttpError(
-        409,
-        "FileAlreadyExists",
+    return FILE_ALREADY_EXISTS(
         f"OutputConfig: oss://{bucket}/{key} already exists and Overwrite is not true; "
         "set Overwrite=true to replace it or choose another object name.",
     )

@@ -42,7 +42,7 @@ from localcloud.engines.media import AudioInfo, ClipSource, MediaError, Transcod
 from localcloud.engines.plan import EncoderPlan, OutputCheck
 from shared.ops.enums import ImmAudioCodec, ImmContainer
 from shared.ops.imm import ImmSource, ImmTarget, TranscodeAudio
-from shared.ops.oss_params import check_inherited
+from shared.ops.oss.params import check_inherited
 
 CONTENT_TYPES: dict[ImmContainer, str] = {
     ImmContainer.AAC: "audio/aac",

@@ -27,7 +27,6 @@ Example (the official SDK against a running LocalCloud):
 
 from __future__ import annotations
 
-import functools
 import json
 import secrets
 import string
@@ -36,33 +35,38 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from localcloud.engines.errors import MediaError
+from localcloud.lifecycle import MediaTaskLifecycle, TaskFailure, coded_failure
+from localcloud.ports import ObjectCreated, ObjectStorePort
 from localcloud.services.base import RequestContext, ServiceHttpError
 from localcloud.services.imm.convert import CONTENT_TYPES, clip_for, render_target
+from localcloud.services.imm.errors import RESOURCE_NOT_FOUND, SERVICE_UNAVAILABLE
 from localcloud.services.imm.tasks import ImmTaskRecord, ImmTaskStore
 from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_problems, iso_millis
-from localcloud.services.oss.store import ObjectCreated, ObjectStore
-from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 from shared.ops.enums import ImmTaskStatus
 from shared.ops.imm import CreateMediaConvertTaskRequest, GetTaskRequest, parse_oss_uri
 from shared.ops.wire import compact_json
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
-log = structlog.get_logger("localcloud.imm")
+log = get_logger("localcloud.imm")
 
 TASK_TYPE = "MediaConvert"
 _EVENT_ID_ALPHABET = string.ascii_letters + string.digits
 
 
-class _TaskFailure(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+_RUNNING = ImmTaskStatus.RUNNING
+
+
+def _failure(error: Exception) -> TaskFailure | None:
+    return coded_failure(
+        error,
+        coded=(MediaError, ServiceHttpError),
+        invalid_code="InvalidArgument",
+        describe=lambda invalid: describe_problems(invalid.problems),
+    )
 
 
 class ImmService(OpenApiRpcService):
@@ -71,9 +75,21 @@ class ImmService(OpenApiRpcService):
     api_version = "2020-09-30"
     invalid_parameter_code = "InvalidArgument"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.tasks = ImmTaskStore(cloud.state)
+        self.lifecycle: MediaTaskLifecycle[ImmTaskRecord, None] = MediaTaskLifecycle(
+            "imm",
+            self.tasks,
+            cloud.tasks,
+            start_delay=self.config.task_start_delay,
+            begin=self._begin,
+            execute=self._execute,
+            failure=_failure,
+            finish=self._finish,
+            pending_notification=lambda record: not record.notified and record.status is not _RUNNING,
+            deliver=self._publish_notification,
+        )
 
     def rpc_actions(self) -> Mapping[str, RpcAction]:
         return {"CreateMediaConvertTask": self.create_media_convert_task, "GetTask": self.get_task}
@@ -82,11 +98,7 @@ class ImmService(OpenApiRpcService):
         return f"Missing{name}"  # IMM's documented form: MissingProjectName, MissingSources ...
 
     def start(self) -> None:
-        for task_id in self.tasks.unfinished():
-            log.info("resuming imm task", task_id=task_id)
-            self._schedule(task_id)
-        for task_id in self.tasks.unnotified():
-            self.cloud.tasks.submit(f"imm notify {task_id}", functools.partial(self._notify, task_id))
+        self.lifecycle.resume()
 
     # --- actions -------------------------------------------------------------------------------------
 
@@ -96,9 +108,7 @@ class ImmService(OpenApiRpcService):
         for index, target in enumerate(request.targets):
             bucket, _ = parse_oss_uri(target.resolved_uri, field=f"Targets[{index}].URI")
             if not store.bucket_exists(bucket):
-                raise ServiceHttpError(
-                    404,
-                    "ResourceNotFound",
+                raise RESOURCE_NOT_FOUND(
                     f"Targets[{index}].URI: the bucket {bucket!r} does not exist in localcloud's OSS; "
                     "create it before writing to it.",
                 )
@@ -117,7 +127,7 @@ class ImmService(OpenApiRpcService):
             progress=0,
         )
         self.tasks.insert(record)
-        self._schedule(record.task_id)
+        self.lifecycle.schedule(record.task_id)
         return {"TaskId": record.task_id, "EventId": record.event_id}
 
     def get_task(self, params: Mapping[str, str], ctx: RequestContext) -> dict[str, Any]:
@@ -127,9 +137,7 @@ class ImmService(OpenApiRpcService):
             request.project_name,
             request.task_type,
         ):
-            raise ServiceHttpError(
-                404,
-                "ResourceNotFound",
+            raise RESOURCE_NOT_FOUND(
                 f"The specified resource TaskId is not found: no {request.task_type} task "
                 f"{request.task_id!r} in project {request.project_name!r}.",
             )
@@ -159,40 +167,17 @@ class ImmService(OpenApiRpcService):
 
     # --- the work ------------------------------------------------------------------------------------
 
-    def _schedule(self, task_id: str) -> None:
-        self.cloud.tasks.submit(
-            f"imm {task_id}", lambda: self._run(task_id), delay=self.config.task_start_delay
-        )
-
-    def _run(self, task_id: str) -> None:
+    def _begin(self, task_id: str) -> ImmTaskRecord | None:
         record = self.tasks.get(task_id)
-        if record is None or record.status is not ImmTaskStatus.RUNNING:
-            return
-        status, code, message = ImmTaskStatus.SUCCEEDED, "", ""
-        try:
-            self._convert(record, CreateMediaConvertTaskRequest.from_query(record.request))
-        except _TaskFailure as failure:
-            status, code, message = ImmTaskStatus.FAILED, failure.code, failure.message
-        except MediaError as error:
-            status, code, message = ImmTaskStatus.FAILED, error.code, error.message
-        except InvalidRequestError as error:
-            status, code, message = ImmTaskStatus.FAILED, "InvalidArgument", describe_problems(error.problems)
-        except ServiceHttpError as error:
-            status, code, message = ImmTaskStatus.FAILED, error.code, error.message
-        except Exception as error:  # a bug must still end the task, never leave it Running forever
-            log.exception("imm task crashed", task_id=task_id)
-            status, code, message = ImmTaskStatus.FAILED, "InternalError", f"localcloud failed: {error!r}"
-        if self.tasks.finish(task_id, status, code, message, time.time()):
-            log.info("imm task finished", task_id=task_id, status=status.value, code=code or None)
-            self._notify(task_id)
+        return record if record is not None and record.status is _RUNNING else None
 
-    def _notify(self, task_id: str) -> None:
-        """Publish a finished task's notification once (again after a restart if it never went out)."""
-        finished = self.tasks.get(task_id)
-        if finished is None or finished.notified or finished.status is ImmTaskStatus.RUNNING:
-            return
-        self._publish_notification(finished)
-        self.tasks.mark_notified(task_id)
+    def _execute(self, record: ImmTaskRecord) -> None:
+        self._convert(record, CreateMediaConvertTaskRequest.from_query(record.request))
+
+    def _finish(self, task_id: str, result: None, failure: TaskFailure | None) -> bool:
+        if failure is None:
+            return self.tasks.finish(task_id, ImmTaskStatus.SUCCEEDED, "", "", time.time())
+        return self.tasks.finish(task_id, ImmTaskStatus.FAILED, failure.code, failure.message, time.time())
 
     def _convert(self, record: ImmTaskRecord, request: CreateMediaConvertTaskRequest) -> None:
         store = self._object_store()
@@ -201,7 +186,7 @@ class ImmService(OpenApiRpcService):
             try:
                 found = store.head(source.bucket, source.key)
             except ServiceHttpError as error:
-                raise _TaskFailure(
+                raise TaskFailure(
                     "ResourceNotFound", f"Sources[{index}].URI {source.uri}: {error.message}"
                 ) from None
             clips.append(clip_for(source, found.path))
@@ -222,24 +207,24 @@ class ImmService(OpenApiRpcService):
         if topic is None:
             return
         try:
-            mns = self.cloud.service("mns")
+            mns = self.cloud.mns()
         except LookupError:
-            log.warning("imm notification dropped: mns is not running", task_id=record.task_id, topic=topic)
+            log.warning("imm.notification.dropped_mns_not_running", task_id=record.task_id, topic=topic)
             return
         envelope = notification_envelope(record, region=self.config.region, account_id=self.config.account_id)
         try:
             mns.publish(topic, json.dumps(envelope, ensure_ascii=False))
         except ServiceHttpError as error:
             log.warning(
-                "imm notification not delivered", task_id=record.task_id, topic=topic, code=error.code
+                "imm.notification.not_delivered", task_id=record.task_id, topic=topic, code=error.code
             )
 
-    def _object_store(self) -> ObjectStore:
+    def _object_store(self) -> ObjectStorePort:
         try:
-            store: ObjectStore = self.cloud.service("oss").store
+            store = self.cloud.oss().store
         except LookupError:
-            raise ServiceHttpError(
-                503, "ServiceUnavailable", "localcloud's OSS is not running; IMM reads and writes through it."
+            raise SERVICE_UNAVAILABLE(
+                "localcloud's OSS is not running; IMM reads and writes through it."
             ) from None
         return store
 

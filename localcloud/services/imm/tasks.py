@@ -5,18 +5,15 @@ so a resumed task re-parses the very request it was created from. `notified` rec
 MNS notification was published (or that it has none), so a restart between finishing and publishing
 still publishes it, once.
 
-Example:
-    >>> store = ImmTaskStore(state)                                             # doctest: +SKIP
-    >>> store.insert(record); store.unfinished()                                # doctest: +SKIP
-    ['MediaConvert-0f0c...']
+The lifecycle around the table (resume, run, finish once, notify once) is localcloud/lifecycle.py.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
+from localcloud.lifecycle import TaskTable
 from localcloud.state import StateStore
 from shared.ops.enums import ImmTaskStatus
 
@@ -68,86 +65,27 @@ class ImmTaskRecord:
         return json.loads(raw) if raw else None
 
 
-class ImmTaskStore:
+class ImmTaskStore(TaskTable[ImmTaskRecord]):
+    """The imm_tasks table: Running until finished once (Succeeded or Failed); see localcloud.lifecycle."""
+
     def __init__(self, state: StateStore) -> None:
-        self.state = state
-        state.ensure_schema(_SCHEMA)
-        present = {row["name"] for row in state.query("PRAGMA table_info(imm_tasks)")}
-        for name, declaration in _ADDED_COLUMNS.items():
-            if name not in present:
-                state.execute(f"ALTER TABLE imm_tasks ADD COLUMN {name} {declaration}")
-
-    def insert(self, record: ImmTaskRecord) -> None:
-        self.state.execute(
-            "INSERT INTO imm_tasks (task_id, project_name, task_type, status, code, message, request, "
-            "request_id, event_id, started_at, ended_at, progress, notified) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.task_id,
-                record.project_name,
-                record.task_type,
-                record.status.value,
-                record.code,
-                record.message,
-                json.dumps(record.request, ensure_ascii=False),
-                record.request_id,
-                record.event_id,
-                record.started_at,
-                record.ended_at,
-                record.progress,
-                int(record.notified),
-            ),
+        super().__init__(
+            state,
+            ImmTaskRecord,
+            table="imm_tasks",
+            key="task_id",
+            schema=_SCHEMA,
+            state_column="status",
+            open_states=(ImmTaskStatus.RUNNING.value,),
+            created_column="started_at",
+            ended_column="ended_at",
+            added_columns=_ADDED_COLUMNS,
         )
-
-    def get(self, task_id: str) -> ImmTaskRecord | None:
-        row = self.state.query_one("SELECT * FROM imm_tasks WHERE task_id = ?", (task_id,))
-        return None if row is None else _record(row)
-
-    def unfinished(self) -> list[str]:
-        """Tasks still Running: created or started but never finished (localcloud stopped meanwhile)."""
-        rows = self.state.query(
-            "SELECT task_id FROM imm_tasks WHERE status = ? ORDER BY started_at",
-            (ImmTaskStatus.RUNNING.value,),
-        )
-        return [row["task_id"] for row in rows]
-
-    def unnotified(self) -> list[str]:
-        """Finished tasks whose notification was never published: localcloud stopped in between."""
-        rows = self.state.query(
-            "SELECT task_id FROM imm_tasks WHERE status != ? AND notified = 0 ORDER BY ended_at",
-            (ImmTaskStatus.RUNNING.value,),
-        )
-        return [row["task_id"] for row in rows]
-
-    def mark_notified(self, task_id: str) -> None:
-        self.state.execute("UPDATE imm_tasks SET notified = 1 WHERE task_id = ?", (task_id,))
 
     def set_progress(self, task_id: str, progress: int) -> None:
-        self.state.execute("UPDATE imm_tasks SET progress = ? WHERE task_id = ?", (progress, task_id))
+        self.update(task_id, {"progress": progress})
 
     def finish(self, task_id: str, status: ImmTaskStatus, code: str, message: str, ended_at: float) -> bool:
         """Record the outcome once; False when the task had already finished (a duplicate run)."""
-        changed = self.state.execute(
-            "UPDATE imm_tasks SET status = ?, code = ?, message = ?, ended_at = ?, progress = 100 "
-            "WHERE task_id = ? AND status = ?",
-            (status.value, code, message, ended_at, task_id, ImmTaskStatus.RUNNING.value),
-        )
-        return changed == 1
-
-
-def _record(row: sqlite3.Row) -> ImmTaskRecord:
-    return ImmTaskRecord(
-        task_id=row["task_id"],
-        project_name=row["project_name"],
-        task_type=row["task_type"],
-        status=ImmTaskStatus(row["status"]),
-        code=row["code"],
-        message=row["message"],
-        request=json.loads(row["request"]),
-        request_id=row["request_id"],
-        event_id=row["event_id"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        progress=row["progress"],
-        notified=bool(row["notified"]),
-    )
+        outcome = {"status": status, "code": code, "message": message, "ended_at": ended_at, "progress": 100}
+        return self.update(task_id, outcome, when=self.open_states)

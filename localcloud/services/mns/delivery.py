@@ -37,7 +37,6 @@ from email.utils import formatdate
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import structlog
 
 from localcloud.dispatch import DueRowDispatcher
 from localcloud.services.base import ServiceHttpError, new_request_id
@@ -45,8 +44,9 @@ from localcloud.services.mns import rules
 from localcloud.services.mns.notify import render_notification
 from localcloud.services.mns.topics import LocalSubscriber, TopicMessage, TopicStore
 from localcloud.state import StateStore
+from shared.logging import get_logger
 
-log = structlog.get_logger("localcloud.mns")
+log = get_logger("localcloud.mns")
 
 Clock = Callable[[], float]
 QueueSender = Callable[[str, str], None]
@@ -211,7 +211,7 @@ class Dispatcher(DueRowDispatcher):
         self._last_purge = now
         purged = self.topics.purge_expired()
         if purged:
-            log.info("mns topic messages expired", count=purged)
+            log.info("mns.topic.messages_expired", count=purged)
 
     def _attempt(self, row: sqlite3.Row) -> None:
         """One delivery, from its row as it is now and still due (the base re-read it)."""
@@ -229,7 +229,7 @@ class Dispatcher(DueRowDispatcher):
             return
         self.state.execute("DELETE FROM mns_deliveries WHERE id = ?", (row["id"],))
         log.info(
-            "mns message delivered",
+            "mns.delivery.delivered",
             topic=row["topic"],
             subscription=row["subscription"],
             message_id=row["message_id"],
@@ -247,14 +247,14 @@ class Dispatcher(DueRowDispatcher):
         }
         if failures > max_retries(strategy):
             self.state.execute("DELETE FROM mns_deliveries WHERE id = ?", (row["id"],))
-            log.error("mns delivery dropped after its last retry", strategy=strategy, **context)
+            log.error("mns.delivery.dropped_after_last_retry", strategy=strategy, **context)
             return
         delay = retry_interval(strategy, failures, self._rng) * self._retry_scale
         self.state.execute(
             "UPDATE mns_deliveries SET failures = ?, next_attempt_at = ? WHERE id = ?",
             (failures, self._clock() + delay, row["id"]),
         )
-        log.warning("mns delivery failed; will retry", retry_in=round(delay, 3), **context)
+        log.warning("mns.delivery.failed_will_retry", retry_in=round(delay, 3), **context)
 
     # --- targets ------------------------------------------------------------------------------------------
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from localcloud.services.base import RequestContext, ServiceHttpError
+from localcloud.services.base import RequestContext
 from localcloud.services.mns import rules, wire
+from localcloud.services.mns.errors import MISSING_RECEIPT_HANDLE, MISSING_VISIBILITY_TIMEOUT
 from localcloud.services.mns.queues import (
     OutgoingMessage,
     QueueAttributes,
@@ -113,7 +114,7 @@ class QueueApi:
         if handle is None:
             body = request.get_data()
             if not body.strip():
-                raise ServiceHttpError(400, "MissingReceiptHandle", "ReceiptHandle is required.")
+                raise MISSING_RECEIPT_HANDLE("ReceiptHandle is required.")
             root = wire.parse_document(body, "ReceiptHandles")
             handles = [child.text or "" for child in root if local_name(child.tag) == "ReceiptHandle"]
             if not rules.BATCH_SIZE.low <= len(handles) <= rules.BATCH_SIZE.high:
@@ -130,17 +131,17 @@ class QueueApi:
             ]
             return mns_response(ctx.request_id, wire.document("Errors", errors), status=404)
         if not handle:
-            raise ServiceHttpError(400, "MissingReceiptHandle", "ReceiptHandle is required.")
+            raise MISSING_RECEIPT_HANDLE("ReceiptHandle is required.")
         self.queues.delete_message(name, handle)
         return mns_response(ctx.request_id, status=204)
 
     def change_visibility(self, request: Request, ctx: RequestContext, name: str) -> Response:
         handle = wire.arg(request, "ReceiptHandle")
         if not handle:
-            raise ServiceHttpError(400, "MissingReceiptHandle", "ReceiptHandle is required.")
+            raise MISSING_RECEIPT_HANDLE("ReceiptHandle is required.")
         seconds_text = wire.arg(request, "VisibilityTimeout")
         if not seconds_text:
-            raise ServiceHttpError(400, "MissingVisibilityTimeout", "VisibilityTimeout is required.")
+            raise MISSING_VISIBILITY_TIMEOUT("VisibilityTimeout is required.")
         seconds = rules.VISIBILITY_TIMEOUT.parse("VisibilityTimeout", seconds_text)
         new_handle, next_visible = self.queues.change_visibility(name, handle, seconds)
         answer: list[XmlNode] = [("ReceiptHandle", new_handle), ("NextVisibleTime", next_visible)]

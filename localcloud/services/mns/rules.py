@@ -15,6 +15,14 @@ import secrets
 from dataclasses import dataclass
 
 from localcloud.services.base import ServiceHttpError
+from localcloud.services.mns.errors import (
+    INVALID_ARGUMENT,
+    MESSAGE_NOT_EXIST,
+    QUEUE_NOT_EXIST,
+    RECEIPT_HANDLE_ERROR,
+    SUBSCRIPTION_NOT_EXIST,
+    TOPIC_NOT_EXIST,
+)
 
 MNS_XMLNS = "http://mns.aliyuncs.com/doc/v1/"
 MNS_API_VERSION = "2015-06-06"
@@ -57,7 +65,7 @@ LOCAL_CONTENT_FORMATS = ("JSON", "STREAM")
 
 
 def invalid_argument(message: str) -> ServiceHttpError:
-    return ServiceHttpError(400, "InvalidArgument", message)
+    return INVALID_ARGUMENT(message)
 
 
 def check_name(name: str, kind: str) -> str:
@@ -122,26 +130,24 @@ def check_choice(element: str, value: str, choices: tuple[str, ...]) -> str:
 
 
 def queue_not_exist(name: str) -> ServiceHttpError:
-    return ServiceHttpError(404, "QueueNotExist", f"The queue name you provided is not exist: {name}.")
+    return QUEUE_NOT_EXIST(f"The queue name you provided is not exist: {name}.")
 
 
 def topic_not_exist(name: str) -> ServiceHttpError:
-    return ServiceHttpError(404, "TopicNotExist", f"The topic name you provided is not exist: {name}.")
+    return TOPIC_NOT_EXIST(f"The topic name you provided is not exist: {name}.")
 
 
 def subscription_not_exist(topic: str, name: str) -> ServiceHttpError:
-    return ServiceHttpError(
-        404, "SubscriptionNotExist", f"The subscription {name} of topic {topic} is not exist."
-    )
+    return SUBSCRIPTION_NOT_EXIST(f"The subscription {name} of topic {topic} is not exist.")
 
 
 def message_not_exist() -> ServiceHttpError:
-    return ServiceHttpError(404, "MessageNotExist", "Message not exist.")
+    return MESSAGE_NOT_EXIST("Message not exist.")
 
 
 def receipt_handle_error(detail: str) -> ServiceHttpError:
     message = f"The receipt handle you provide is not valid: {detail}"
-    return ServiceHttpError(400, "ReceiptHandleError", message)
+    return RECEIPT_HANDLE_ERROR(message)
 
 
 def already_exists(code: str, kind: str, name: str) -> ServiceHttpError:

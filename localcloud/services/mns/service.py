@@ -7,7 +7,7 @@ pending deliveries all survive a restart.
 
 Other localcloud services (OSS and IMM notifications, the local function runtime) use the internal API:
 
-    mns = cloud.service("mns")
+    mns = cloud.mns()
     mns.ensure_topic("audiochain-pipeline")
     mns.subscribe_local("audiochain-pipeline", "on-notify", deliver=lambda event: ..., content_format="JSON")
     message_id = mns.publish("audiochain-pipeline", '{"job": "j-1"}', tag="audio")
@@ -29,19 +29,20 @@ from localcloud.authn import verify_mns
 from localcloud.services.base import BaseService, RequestContext, ServiceHttpError
 from localcloud.services.mns import rules, wire
 from localcloud.services.mns.delivery import Dispatcher, LocalSubscription, LocalSubscriptions
+from localcloud.services.mns.errors import INVALID_DEGIST, INVALID_REQUEST_URL
 from localcloud.services.mns.http_queues import QueueApi
 from localcloud.services.mns.http_topics import TopicApi
 from localcloud.services.mns.queues import OutgoingMessage, QueueAttributes, QueueMessage, QueueStore
 from localcloud.services.mns.topics import TopicAttributes, TopicStore
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
 
 class MnsService(BaseService):
     name = "mns"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.queues = QueueStore(self.state)
         self.topics = TopicStore(self.state)
@@ -63,6 +64,7 @@ class MnsService(BaseService):
             owner=self.config.account_id,
             region=self.config.region,
         )
+        self._route_table = self._routes()
 
     def start(self) -> None:
         self.dispatcher.start()
@@ -80,63 +82,46 @@ class MnsService(BaseService):
         method = request.method
         handler = self._route(method, parts)
         if handler is None:
-            raise ServiceHttpError(
-                400, "InvalidRequestURL", f"Http request URL format invalid: {method} {request.path}"
-            )
+            raise INVALID_REQUEST_URL(f"Http request URL format invalid: {method} {request.path}")
         return handler(request, ctx)
 
-    def _route(self, method: str, parts: list[str]) -> Callable[[Request, RequestContext], Response] | None:
+    def _routes(self) -> dict[tuple[str, str], Operation]:
+        """(path shape, method) -> operation; `{}` in a shape is a queue, topic or subscription name,
+        passed to the operation after (request, ctx) in path order."""
         queues, topics = self._queue_api, self._topic_api
-        if not parts:
-            return self._account_meta if method in ("GET", "PUT") else None
-        kind, rest = parts[0], parts[1:]
-        if kind == "queues":
-            if not rest:
-                return queues.list_queues if method == "GET" else None
-            name = rules.check_name(rest[0], "queue")
-            if len(rest) == 1:
-                table = {"PUT": queues.put_queue, "GET": queues.get_queue, "DELETE": queues.delete_queue}
-            elif rest[1:] == ["messages"]:
-                table = {
-                    "POST": queues.post_messages,
-                    "GET": queues.get_messages,
-                    "DELETE": queues.delete_messages,
-                    "PUT": queues.change_visibility,
-                }
-            else:
-                return None
-            operation = table.get(method)
-            return None if operation is None else _bind(operation, name)
-        if kind == "topics":
-            if not rest:
-                return topics.list_topics if method == "GET" else None
-            topic = rules.check_name(rest[0], "topic")
-            if len(rest) == 1:
-                table = {"PUT": topics.put_topic, "GET": topics.get_topic, "DELETE": topics.delete_topic}
-                operation = table.get(method)
-                return None if operation is None else _bind(operation, topic)
-            if rest[1:] == ["messages"]:
-                return _bind(topics.publish, topic) if method == "POST" else None
-            if rest[1:] == ["subscriptions"]:
-                return _bind(topics.list_subscriptions, topic) if method == "GET" else None
-            if len(rest) == 3 and rest[1] == "subscriptions":
-                name = rules.check_name(rest[2], "subscription")
-                sub_table = {
-                    "PUT": topics.put_subscription,
-                    "GET": topics.get_subscription,
-                    "DELETE": topics.delete_subscription,
-                }
-                sub_operation = sub_table.get(method)
-                if sub_operation is None:
-                    return None
-                return lambda request, ctx: sub_operation(request, ctx, topic, name)
-        return None
+        return {
+            ("", "GET"): self._account_meta,
+            ("", "PUT"): self._account_meta,
+            ("queues", "GET"): queues.list_queues,
+            ("queues/{}", "PUT"): queues.put_queue,
+            ("queues/{}", "GET"): queues.get_queue,
+            ("queues/{}", "DELETE"): queues.delete_queue,
+            ("queues/{}/messages", "POST"): queues.post_messages,
+            ("queues/{}/messages", "GET"): queues.get_messages,
+            ("queues/{}/messages", "DELETE"): queues.delete_messages,
+            ("queues/{}/messages", "PUT"): queues.change_visibility,
+            ("topics", "GET"): topics.list_topics,
+            ("topics/{}", "PUT"): topics.put_topic,
+            ("topics/{}", "GET"): topics.get_topic,
+            ("topics/{}", "DELETE"): topics.delete_topic,
+            ("topics/{}/messages", "POST"): topics.publish,
+            ("topics/{}/subscriptions", "GET"): topics.list_subscriptions,
+            ("topics/{}/subscriptions/{}", "PUT"): topics.put_subscription,
+            ("topics/{}/subscriptions/{}", "GET"): topics.get_subscription,
+            ("topics/{}/subscriptions/{}", "DELETE"): topics.delete_subscription,
+        }
+
+    def _route(self, method: str, parts: list[str]) -> Callable[[Request, RequestContext], Response] | None:
+        names = _checked_names(parts)
+        shape = "/".join("{}" if index in _NAME_POSITIONS else part for index, part in enumerate(parts))
+        operation = self._route_table.get((shape, method))
+        if operation is None:
+            return None
+        return lambda request, ctx: operation(request, ctx, *names)
 
     def _account_meta(self, request: Request, ctx: RequestContext) -> Response:
         if (wire.arg(request, "accountmeta") or "").lower() != "true":
-            raise ServiceHttpError(
-                400, "InvalidRequestURL", f"Http request URL format invalid: {request.method} {request.path}"
-            )
+            raise INVALID_REQUEST_URL(f"Http request URL format invalid: {request.method} {request.path}")
         if request.method == "PUT":
             return wire.mns_response(ctx.request_id, status=204)
         return wire.mns_response(ctx.request_id, wire.document("Account", [("LoggingBucket", "")]))
@@ -261,10 +246,23 @@ class MnsService(BaseService):
         self.queues.send(queue, [OutgoingMessage(body)])
 
 
-def _bind(
-    operation: Callable[[Request, RequestContext, str], Response], name: str
-) -> Callable[[Request, RequestContext], Response]:
-    return lambda request, ctx: operation(request, ctx, name)
+# An MNS operation: (request, ctx), then the names its path shape holds (queue; topic; topic, subscription).
+Operation = Callable[..., Response]
+# In `/queues/<queue>/…` and `/topics/<topic>/subscriptions/<subscription>`, where the names stand.
+_NAME_POSITIONS = (1, 3)
+_NAME_KINDS = {"queues": "queue", "topics": "topic"}
+
+
+def _checked_names(parts: list[str]) -> list[str]:
+    """The names in a path, each checked by its kind's rule (before the route: a bad name is reported as
+    such, whatever else is wrong with the request)."""
+    kind = _NAME_KINDS.get(parts[0]) if parts else None
+    if kind is None or len(parts) < 2:
+        return []
+    names = [rules.check_name(parts[1], kind)]
+    if kind == "topic" and len(parts) == 4 and parts[2] == "subscriptions":
+        names.append(rules.check_name(parts[3], "subscription"))
+    return names
 
 
 def _check_body(request: Request) -> None:
@@ -291,4 +289,4 @@ def _check_body(request: Request) -> None:
         base64.b64encode(digest.digest()).decode("ascii"),
     }
     if claimed not in accepted:
-        raise ServiceHttpError(400, "InvalidDegist", "The Content-MD5 you specified is invalid.")
+        raise INVALID_DEGIST("The Content-MD5 you specified is invalid.")

@@ -17,7 +17,7 @@ from typing import TypeAlias
 
 from werkzeug.wrappers import Request, Response
 
-from localcloud.services.base import ServiceHttpError
+from localcloud.services.mns.errors import MALFORMED_XML
 from localcloud.services.mns.rules import (
     LIST_RET_NUMBER,
     MNS_API_VERSION,
@@ -44,7 +44,7 @@ def parse_document(body: bytes, *roots: str) -> ET.Element:
     try:
         root = parse_xml(body)
     except (ET.ParseError, UnsafeXmlError):
-        raise ServiceHttpError(400, "MalformedXML", "The XML you provided was not well-formed.") from None
+        raise MALFORMED_XML("The XML you provided was not well-formed.") from None
     name = local_name(root.tag)
     if name not in roots:
         expected = " or ".join(f"<{r}>" for r in roots)

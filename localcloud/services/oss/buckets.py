@@ -13,8 +13,10 @@ from xml.etree.ElementTree import ParseError
 
 from werkzeug.wrappers import Response
 
-from localcloud.services.base import ServiceHttpError, xml_text
+from localcloud.ports import ObjectRecord
+from localcloud.services.base import xml_text
 from localcloud.services.oss import wire
+from localcloud.services.oss.errors import BUCKET_NOT_EMPTY, INVALID_ARGUMENT
 from localcloud.services.oss.listing import (
     ListingPage,
     decode_token,
@@ -22,29 +24,26 @@ from localcloud.services.oss.listing import (
     list_page,
     max_keys_argument,
 )
-from localcloud.services.oss.store import ObjectRecord
 from shared.clients.xmlsafe import UnsafeXmlError, child_text, children, local_name, parse_xml
 
 if TYPE_CHECKING:
-    from localcloud.services.oss.service import Call, OssService
+    from localcloud.services.oss.call import Call, OssParts
 
 _MAX_DELETE_KEYS = 1000
 _SMALL_BODY = 1024 * 1024
 
 
-def create_bucket(service: OssService, call: Call) -> Response:
+def create_bucket(service: OssParts, call: Call) -> Response:
     """PUT /<bucket>: creating a bucket you already own succeeds again (the body, if any, is ignored)."""
     wire.read_small_body(call.request, _SMALL_BODY, "CreateBucketConfiguration document")
     service.store.create_bucket(call.bucket)
     return wire.empty_response(call.request_id, headers={"Location": f"/{call.bucket}"})
 
 
-def delete_bucket(service: OssService, call: Call) -> Response:
+def delete_bucket(service: OssParts, call: Call) -> Response:
     service.store.require_bucket(call.bucket)
     if service.uploads.has_uploads(call.bucket):
-        raise ServiceHttpError(
-            409,
-            "BucketNotEmpty",
+        raise BUCKET_NOT_EMPTY(
             "The bucket you tried to delete is not empty: multipart uploads are still in progress "
             "(abort them first).",
             BucketName=call.bucket,
@@ -53,12 +52,12 @@ def delete_bucket(service: OssService, call: Call) -> Response:
     return wire.empty_response(call.request_id, 204)
 
 
-def head_bucket(service: OssService, call: Call) -> Response:
+def head_bucket(service: OssParts, call: Call) -> Response:
     service.store.require_bucket(call.bucket)
     return wire.empty_response(call.request_id)
 
 
-def list_buckets(service: OssService, call: Call) -> Response:
+def list_buckets(service: OssParts, call: Call) -> Response:
     """GET /: ListAllMyBucketsResult, with prefix, marker and max-keys paging."""
     args = call.request.args
     prefix, marker = args.get("prefix", ""), args.get("marker", "")
@@ -92,22 +91,20 @@ def list_buckets(service: OssService, call: Call) -> Response:
     return wire.xml_response("ListAllMyBucketsResult", body, call.request_id)
 
 
-def list_objects_any(service: OssService, call: Call) -> Response:
+def list_objects_any(service: OssParts, call: Call) -> Response:
     """GET /<bucket>/: ListObjectsV2 with `list-type=2`, ListObjects (V1) otherwise."""
     list_type = call.request.args.get("list-type")
     if list_type == "2":
         return list_objects_v2(service, call)
     if list_type not in (None, "", "1"):
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"list-type must be 2 (or absent), got {list_type!r}.",
             ArgumentName="list-type",
         )
     return list_objects(service, call)
 
 
-def list_objects(service: OssService, call: Call) -> Response:
+def list_objects(service: OssParts, call: Call) -> Response:
     """ListObjects (V1): prefix, delimiter, marker, max-keys (default 100), encoding-type."""
     args = call.request.args
     url_encoded = _url_encoded(args.get("encoding-type"))
@@ -137,7 +134,7 @@ def list_objects(service: OssService, call: Call) -> Response:
     return wire.xml_response("ListBucketResult", body, call.request_id)
 
 
-def list_objects_v2(service: OssService, call: Call) -> Response:
+def list_objects_v2(service: OssParts, call: Call) -> Response:
     """ListObjectsV2: prefix, delimiter, start-after, continuation-token, max-keys, encoding-type, and
     fetch-owner. The continuation token is opaque: URL-safe base64 of the last key or prefix listed.
     """
@@ -173,18 +170,18 @@ def list_objects_v2(service: OssService, call: Call) -> Response:
     return wire.xml_response("ListBucketResult", body, call.request_id)
 
 
-def get_location(service: OssService, call: Call) -> Response:
+def get_location(service: OssParts, call: Call) -> Response:
     service.store.require_bucket(call.bucket)
     return wire.xml_response("LocationConstraint", xml_text(f"oss-{service.config.region}"), call.request_id)
 
 
-def get_bucket_acl(service: OssService, call: Call) -> Response:
+def get_bucket_acl(service: OssParts, call: Call) -> Response:
     service.store.require_bucket(call.bucket)
     body = _owner(service) + "<AccessControlList><Grant>private</Grant></AccessControlList>"
     return wire.xml_response("AccessControlPolicy", body, call.request_id)
 
 
-def get_bucket_info(service: OssService, call: Call) -> Response:
+def get_bucket_info(service: OssParts, call: Call) -> Response:
     """GET /<bucket>/?bucketInfo: the facts localcloud has (creation time, region, endpoints)."""
     service.store.require_bucket(call.bucket)
     created = dict(service.store.list_buckets())[call.bucket]
@@ -217,7 +214,7 @@ def get_bucket_info(service: OssService, call: Call) -> Response:
     return wire.xml_response("BucketInfo", body, call.request_id)
 
 
-def delete_multiple_objects(service: OssService, call: Call) -> Response:
+def delete_multiple_objects(service: OssParts, call: Call) -> Response:
     """POST /<bucket>/?delete with `<Delete><Quiet/><Object><Key/></Object>…</Delete>` (at most 1000 keys)."""
     service.store.require_bucket(call.bucket)
     document = wire.read_small_body(call.request, 2 * _SMALL_BODY, "Delete document")
@@ -248,7 +245,7 @@ def delete_multiple_objects(service: OssService, call: Call) -> Response:
 # --- helpers --------------------------------------------------------------------------------------------
 
 
-def _entries(service: OssService, page: ListingPage, url_encoded: bool, *, with_owner: bool) -> str:
+def _entries(service: OssParts, page: ListingPage, url_encoded: bool, *, with_owner: bool) -> str:
     owner = _owner(service) if with_owner else ""
     contents = "".join(_contents(record, url_encoded, owner) for record in page.objects)
     prefixes = "".join(
@@ -274,7 +271,7 @@ def _contents(record: ObjectRecord, url_encoded: bool, owner: str) -> str:
     return f"<Contents>{fields}{owner}</Contents>"
 
 
-def _owner(service: OssService) -> str:
+def _owner(service: OssParts) -> str:
     account = service.config.account_id
     return "<Owner>" + wire.elements([("ID", account), ("DisplayName", account)]) + "</Owner>"
 
@@ -287,9 +284,7 @@ def _url_encoded(value: str | None) -> bool:
     if value in (None, ""):
         return False
     if value != "url":
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"encoding-type must be url (or absent), got {value!r}.",
             ArgumentName="encoding-type",
         )

@@ -16,8 +16,9 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 
-from localcloud.services.base import ServiceHttpError
-from localcloud.services.oss.store import ObjectRecord, ObjectStore
+from localcloud.ports import ObjectRecord
+from localcloud.services.oss.errors import INVALID_ARGUMENT
+from localcloud.services.oss.store import ObjectStore
 
 # Sorts after every character a key can continue with: resuming here skips a whole common prefix.
 _PAST_PREFIX = "\U0010ffff"
@@ -79,9 +80,7 @@ def max_keys_argument(value: str | None, *, default: int, name: str = "max-keys"
     if value is None or value == "":
         return default
     if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_KEYS_LIMIT:
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"{name} must be a whole number from 1 to {MAX_KEYS_LIMIT}, got {value!r}.",
             ArgumentName=name,
             ArgumentValue=value,
@@ -98,9 +97,7 @@ def decode_token(token: str) -> str:
     try:
         return base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4)).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             "The continuation-token is not one this service issued; pass NextContinuationToken as given.",
             ArgumentName="continuation-token",
         ) from None

@@ -22,9 +22,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from localcloud.ports import ObjectRecord
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss import crc64
-from localcloud.services.oss.store import ObjectRecord, ObjectStore, check_object_key
+from localcloud.services.oss.errors import (
+    ENTITY_TOO_SMALL,
+    INVALID_ARGUMENT,
+    INVALID_PART,
+    INVALID_PART_ORDER,
+    NO_SUCH_UPLOAD,
+)
+from localcloud.services.oss.store import ObjectStore, check_object_key
 from localcloud.state import BlobInfo
 
 MIN_PART_NUMBER = 1
@@ -59,9 +67,7 @@ class PartRecord:
 
 
 def no_such_upload(upload_id: str) -> ServiceHttpError:
-    return ServiceHttpError(
-        404,
-        "NoSuchUpload",
+    return NO_SUCH_UPLOAD(
         "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "
         "aborted or completed.",
         UploadId=upload_id,
@@ -70,9 +76,7 @@ def no_such_upload(upload_id: str) -> ServiceHttpError:
 
 def check_part_number(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or not MIN_PART_NUMBER <= int(text) <= MAX_PART_NUMBER:
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"partNumber must be an integer between {MIN_PART_NUMBER} and {MAX_PART_NUMBER}, got {text!r}.",
             ArgumentName="partNumber",
             ArgumentValue=text,
@@ -243,16 +247,12 @@ class MultipartUploads:
         if chosen is None:
             chosen = [(number, stored[number].etag) for number in sorted(stored)]
         if not chosen:
-            raise ServiceHttpError(
-                400, "InvalidPart", "The part list is empty: complete an upload with at least one part."
-            )
+            raise INVALID_PART("The part list is empty: complete an upload with at least one part.")
         parts: list[PartRecord] = []
         previous = 0
         for number, etag in chosen:
             if number <= previous:
-                raise ServiceHttpError(
-                    400,
-                    "InvalidPartOrder",
+                raise INVALID_PART_ORDER(
                     f"The list of parts was not in ascending order: part {number} follows part {previous}. "
                     "Parts must be listed by ascending part number, each at most once.",
                 )
@@ -260,9 +260,7 @@ class MultipartUploads:
             part = stored.get(number)
             if part is None or part.etag != etag.strip().strip('"').upper():
                 reason = "was never uploaded" if part is None else f"has ETag {part.quoted_etag}, not {etag}"
-                raise ServiceHttpError(
-                    400,
-                    "InvalidPart",
+                raise INVALID_PART(
                     "One or more of the specified parts could not be found or the specified entity tag "
                     f"might not have matched the part's entity tag: part {number} {reason}.",
                     PartNumber=str(number),
@@ -271,9 +269,7 @@ class MultipartUploads:
             parts.append(part)
         for part in parts[:-1]:
             if part.size < MIN_PART_SIZE:
-                raise ServiceHttpError(
-                    400,
-                    "EntityTooSmall",
+                raise ENTITY_TOO_SMALL(
                     f"Your proposed upload is smaller than the minimum allowed object size: part "
                     f"{part.part_number} is {part.size} bytes, and every part but the last must be at least "
                     f"{MIN_PART_SIZE} bytes.",

@@ -14,14 +14,20 @@ from urllib.parse import unquote
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response
 
+from localcloud.ports import ObjectCreated, ObjectRecord
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss import wire
-from localcloud.services.oss.store import ObjectCreated, ObjectRecord
+from localcloud.services.oss.errors import (
+    INVALID_ARGUMENT,
+    NOT_MODIFIED,
+    PRECONDITION_FAILED,
+    SERVICE_UNAVAILABLE,
+)
 from localcloud.state import BlobInfo
 from shared.clients.oss_models import guess_content_type
 
 if TYPE_CHECKING:
-    from localcloud.services.oss.service import Call, OssService
+    from localcloud.services.oss.call import Call, OssParts
 
 # How many times a reader looks an object up again when an overwrite removed its body in between.
 _OPEN_ATTEMPTS = 5
@@ -37,13 +43,13 @@ _RESPONSE_OVERRIDES = {
 }
 
 
-def put_or_copy_object(service: OssService, call: Call) -> Response:
+def put_or_copy_object(service: OssParts, call: Call) -> Response:
     if "x-oss-copy-source" in call.request.headers:
         return copy_object(service, call)
     return put_object(service, call)
 
 
-def put_object(service: OssService, call: Call) -> Response:
+def put_object(service: OssParts, call: Call) -> Response:
     """PUT /<bucket>/<key>: the body, streamed to disk; Content-MD5 checked; x-oss-meta-* kept."""
     request = call.request
     service.store.require_bucket(call.bucket)  # before reading a possibly large body
@@ -62,15 +68,13 @@ def put_object(service: OssService, call: Call) -> Response:
     return wire.empty_response(call.request_id, headers=_written_headers(record))
 
 
-def copy_object(service: OssService, call: Call) -> Response:
+def copy_object(service: OssParts, call: Call) -> Response:
     """PUT with `x-oss-copy-source: /<bucket>/<url-encoded key>`; metadata COPY (default) or REPLACE."""
     request = call.request
     source_bucket, source_key = _copy_source(request.headers["x-oss-copy-source"])
     directive = request.headers.get("x-oss-metadata-directive", "COPY").strip().upper()
     if directive not in ("COPY", "REPLACE"):
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"x-oss-metadata-directive must be COPY or REPLACE, got {directive!r}.",
             ArgumentName="x-oss-metadata-directive",
         )
@@ -104,7 +108,7 @@ def copy_object(service: OssService, call: Call) -> Response:
     return response
 
 
-def get_object(service: OssService, call: Call) -> Response:
+def get_object(service: OssParts, call: Call) -> Response:
     """GET: the object streamed from disk; `Range: bytes=a-b` answers 206 with Content-Range."""
     request = call.request
     overrides = {
@@ -140,7 +144,7 @@ def get_object(service: OssService, call: Call) -> Response:
     return response
 
 
-def head_object(service: OssService, call: Call) -> Response:
+def head_object(service: OssParts, call: Call) -> Response:
     """HEAD: GetObject's headers and no body; errors are a bare status plus `x-oss-err`."""
     record = service.store.head(call.bucket, call.key)
     if _check_conditions(call.request.headers, record) is not None:
@@ -151,7 +155,7 @@ def head_object(service: OssService, call: Call) -> Response:
     return response
 
 
-def delete_object(service: OssService, call: Call) -> Response:
+def delete_object(service: OssParts, call: Call) -> Response:
     """DELETE: 204 whether or not the object existed (the bucket must exist)."""
     service.store.delete(call.bucket, call.key)
     return wire.empty_response(call.request_id, 204)
@@ -160,7 +164,7 @@ def delete_object(service: OssService, call: Call) -> Response:
 # --- helpers --------------------------------------------------------------------------------------------
 
 
-def _open_current(service: OssService, bucket: str, key: str) -> tuple[ObjectRecord, BinaryIO]:
+def _open_current(service: OssParts, bucket: str, key: str) -> tuple[ObjectRecord, BinaryIO]:
     """The object and an open handle on its body (the caller closes it).
 
     An overwrite deletes the blob the previous version named, possibly between the look-up and the open:
@@ -172,12 +176,10 @@ def _open_current(service: OssService, bucket: str, key: str) -> tuple[ObjectRec
             return record, open(record.path, "rb")  # the caller owns (and closes) the handle
         except FileNotFoundError:
             continue
-    raise ServiceHttpError(
-        503, "ServiceUnavailable", f"{key!r} is being overwritten continuously; retry the request."
-    )
+    raise SERVICE_UNAVAILABLE(f"{key!r} is being overwritten continuously; retry the request.")
 
 
-def _copied_blob(service: OssService, source: ObjectRecord, body: BinaryIO) -> BlobInfo:
+def _copied_blob(service: OssParts, source: ObjectRecord, body: BinaryIO) -> BlobInfo:
     """A new blob holding the source's bytes (a copy, so the source may change or go meanwhile)."""
     state = service.state
     temporary = state.new_temp_path(".copy")
@@ -191,7 +193,7 @@ def _copied_blob(service: OssService, source: ObjectRecord, body: BinaryIO) -> B
         raise
 
 
-def _announce(service: OssService, call: Call, event_name: str, record: ObjectRecord) -> None:
+def _announce(service: OssParts, call: Call, event_name: str, record: ObjectRecord) -> None:
     service.store.notify_created(ObjectCreated(event_name, record, call.request_id, source_ip=call.source_ip))
 
 
@@ -209,9 +211,7 @@ def _copy_source(header: str) -> tuple[str, str]:
     path = unquote(header.strip().split("?", 1)[0])
     bucket, _, key = path.lstrip("/").partition("/")
     if not bucket or not key:
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"x-oss-copy-source must be /<bucket>/<url-encoded key>, got {header!r}.",
             ArgumentName="x-oss-copy-source",
         )
@@ -238,7 +238,7 @@ def _check_copy_conditions(headers: Headers, source: ObjectRecord) -> None:
         if_unmodified_since=headers.get("x-oss-copy-source-if-unmodified-since"),
     )
     if outcome is not None:
-        raise ServiceHttpError(304, "NotModified", "The copy source has not been modified.")
+        raise NOT_MODIFIED("The copy source has not been modified.")
 
 
 def _evaluate(
@@ -268,9 +268,7 @@ def _etags(header: str) -> set[str]:
 
 
 def _precondition_failed(condition: str) -> ServiceHttpError:
-    return ServiceHttpError(
-        412,
-        "PreconditionFailed",
+    return PRECONDITION_FAILED(
         "At least one of the pre-conditions you specified did not hold.",
         Condition=condition,
     )

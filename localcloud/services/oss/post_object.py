@@ -32,14 +32,20 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Request, Response
 
 from localcloud.config import LocalCloudConfig
+from localcloud.ports import ObjectCreated
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss import wire
-from localcloud.services.oss.store import ObjectCreated
+from localcloud.services.oss.errors import (
+    ACCESS_DENIED,
+    INVALID_ACCESS_KEY_ID,
+    INVALID_ARGUMENT,
+    SIGNATURE_DOES_NOT_MATCH,
+)
 from shared.auth import OSS_V4_ALGORITHM, oss_v1_signature, oss_v4_signature, oss_v4_signing_key
 from shared.clients.oss_models import guess_content_type
 
 if TYPE_CHECKING:
-    from localcloud.services.oss.service import Call, OssService
+    from localcloud.services.oss.call import Call, OssParts
 
 _SUCCESS_STATUSES = {"200": 200, "201": 201, "204": 204}
 
@@ -48,7 +54,7 @@ def is_post_object(request: Request, key: str) -> bool:
     return request.method == "POST" and not key and request.mimetype == "multipart/form-data"
 
 
-def post_object(service: OssService, call: Call) -> Response:
+def post_object(service: OssParts, call: Call) -> Response:
     """Authenticate the form by its policy, check the policy's conditions, store the file."""
     request = call.request
     form = {name.lower(): value for name, value in request.form.items()}
@@ -102,9 +108,7 @@ def post_object(service: OssService, call: Call) -> Response:
 def _verify_signature(form: Mapping[str, str], config: LocalCloudConfig) -> str:
     policy = form.get("policy")
     if not policy:
-        raise ServiceHttpError(
-            403,
-            "AccessDenied",
+        raise ACCESS_DENIED(
             "PostObject needs a policy and its signature: anonymous uploads are not allowed.",
         )
     if form.get("x-oss-signature-version") == OSS_V4_ALGORITHM:
@@ -126,9 +130,7 @@ def _verify_signature(form: Mapping[str, str], config: LocalCloudConfig) -> str:
         expected = oss_v1_signature(_secret(config, access_key_id), policy)
         given = form.get("signature", "")
     if not hmac.compare_digest(expected.encode(), given.encode()):
-        raise ServiceHttpError(
-            403,
-            "SignatureDoesNotMatch",
+        raise SIGNATURE_DOES_NOT_MATCH(
             "The request signature we calculated does not match the signature you provided.",
             StringToSign=policy,
         )
@@ -138,9 +140,7 @@ def _verify_signature(form: Mapping[str, str], config: LocalCloudConfig) -> str:
 def _secret(config: LocalCloudConfig, access_key_id: str) -> str:
     secret = config.secret_for(access_key_id)
     if secret is None:
-        raise ServiceHttpError(
-            403,
-            "InvalidAccessKeyId",
+        raise INVALID_ACCESS_KEY_ID(
             "The OSS Access Key Id you provided does not exist in our records.",
             OSSAccessKeyId=access_key_id,
         )
@@ -161,7 +161,7 @@ def _check_policy(form: Mapping[str, str], *, bucket: str, key: str, size: int) 
             "policy", "The policy's expiration must be written like 2030-01-01T12:00:00.000Z."
         ) from None
     if expiration.replace(tzinfo=timezone.utc) <= datetime.now(timezone.utc):
-        raise ServiceHttpError(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        raise ACCESS_DENIED("Invalid according to Policy: Policy expired.")
     values = {**form, "bucket": bucket, "key": key}
     for condition in document.get("conditions", []):
         _check_condition(condition, values, size)
@@ -209,9 +209,7 @@ def _length_bound(value: Any) -> int | None:
 
 def _require(holds: bool, rule: str) -> None:
     if not holds:
-        raise ServiceHttpError(
-            403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {rule}."
-        )
+        raise ACCESS_DENIED(f"Invalid according to Policy: Policy Condition failed: {rule}.")
 
 
 def _size_of(upload: FileStorage) -> int:
@@ -224,4 +222,4 @@ def _size_of(upload: FileStorage) -> int:
 
 
 def _invalid(field: str, message: str) -> ServiceHttpError:
-    return ServiceHttpError(400, "InvalidArgument", message, ArgumentName=field)
+    return INVALID_ARGUMENT(message, ArgumentName=field)

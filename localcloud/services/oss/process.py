@@ -39,43 +39,60 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-import structlog
 from werkzeug.wrappers import Response
 
 from localcloud.engines.errors import MediaError
+from localcloud.lifecycle import MediaTaskLifecycle, TaskFailure, coded_failure
+from localcloud.ports import ObjectCreated
 from localcloud.services.base import ServiceHttpError, json_response, new_uuid_request_id
 from localcloud.services.oss import wire
 from localcloud.services.oss.async_tasks import AsyncTaskRecord, AsyncTaskStore
+from localcloud.services.oss.errors import INVALID_ARGUMENT, NO_SUCH_BUCKET, NO_SUCH_KEY
 from localcloud.services.oss.process_plan import ProcessPlan, output_check, plan_process, transcode_spec
-from localcloud.services.oss.store import ObjectCreated, check_object_key
+from localcloud.services.oss.store import check_object_key
 from shared.clients.oss_models import guess_content_type
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 from shared.ops.enums import ImmTaskStatus
-from shared.ops.oss_process import ASYNC_PROCESS_PARAM, process_from_body
+from shared.ops.oss import ASYNC_PROCESS_PARAM, process_from_body
 
 if TYPE_CHECKING:
-    from localcloud.services.oss.service import Call, OssService
+    from localcloud.services.oss.call import Call, OssParts
 
-log = structlog.get_logger("localcloud.oss.process")
+log = get_logger("localcloud.oss.process")
 
 TASK_TYPE = "MediaConvert"
 _BODY_LIMIT = 64 * 1024
 _EVENT_ID_ALPHABET = string.ascii_letters + string.digits
 
 
-class _TaskFailure(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+def _failure(error: Exception) -> TaskFailure | None:
+    return coded_failure(
+        error,
+        coded=(MediaError, ServiceHttpError),
+        invalid_code="InvalidParameter",
+        describe=lambda invalid: wire.invalid_argument(invalid).message,
+    )
 
 
 class AsyncProcessor:
     """Accepts, persists, runs and reports OSS async-processing tasks."""
 
-    def __init__(self, service: OssService) -> None:
+    def __init__(self, service: OssParts) -> None:
         self.service = service
         self.tasks = AsyncTaskStore(service.state)
+        self.lifecycle: MediaTaskLifecycle[AsyncTaskRecord, None] = MediaTaskLifecycle(
+            "oss.async",
+            self.tasks,
+            service.cloud.tasks,
+            start_delay=service.config.task_start_delay,
+            begin=self._begin,
+            execute=self._produce,
+            failure=_failure,
+            finish=self._finish,
+            pending_notification=lambda record: record.topic is not None and not record.notified,
+            deliver=self._publish,
+        )
 
     # --- submission -----------------------------------------------------------------------------------
 
@@ -87,18 +104,14 @@ class AsyncProcessor:
         for label, key in plan.sources:
             if label != "source" and not store.exists(call.bucket, key):
                 hint = next((w for w in plan.warnings if w.startswith(label)), "")
-                raise ServiceHttpError(
-                    404,
-                    "NoSuchKey",
+                raise NO_SUCH_KEY(
                     f"{label}: the object {key!r} does not exist in bucket {call.bucket!r}"
                     + (f" ({hint})" if hint else "")
                     + "; every /pre and /sur clip is read from the request's bucket.",
                     Key=key,
                 )
         if not store.bucket_exists(plan.saveas.bucket):
-            raise ServiceHttpError(
-                404,
-                "NoSuchBucket",
+            raise NO_SUCH_BUCKET(
                 f"sys/saveas.b: the bucket {plan.saveas.bucket!r} does not exist.",
                 BucketName=plan.saveas.bucket,
             )
@@ -107,7 +120,7 @@ class AsyncProcessor:
         if topic is not None:
             self._check_topic(topic)
         for warning in plan.warnings:
-            log.warning("async process name taken literally", warning=warning)
+            log.warning("oss.async.name_taken_literally", warning=warning)
         record = AsyncTaskRecord(
             task_id=f"{TASK_TYPE}-{uuid.uuid4()}",
             event_id=_new_event_id(),
@@ -127,19 +140,17 @@ class AsyncProcessor:
             notified=False,
         )
         self.tasks.insert(record)
-        self._schedule(record.task_id)
+        self.lifecycle.schedule(record.task_id)
         answer = {"EventId": record.event_id, "RequestId": record.request_id, "TaskId": record.task_id}
         return json_response(answer, headers=wire.base_headers(call.request_id))
 
     def _check_topic(self, topic: str) -> None:
         try:
-            mns = self.service.cloud.service("mns")
+            mns = self.service.cloud.mns()
         except LookupError:
             return  # MNS is not part of this localcloud: nothing to check against (publishing is skipped)
         if not mns.topic_exists(topic):
-            raise ServiceHttpError(
-                400,
-                "InvalidArgument",
+            raise INVALID_ARGUMENT(
                 f"notify.topic: the MNS topic {topic!r} does not exist in {self.service.config.region}; "
                 "create it before asking for notifications.",
                 ArgumentName="notify.topic",
@@ -149,44 +160,19 @@ class AsyncProcessor:
     # --- running --------------------------------------------------------------------------------------
 
     def resume(self) -> None:
-        for task_id in self.tasks.unfinished():
-            log.info("resuming oss async task", task_id=task_id)
-            self._schedule(task_id)
-        for task_id in self.tasks.unnotified():
-            self._schedule_notification(task_id)
+        self.lifecycle.resume()
 
-    def _schedule_notification(self, task_id: str) -> None:
-        self.service.cloud.tasks.submit(f"oss notify {task_id}", lambda: self._notify(task_id))
-
-    def _schedule(self, task_id: str) -> None:
-        self.service.cloud.tasks.submit(
-            f"oss async {task_id}", lambda: self._run(task_id), delay=self.service.config.task_start_delay
-        )
-
-    def _run(self, task_id: str) -> None:
+    def _begin(self, task_id: str) -> AsyncTaskRecord | None:
         record = self.tasks.get(task_id)
         if record is None or record.status is not ImmTaskStatus.RUNNING:
-            return
+            return None
         self.tasks.mark_started(task_id, time.time())
-        status, code, message = ImmTaskStatus.SUCCEEDED, "", ""
-        try:
-            self._produce(record)
-        except (MediaError, _TaskFailure) as failure:
-            status, code, message = ImmTaskStatus.FAILED, failure.code, failure.message
-        except InvalidRequestError as error:
-            status, code, message = (
-                ImmTaskStatus.FAILED,
-                "InvalidParameter",
-                wire.invalid_argument(error).message,
-            )
-        except ServiceHttpError as error:
-            status, code, message = ImmTaskStatus.FAILED, error.code, error.message
-        except Exception as error:  # a bug must still end the task, never leave it Running forever
-            log.exception("oss async task crashed", task_id=task_id)
-            status, code, message = ImmTaskStatus.FAILED, "InternalError", f"localcloud failed: {error!r}"
-        if self.tasks.finish(task_id, status, code, message, time.time()):
-            log.info("oss async task finished", task_id=task_id, status=status.value, code=code or None)
-            self._notify(task_id)
+        return record
+
+    def _finish(self, task_id: str, result: None, failure: TaskFailure | None) -> bool:
+        if failure is None:
+            return self.tasks.finish(task_id, ImmTaskStatus.SUCCEEDED, "", "", time.time())
+        return self.tasks.finish(task_id, ImmTaskStatus.FAILED, failure.code, failure.message, time.time())
 
     def _produce(self, record: AsyncTaskRecord) -> None:
         plan = plan_process(record.process, record.key)
@@ -207,7 +193,7 @@ class AsyncProcessor:
             try:
                 current = store.head(bucket, key).path
             except ServiceHttpError as error:
-                raise _TaskFailure(
+                raise TaskFailure(
                     MediaError.INVALID_SOURCE, f"{label}: oss://{bucket}/{key}: {error.message}"
                 ) from None
             pinned = self.service.state.new_temp_path(current.suffix)
@@ -216,7 +202,7 @@ class AsyncProcessor:
                 return pinned
             except FileNotFoundError:
                 continue  # replaced between the lookup and the link: look again
-        raise _TaskFailure(
+        raise TaskFailure(
             MediaError.INVALID_SOURCE, f"{label}: oss://{bucket}/{key} kept changing while it was read"
         )
 
@@ -255,25 +241,28 @@ class AsyncProcessor:
 
     # --- notification ---------------------------------------------------------------------------------
 
-    def _notify(self, task_id: str) -> None:
-        record = self.tasks.get(task_id)
-        if record is None or record.topic is None or record.notified:
-            return
+    def _publish(self, record: AsyncTaskRecord) -> None:
+        """Publish the completion message (the lifecycle calls this once per task; a failure is logged)."""
+        assert record.topic is not None  # pending_notification: only tasks POSTed with notify.topic
         try:
-            mns = self.service.cloud.service("mns")
+            mns = self.service.cloud.mns()
         except LookupError:
-            log.warning("oss notification dropped: mns is not running", task_id=task_id, topic=record.topic)
-        else:
-            envelope = notification_envelope(
-                record, region=self.service.config.region, account_id=self.service.config.account_id
+            log.warning(
+                "oss.async.notification_dropped",
+                reason="mns is not running",
+                task_id=record.task_id,
+                topic=record.topic,
             )
-            try:
-                mns.publish(record.topic, json.dumps(envelope, ensure_ascii=False))
-            except ServiceHttpError as error:
-                log.warning(
-                    "oss notification not delivered", task_id=task_id, topic=record.topic, code=error.code
-                )
-        self.tasks.mark_notified(task_id)
+            return
+        envelope = notification_envelope(
+            record, region=self.service.config.region, account_id=self.service.config.account_id
+        )
+        try:
+            mns.publish(record.topic, json.dumps(envelope, ensure_ascii=False))
+        except ServiceHttpError as error:
+            log.warning(
+                "oss.async.notification_failed", task_id=record.task_id, topic=record.topic, code=error.code
+            )
 
 
 def notification_envelope(record: AsyncTaskRecord, *, region: str, account_id: str) -> dict[str, str]:

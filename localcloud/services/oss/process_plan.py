@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.ops.oss_process import (
+from shared.ops.oss import (
     AudioConvertRequest,
     ConcatClip,
     ConvertParams,

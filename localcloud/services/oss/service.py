@@ -17,7 +17,7 @@ Other services use the internal API: `.store` (the ObjectStore), `.uploads`, `.r
 `.presign_get(bucket, key, expires)`; async tasks can be read with `.get_async_task(task_id)`.
 
     >>> with LocalCloud(config, services=("oss",)) as cloud:                          # doctest: +SKIP
-    ...     url = cloud.service("oss").presign_get("media", "in/a.wav", expires=600)
+    ...     url = cloud.oss().presign_get("media", "in/a.wav", expires=600)
     ...     httpx.get(url).status_code
     200
 """
@@ -25,32 +25,34 @@ Other services use the internal API: `.store` (the ObjectStore), `.uploads`, `.r
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import structlog
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from localcloud import authn
 from localcloud.config import DEFAULT_ACCESS_KEY_ID
+from localcloud.ports import ObjectRecord
 from localcloud.services.base import BaseService, RequestContext, ServiceHttpError
 from localcloud.services.oss import buckets, objects, post_object, uploads, wire
 from localcloud.services.oss.async_tasks import AsyncTaskRecord
+from localcloud.services.oss.call import Call
+from localcloud.services.oss.errors import INVALID_ARGUMENT, METHOD_NOT_ALLOWED, NOT_IMPLEMENTED
 from localcloud.services.oss.multipart import MultipartUploads
 from localcloud.services.oss.process import AsyncProcessor
-from localcloud.services.oss.store import ObjectRecord, ObjectStore, check_bucket_name
+from localcloud.services.oss.store import ObjectStore, check_bucket_name
 from shared.auth import OSS_V1_SUB_RESOURCES, Credentials, presign_oss_v1
 from shared.errors import InvalidRequestError
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
-    from localcloud.server import LocalCloud
+    from localcloud.ports import Host
 
-log = structlog.get_logger("localcloud.oss")
+log = get_logger("localcloud.oss")
 
-Handler = Callable[["OssService", "Call"], Response]
+Handler = Callable[["OssService", Call], Response]
 
 # Query parameters OSS counts as sub-resources but which change nothing here: response header overrides,
 # listing tokens, request-payer and traffic-limit hints, GetObjectMeta (answered like HeadObject).
@@ -98,28 +100,10 @@ _OBJECT_ROUTES: dict[tuple[str, frozenset[str]], Handler] = {
 }
 
 
-@dataclass(frozen=True)
-class Call:
-    """One authenticated request: what it addresses and how to answer it."""
-
-    request: Request
-    ctx: RequestContext
-    bucket: str
-    key: str
-
-    @property
-    def request_id(self) -> str:
-        return self.ctx.request_id
-
-    @property
-    def source_ip(self) -> str:
-        return self.request.remote_addr or "127.0.0.1"
-
-
 class OssService(BaseService):
     name = "oss"
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.store = ObjectStore(self.state)
         self.uploads = MultipartUploads(self.store)
@@ -140,13 +124,11 @@ class OssService(BaseService):
         if url.startswith("oss://"):
             bucket, _, key = url[len("oss://") :].partition("/")
             if not bucket or not key:
-                raise ServiceHttpError(400, "InvalidArgument", f"{url!r} is not an oss://bucket/key URL.")
+                raise INVALID_ARGUMENT(f"{url!r} is not an oss://bucket/key URL.")
             return self.store.head(bucket, key)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not self._is_own_endpoint(parts.hostname, parts.port):
-            raise ServiceHttpError(
-                400,
-                "InvalidArgument",
+            raise INVALID_ARGUMENT(
                 f"{parts.scheme}://{parts.netloc}/… is neither oss://bucket/key nor localcloud's own "
                 f"endpoint ({self.cloud.endpoint}).",
             )
@@ -161,7 +143,7 @@ class OssService(BaseService):
         request = Request(builder.get_environ())
         target_bucket, target_key = _split_path(request.path)
         if target_bucket is None or not target_key:
-            raise ServiceHttpError(400, "InvalidArgument", "The URL must name an object: /<bucket>/<key>.")
+            raise INVALID_ARGUMENT("The URL must name an object: /<bucket>/<key>.")
         authn.verify_oss(request, self.config, target_bucket, target_key, now=now)
         return self.store.head(target_bucket, target_key)
 
@@ -203,7 +185,7 @@ class OssService(BaseService):
 
     def _refuse(self, request: Request, ctx: RequestContext, error: ServiceHttpError) -> Response:
         log.info(
-            "oss request refused",
+            "oss.request.refused",
             method=request.method,
             path=request.path,
             status=error.status,
@@ -252,15 +234,11 @@ def _unroutable(method: str, sub_resources: frozenset[str], resource_type: str) 
     else:
         article = "an" if resource_type == "Object" else "a"
         detail = f"{method} on {article} {resource_type.lower()} with the sub-resource(s) {names}"
-    return ServiceHttpError(
-        501, "NotImplemented", f"localcloud's OSS does not implement {detail}.", SubResource=names
-    )
+    return NOT_IMPLEMENTED(f"localcloud's OSS does not implement {detail}.", SubResource=names)
 
 
 def _method_not_allowed(method: str, resource_type: str) -> ServiceHttpError:
-    return ServiceHttpError(
-        405,
-        "MethodNotAllowed",
+    return METHOD_NOT_ALLOWED(
         "The specified method is not allowed against this resource.",
         Method=method,
         ResourceType=resource_type,

@@ -19,18 +19,26 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import structlog
-
+from localcloud.ports import ObjectCreated, ObjectCreatedListener, ObjectRecord
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss.crc64 import CRC64_MAX_BYTES, Crc64
+from localcloud.services.oss.errors import (
+    BUCKET_NOT_EMPTY,
+    FILE_ALREADY_EXISTS,
+    INVALID_BUCKET_NAME,
+    INVALID_DIGEST,
+    INVALID_OBJECT_NAME,
+    NO_SUCH_BUCKET,
+    NO_SUCH_KEY,
+)
 from localcloud.state import BlobInfo, StateStore
+from shared.logging import get_logger
 
-log = structlog.get_logger("localcloud.oss")
+log = get_logger("localcloud.oss")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS oss_buckets (
@@ -80,46 +88,9 @@ _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1023
 
 
-@dataclass(frozen=True)
-class ObjectRecord:
-    bucket: str
-    key: str
-    path: Path
-    size: int
-    etag: str  # upper-case hex MD5 (or multipart form "<hex>-<n>"), without quotes
-    content_type: str
-    metadata: dict[str, str]
-    last_modified: float
-    crc64: int | None = None  # CRC-64/ECMA of the body; None when it was too large to compute
-
-    @property
-    def quoted_etag(self) -> str:
-        return f'"{self.etag}"'
-
-    @property
-    def is_multipart(self) -> bool:
-        return "-" in self.etag
-
-
-@dataclass(frozen=True)
-class ObjectCreated:
-    """What the FC runtime needs to raise an OSS trigger event."""
-
-    event_name: str  # e.g. "ObjectCreated:PutObject" (no "oss:" prefix, as in the event)
-    record: ObjectRecord
-    request_id: str
-    source_ip: str = "127.0.0.1"
-    event_time: float = field(default_factory=time.time)
-
-
-ObjectCreatedListener = Callable[[ObjectCreated], None]
-
-
 def check_bucket_name(name: str) -> None:
     if not _BUCKET_NAME.match(name) or "--" in name:
-        raise ServiceHttpError(
-            400,
-            "InvalidBucketName",
+        raise INVALID_BUCKET_NAME(
             "The specified bucket is not valid: 3-63 characters of lower-case letters, digits and hyphens, "
             "not starting or ending with a hyphen.",
             BucketName=name,
@@ -129,9 +100,7 @@ def check_bucket_name(name: str) -> None:
 def check_object_key(key: str) -> None:
     size = len(key.encode("utf-8"))
     if not key or size > MAX_KEY_BYTES or key.startswith(("/", "\\")):
-        raise ServiceHttpError(
-            400,
-            "InvalidObjectName",
+        raise INVALID_OBJECT_NAME(
             "The specified object name is not valid: 1-1023 bytes of UTF-8, not starting with '/' or '\\'.",
             Key=key,
         )
@@ -171,9 +140,7 @@ class ObjectStore:
 
     def delete_bucket(self, name: str) -> None:
         self.require_bucket(name)
-        not_empty = ServiceHttpError(
-            409, "BucketNotEmpty", "The bucket you tried to delete is not empty.", BucketName=name
-        )
+        not_empty = BUCKET_NOT_EMPTY("The bucket you tried to delete is not empty.", BucketName=name)
         if self.state.query_one("SELECT 1 FROM oss_objects WHERE bucket = ? LIMIT 1", (name,)):
             raise not_empty
         try:
@@ -187,7 +154,7 @@ class ObjectStore:
         self.require_bucket(bucket)
         row = self.state.query_one("SELECT * FROM oss_objects WHERE bucket = ? AND key = ?", (bucket, key))
         if row is None:
-            raise ServiceHttpError(404, "NoSuchKey", "The specified key does not exist.", Key=key)
+            raise NO_SUCH_KEY("The specified key does not exist.", Key=key)
         return self._record(row)
 
     def exists(self, bucket: str, key: str) -> bool:
@@ -232,9 +199,7 @@ class ObjectStore:
         blob = self.state.write_blob(summer.wrap(body))
         if expected_md5 is not None and blob.md5 != expected_md5:
             self.state.delete_blob(blob.blob_id)
-            raise ServiceHttpError(
-                400,
-                "InvalidDigest",
+            raise INVALID_DIGEST(
                 "The Content-MD5 you specified did not match what we received.",
             )
         return blob, summer.value
@@ -408,15 +373,15 @@ class ObjectStore:
             try:
                 listener(event)
             except Exception:
-                log.exception("object-created listener failed", bucket=event.record.bucket)
+                log.exception("oss.listener.failed", bucket=event.record.bucket)
 
 
 def _no_such_bucket(name: str) -> ServiceHttpError:
-    return ServiceHttpError(404, "NoSuchBucket", "The specified bucket does not exist.", BucketName=name)
+    return NO_SUCH_BUCKET("The specified bucket does not exist.", BucketName=name)
 
 
 def _already_exists(key: str) -> ServiceHttpError:
-    return ServiceHttpError(409, "FileAlreadyExists", "The object you specified already exists.", Key=key)
+    return FILE_ALREADY_EXISTS("The object you specified already exists.", Key=key)
 
 
 def _add_missing_columns(state: StateStore) -> None:

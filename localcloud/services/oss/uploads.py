@@ -13,21 +13,22 @@ from xml.etree.ElementTree import ParseError
 
 from werkzeug.wrappers import Response
 
-from localcloud.services.base import ServiceHttpError
+from localcloud.ports import ObjectCreated
 from localcloud.services.oss import wire
+from localcloud.services.oss.errors import INVALID_ARGUMENT, NOT_IMPLEMENTED
 from localcloud.services.oss.listing import max_keys_argument
 from localcloud.services.oss.multipart import MAX_PART_NUMBER, check_part_number
-from localcloud.services.oss.store import ObjectCreated, check_object_key
+from localcloud.services.oss.store import check_object_key
 from shared.clients.oss_models import guess_content_type
 from shared.clients.xmlsafe import UnsafeXmlError, child, child_text, children, local_name, parse_xml
 
 if TYPE_CHECKING:
-    from localcloud.services.oss.service import Call, OssService
+    from localcloud.services.oss.call import Call, OssParts
 
 _COMPLETE_BODY_LIMIT = 2 * 1024 * 1024  # 10,000 parts at ~80 bytes each, with room to spare
 
 
-def initiate_upload(service: OssService, call: Call) -> Response:
+def initiate_upload(service: OssParts, call: Call) -> Response:
     """POST ?uploads: Content-Type, x-oss-meta-* and x-oss-forbid-overwrite will apply to the object."""
     request = call.request
     check_object_key(call.key)
@@ -49,13 +50,11 @@ def initiate_upload(service: OssService, call: Call) -> Response:
     return wire.xml_response("InitiateMultipartUploadResult", wire.elements(fields), call.request_id)
 
 
-def upload_part(service: OssService, call: Call) -> Response:
+def upload_part(service: OssParts, call: Call) -> Response:
     """PUT ?partNumber=N&uploadId=ID: one part (1-10000), Content-MD5 checked; the same number replaces."""
     request = call.request
     if "x-oss-copy-source" in request.headers:
-        raise ServiceHttpError(
-            501,
-            "NotImplemented",
+        raise NOT_IMPLEMENTED(
             "localcloud's OSS does not implement UploadPartCopy (x-oss-copy-source with partNumber).",
         )
     upload_id = _required(call, "uploadId")
@@ -70,7 +69,7 @@ def upload_part(service: OssService, call: Call) -> Response:
     return wire.empty_response(call.request_id, headers=headers)
 
 
-def complete_upload(service: OssService, call: Call) -> Response:
+def complete_upload(service: OssParts, call: Call) -> Response:
     """POST ?uploadId=ID with `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>…`."""
     request = call.request
     upload_id = call.request.args["uploadId"]
@@ -78,9 +77,7 @@ def complete_upload(service: OssService, call: Call) -> Response:
     document = wire.read_small_body(request, _COMPLETE_BODY_LIMIT, "CompleteMultipartUpload document")
     complete_all = request.headers.get("x-oss-complete-all", "").strip().lower() == "yes"
     if complete_all and document.strip():
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             "x-oss-complete-all: yes completes with every uploaded part; send no part list with it.",
             ArgumentName="x-oss-complete-all",
         )
@@ -110,14 +107,14 @@ def complete_upload(service: OssService, call: Call) -> Response:
     return response
 
 
-def abort_upload(service: OssService, call: Call) -> Response:
+def abort_upload(service: OssParts, call: Call) -> Response:
     upload_id = call.request.args["uploadId"]
     service.uploads.get(upload_id, call.bucket, call.key)
     service.uploads.abort(upload_id)
     return wire.empty_response(call.request_id, 204)
 
 
-def list_parts(service: OssService, call: Call) -> Response:
+def list_parts(service: OssParts, call: Call) -> Response:
     """GET ?uploadId=ID: the parts so far, `max-parts` (default 1000) after `part-number-marker`."""
     args = call.request.args
     upload_id = args["uploadId"]
@@ -125,9 +122,7 @@ def list_parts(service: OssService, call: Call) -> Response:
     max_parts = max_keys_argument(args.get("max-parts"), default=1000, name="max-parts")
     marker_text = args.get("part-number-marker", "") or "0"
     if not (marker_text.isascii() and marker_text.isdigit()) or int(marker_text) > MAX_PART_NUMBER:
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"part-number-marker must be a part number from 0 to {MAX_PART_NUMBER}, got {marker_text!r}.",
             ArgumentName="part-number-marker",
         )
@@ -165,7 +160,7 @@ def list_parts(service: OssService, call: Call) -> Response:
     return wire.xml_response("ListPartsResult", wire.elements(fields) + entries, call.request_id)
 
 
-def list_uploads(service: OssService, call: Call) -> Response:
+def list_uploads(service: OssParts, call: Call) -> Response:
     """GET /<bucket>/?uploads: uploads in progress under `prefix`, after key-marker/upload-id-marker."""
     args = call.request.args
     service.store.require_bucket(call.bucket)
@@ -231,9 +226,7 @@ def _part_list(document: bytes) -> list[tuple[int, str]]:
 def _required(call: Call, name: str) -> str:
     value = call.request.args.get(name)
     if not value:
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"UploadPart needs both partNumber and uploadId; {name} is missing.",
             ArgumentName=name,
         )
@@ -244,9 +237,7 @@ def _url_encoded(call: Call) -> bool:
     value = call.request.args.get("encoding-type")
     if value in (None, "", "url"):
         return value == "url"
-    raise ServiceHttpError(
-        400,
-        "InvalidArgument",
+    raise INVALID_ARGUMENT(
         f"encoding-type must be url (or absent), got {value!r}.",
         ArgumentName="encoding-type",
     )

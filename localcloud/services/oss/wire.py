@@ -25,8 +25,15 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
+from localcloud.ports import ObjectRecord
 from localcloud.services.base import ServiceHttpError, xml_text
-from localcloud.services.oss.store import ObjectRecord
+from localcloud.services.oss.errors import (
+    INVALID_ARGUMENT,
+    INVALID_DIGEST,
+    INVALID_RANGE,
+    MALFORMED_XML,
+    MISSING_CONTENT_LENGTH,
+)
 from shared.errors import InvalidRequestError
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -127,13 +134,11 @@ def invalid_argument(exc: InvalidRequestError) -> ServiceHttpError:
         f"{problem.field} ({problem.rule}): {problem.message}" if problem.field else problem.message
         for problem in exc.problems
     )
-    return ServiceHttpError(400, "InvalidArgument", described, ArgumentName=exc.problems[0].field)
+    return INVALID_ARGUMENT(described, ArgumentName=exc.problems[0].field)
 
 
 def malformed_xml(detail: str) -> ServiceHttpError:
-    return ServiceHttpError(
-        400, "MalformedXML", f"The XML you provided was not well-formed or did not validate: {detail}."
-    )
+    return MALFORMED_XML(f"The XML you provided was not well-formed or did not validate: {detail}.")
 
 
 def object_headers(record: ObjectRecord) -> dict[str, str]:
@@ -163,9 +168,7 @@ def header_value(text: str, field: str) -> str:
     the text holds a line break or another control character.
     """
     if _HEADER_BREAKING.search(text):
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"{field} must not hold line breaks or other control characters.",
             ArgumentName=field,
         )
@@ -175,9 +178,7 @@ def header_value(text: str, field: str) -> str:
 def check_header_name(name: str, field: str) -> str:
     """A name to be sent as a header name (x-oss-meta-<name>): an HTTP token, InvalidArgument if not."""
     if not _HEADER_NAME.fullmatch(name):
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"{field}: a metadata name must be letters, digits and -_.!#$%&'*+^`|~ only.",
             ArgumentName=field,
         )
@@ -207,9 +208,7 @@ def content_md5(request: Request) -> bytes | None:
     except (binascii.Error, ValueError):
         digest = b""
     if len(digest) != 16:
-        raise ServiceHttpError(
-            400,
-            "InvalidDigest",
+        raise INVALID_DIGEST(
             "The Content-MD5 you specified was invalid: it must be the base64 of a 16-byte MD5 digest.",
             ContentMD5=value,
         )
@@ -225,9 +224,7 @@ def user_metadata(request: Request) -> dict[str, str]:
     }
     total = sum(len(name) + len(value) for name, value in metadata.items())
     if total > MAX_METADATA_BYTES:
-        raise ServiceHttpError(
-            400,
-            "InvalidArgument",
+        raise INVALID_ARGUMENT(
             f"User metadata (x-oss-meta-*) may total at most {MAX_METADATA_BYTES} bytes; got {total}.",
             ArgumentName="x-oss-meta-*",
         )
@@ -238,24 +235,20 @@ def request_body(request: Request) -> IO[bytes]:
     """The body stream of an upload; OSS needs its length (or chunked transfer encoding)."""
     chunked = bool(request.environ.get("wsgi.input_terminated"))
     if request.content_length is None and not chunked:
-        raise ServiceHttpError(
-            411, "MissingContentLength", "You must provide the Content-Length HTTP header."
-        )
+        raise MISSING_CONTENT_LENGTH("You must provide the Content-Length HTTP header.")
     return request.stream
 
 
 def read_small_body(request: Request, limit: int, what: str) -> bytes:
     """A whole (XML or form) body of at most `limit` bytes, checked against Content-MD5 when given."""
     if request.content_length is not None and request.content_length > limit:
-        raise ServiceHttpError(400, "InvalidArgument", f"The {what} must be at most {limit} bytes.")
+        raise INVALID_ARGUMENT(f"The {what} must be at most {limit} bytes.")
     data = request.stream.read(limit + 1)
     if len(data) > limit:
-        raise ServiceHttpError(400, "InvalidArgument", f"The {what} must be at most {limit} bytes.")
+        raise INVALID_ARGUMENT(f"The {what} must be at most {limit} bytes.")
     expected = content_md5(request)
     if expected is not None and hashlib.md5(data).digest() != expected:
-        raise ServiceHttpError(
-            400, "InvalidDigest", "The Content-MD5 you specified did not match what we received."
-        )
+        raise INVALID_DIGEST("The Content-MD5 you specified did not match what we received.")
     return data
 
 
@@ -298,9 +291,7 @@ def byte_range(request: Request, size: int) -> tuple[int, int] | None:
 
 
 def _invalid_range(header: str, size: int) -> ServiceHttpError:
-    return ServiceHttpError(
-        416,
-        "InvalidRange",
+    return INVALID_RANGE(
         f"The requested range cannot be satisfied: {header!r} on an object of {size} bytes.",
         RangeRequested=header,
         ActualObjectSize=str(size),

@@ -119,7 +119,7 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
 
 def upload(cloud: LocalCloud, speech: Speech) -> None:
     """Put the corpus into localcloud's OSS (bucket `media`)."""
-    store = cloud.service("oss").store
+    store = cloud.oss().store
     store.create_bucket(BUCKET)
     for clip in (speech.two_sentences, speech.short, speech.stereo):
         with open(clip.path, "rb") as body:
@@ -137,7 +137,7 @@ def asr_cloud(tmp_path_factory: pytest.TempPathFactory, speech: Speech) -> Itera
 
 
 def presigned(cloud: LocalCloud, key: str, expires: int = 600) -> str:
-    url: str = cloud.service("oss").presign_get(BUCKET, key, expires)
+    url: str = cloud.oss().presign_get(BUCKET, key, expires)
     return url
 
 

@@ -129,7 +129,7 @@ def test_an_unreachable_server_fails_the_task_as_a_download_failure(
 def test_a_file_that_is_not_audio_fails_the_task_as_undecodable(
     asr_cloud: LocalCloud, client: DashScopeClient
 ) -> None:
-    asr_cloud.service("oss").store.put_stream(BUCKET, "notes.wav", iter([b"these are not audio samples"]))
+    asr_cloud.oss().store.put_stream(BUCKET, "notes.wav", iter([b"these are not audio samples"]))
     status = _run(asr_cloud, client, FiletransRequest.for_file(f"oss://{BUCKET}/notes.wav"))
 
     assert status.failure is not None and status.failure.code == "FILE_DECODE_FAILED"
@@ -160,7 +160,7 @@ def test_a_language_the_engine_lacks_fails_the_task_with_advice(
 def test_a_synchronous_call_with_undecodable_audio_is_refused_naming_the_audio(
     asr_cloud: LocalCloud, client: DashScopeClient
 ) -> None:
-    asr_cloud.service("oss").store.put_stream(BUCKET, "junk.mp3", iter([b"\x00" * 2048]))
+    asr_cloud.oss().store.put_stream(BUCKET, "junk.mp3", iter([b"\x00" * 2048]))
     with pytest.raises(ServiceResponseError) as caught:
         client.multimodal_generation(MultimodalGenerationRequest.for_audio(f"oss://{BUCKET}/junk.mp3"))
 

@@ -44,7 +44,7 @@ def failing_cloud(tmp_path_factory: pytest.TempPathFactory, speech: Speech) -> I
 
 
 def _store_clip_as(cloud: LocalCloud, speech: Speech, *keys: str) -> None:
-    store = cloud.service("oss").store
+    store = cloud.oss().store
     store.create_bucket(BUCKET)
     for key in keys:
         with open(speech.short.path, "rb") as body:
@@ -112,7 +112,7 @@ def test_a_task_cut_short_by_stopping_is_left_to_run_on_the_next_start(
     with LocalCloud(config, services=SERVICES) as cloud, DashScopeClient(cloud.endpoint, API_KEY) as client:
         _store_clip_as(cloud, speech, "short.wav")
         # What a stop between two files of a task looks like: the worker is gone, the task thread is not.
-        cloud.service("dashscope").recognizer.close()
+        cloud.dashscope().recognizer.close()
         task_id = client.submit_filetrans(FiletransRequest.for_file(f"oss://{BUCKET}/short.wav")).task_id
         assert cloud.tasks.wait_idle(60)
         stopped = client.get_task(task_id)

@@ -145,7 +145,7 @@ class Chain:
     def settle(self) -> None:
         """Wait until localcloud's background work (tasks, MNS pushes) is done."""
         assert self.cloud.tasks.wait_idle(60)
-        assert self.cloud.service("mns").wait_deliveries(10)
+        assert self.cloud.mns().wait_deliveries(10)
 
     def take_notifications(self) -> list[bytes]:
         self.settle()
@@ -184,8 +184,8 @@ class Chain:
 def chain(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
     number = next(_numbers)
     bucket, pipeline, output = f"chain-{number}", f"pipeline-{number}", f"output-{number}"
-    cloud.service("oss").store.create_bucket(bucket)
-    mns = cloud.service("mns")
+    cloud.oss().store.create_bucket(bucket)
+    mns = cloud.mns()
     for variable in ("OSS", "MNS", "IMM", "ICE", "DASHSCOPE"):
         monkeypatch.setenv(f"AUDIOCHAIN_{variable}_ENDPOINT", cloud.endpoint)
     for name, value in {

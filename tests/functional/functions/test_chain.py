@@ -95,6 +95,6 @@ def test_uploads_that_are_not_audio_for_the_chain_start_nothing(chain: Chain) ->
 
 
 def test_a_foreign_message_on_the_pipeline_topic_is_acknowledged(chain: Chain) -> None:
-    chain.cloud.service("mns").publish(chain.pipeline_topic, '{"hello": "world"}')
+    chain.cloud.mns().publish(chain.pipeline_topic, '{"hello": "world"}')
     (event,) = chain.take_notifications()
     assert chain.on_notify(event)["status"] == "refused"

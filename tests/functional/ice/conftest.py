@@ -26,7 +26,7 @@ ICE_SERVICES = ("oss", "mns", "ice")
 def ice_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     """OSS, MNS and ICE on a free loopback port, with one bucket for the speech."""
     with LocalCloud(make_config(tmp_path_factory.mktemp("ice-cloud")), services=ICE_SERVICES) as cloud:
-        cloud.service("oss").store.create_bucket(BUCKET)
+        cloud.oss().store.create_bucket(BUCKET)
         yield cloud
 
 

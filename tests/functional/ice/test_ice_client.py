@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from localcloud.engines.probe import probe
+from localcloud.ports import ObjectCreated
 from localcloud.server import LocalCloud
 from localcloud.services.base import RequestContext
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials
 from shared.clients.ice import ICE_API_VERSION, IceClient
 from shared.clients.mns import MnsClient
@@ -46,7 +46,7 @@ def test_our_client_submits_speech_and_reads_the_sentence_timings(
     assert (submitted.state, job.state) == (IceJobState.CREATED, IceJobState.FINISHED)
     assert [s.content for s in job.sentences()] == ["One sentence.", "And another one."]
     assert job.smart_job_info is not None and job.smart_job_info.editing() is not None
-    info = probe(ice_cloud.service("oss").store.head(BUCKET, f"{key}.mp3").path)
+    info = probe(ice_cloud.oss().store.head(BUCKET, f"{key}.mp3").path)
     assert job.sentences()[-1].to == pytest.approx(info.duration_ms / 1000, abs=0.05)
 
 
@@ -54,7 +54,7 @@ def test_the_written_speech_is_announced_to_object_created_listeners(
     ice_cloud: LocalCloud, ice_client: IceClient
 ) -> None:
     seen: list[ObjectCreated] = []
-    ice_cloud.service("oss").store.add_listener(seen.append)
+    ice_cloud.oss().store.add_listener(seen.append)
     key = f"events/{uuid.uuid4().hex[:6]}"
 
     ice_client.submit_audio_produce_job(speech_request(key))
@@ -99,7 +99,7 @@ def test_an_http_callback_to_a_local_address_ignores_a_proxy_configured_in_the_e
     )
 
     # Submitted in process: a client of ours would go through that proxy too.
-    submitted = ice_cloud.service("ice").submit_audio_produce_job(request.to_query(), RequestContext())
+    submitted = ice_cloud.ice().submit_audio_produce_job(request.to_query(), RequestContext())
     ice_cloud.tasks.wait_idle(30)
 
     assert callback_receiver.arrived.wait(10)
@@ -111,9 +111,9 @@ def test_an_mns_queue_notify_address_receives_the_callback_of_a_failed_job(
     ice_cloud: LocalCloud, ice_client: IceClient
 ) -> None:
     queue = f"ice-callback-{uuid.uuid4().hex[:6]}"
-    ice_cloud.service("mns").ensure_queue(queue)
+    ice_cloud.mns().ensure_queue(queue)
     key = f"cb/taken-{uuid.uuid4().hex[:6]}"
-    ice_cloud.service("oss").store.put_stream(BUCKET, f"{key}.mp3", iter([b"already here"]))
+    ice_cloud.oss().store.put_stream(BUCKET, f"{key}.mp3", iter([b"already here"]))
     request = speech_request(key, UserData=f'{{"NotifyAddress":"{queue}"}}')
 
     submitted = ice_client.submit_audio_produce_job(request)
@@ -151,7 +151,7 @@ def test_a_job_left_unfinished_by_a_stop_runs_when_localcloud_starts_again(tmp_p
     data_dir = tmp_path / "state"
     credentials = Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
     with LocalCloud(make_config(data_dir), services=ICE_SERVICES) as first:
-        first.service("oss").store.create_bucket(BUCKET)
+        first.oss().store.create_bucket(BUCKET)
         # Simulate a crash before the worker picked the job up: it is persisted but never run.
         first.tasks.submit = lambda *args, **kwargs: None  # type: ignore[method-assign]
         with IceClient(first.endpoint, credentials) as client:
@@ -163,7 +163,7 @@ def test_a_job_left_unfinished_by_a_stop_runs_when_localcloud_starts_again(tmp_p
         with IceClient(second.endpoint, credentials) as client:
             job = client.get_smart_handle_job(job_id)
         assert job.state is IceJobState.FINISHED
-        assert probe(second.service("oss").store.head(BUCKET, "restart/speech.mp3").path).codec == "mp3float"
+        assert probe(second.oss().store.head(BUCKET, "restart/speech.mp3").path).codec == "mp3float"
 
 
 def test_a_callback_never_sent_because_localcloud_stopped_is_sent_after_a_restart(
@@ -173,9 +173,9 @@ def test_a_callback_never_sent_because_localcloud_stopped_is_sent_after_a_restar
     credentials = Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
     request = speech_request("restart/called-back", UserData='{"NotifyAddress":"ice-restart-callbacks"}')
     with LocalCloud(make_config(data_dir), services=ICE_SERVICES) as first:
-        first.service("oss").store.create_bucket(BUCKET)
-        first.service("mns").ensure_queue("ice-restart-callbacks")
-        monkeypatch.setattr(first.service("ice"), "_notify", lambda job_id: None)  # "dies" after the job ends
+        first.oss().store.create_bucket(BUCKET)
+        first.mns().ensure_queue("ice-restart-callbacks")
+        monkeypatch.setattr(first.ice().lifecycle, "notify", lambda job_id: None)  # "dies" after the job ends
         with IceClient(first.endpoint, credentials) as client:
             job_id = client.submit_audio_produce_job(request).job_id
             assert first.tasks.wait_idle(30)
@@ -183,8 +183,8 @@ def test_a_callback_never_sent_because_localcloud_stopped_is_sent_after_a_restar
 
     with LocalCloud(make_config(data_dir), services=ICE_SERVICES) as second:
         assert second.tasks.wait_idle(30)
-        waiting = second.service("mns").queues.get("ice-restart-callbacks").active_messages
-        message = second.service("mns").receive("ice-restart-callbacks", wait_seconds=5)
+        waiting = second.mns().queues.get("ice-restart-callbacks").active_messages
+        message = second.mns().receive("ice-restart-callbacks", wait_seconds=5)
 
     assert ended is IceJobState.FINISHED
     assert message is not None and waiting == 1

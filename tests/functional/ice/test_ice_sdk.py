@@ -66,7 +66,7 @@ def test_speech_is_written_in_the_requested_format_with_sentence_timings(
     assert [sentence.content for sentence in timings] == sentences
     assert timings[0].from_ == 0.0
     assert all(a.to == b.from_ and a.from_ < a.to for a, b in itertools.pairwise(timings))
-    written = ice_cloud.service("oss").store.head(BUCKET, f"{key}.{fmt.lower()}")
+    written = ice_cloud.oss().store.head(BUCKET, f"{key}.{fmt.lower()}")
     if fmt == "PCM":  # raw 16-bit mono at the default 16000 Hz
         duration = written.size / 2 / 16000
     else:
@@ -99,7 +99,7 @@ def test_the_finished_job_describes_its_input_editing_and_output(
     echoed = ours.editing() if ours is not None else None
     assert echoed is not None
     assert (echoed.voice, echoed.volume, echoed.speech_rate, echoed.sample_rate) == ("Andy", 70, 100, 24000)
-    assert probe(ice_cloud.service("oss").store.head(BUCKET, f"{key}.wav").path).sample_rate == 24000
+    assert probe(ice_cloud.oss().store.head(BUCKET, f"{key}.wav").path).sample_rate == 24000
     assert final.job_result.media_url.endswith(f"/{BUCKET}/{key}.wav")
 
 
@@ -107,7 +107,7 @@ def test_an_existing_output_fails_the_job_unless_overwrite_is_true(
     ice_cloud: LocalCloud, ice_sdk: IceSdkClient
 ) -> None:
     key = f"tts/overwrite-{uuid.uuid4().hex[:6]}"
-    store = ice_cloud.service("oss").store
+    store = ice_cloud.oss().store
     first = ice_sdk.submit_audio_produce_job(
         submit_request("First.", {"voice": "Andy", "format": "MP3"}, key)
     )
@@ -141,7 +141,7 @@ def test_speech_rate_and_volume_change_the_audio(ice_cloud: LocalCloud, ice_sdk:
         key = f"tts/rate-{name}-{uuid.uuid4().hex[:6]}"
         job = ice_sdk.submit_audio_produce_job(submit_request(text, editing, key)).body.job_id
         assert wait_for_final_state(ice_cloud, ice_sdk, job).state == "Finished"
-        pcm = ice_cloud.service("oss").store.head(BUCKET, f"{key}.pcm").path.read_bytes()
+        pcm = ice_cloud.oss().store.head(BUCKET, f"{key}.pcm").path.read_bytes()
         samples = memoryview(pcm).cast("h")
         results[name] = (len(samples), max(abs(value) for value in samples))
 

@@ -26,14 +26,14 @@ PutTone = Callable[..., str]
 def imm_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     """OSS, MNS and IMM on a free loopback port, with the bucket the seed examples use."""
     with LocalCloud(make_config(tmp_path_factory.mktemp("imm-cloud")), services=IMM_SERVICES) as cloud:
-        cloud.service("oss").store.create_bucket(BUCKET)
+        cloud.oss().store.create_bucket(BUCKET)
         yield cloud
 
 
 @pytest.fixture
 def put_tone(imm_cloud: LocalCloud, tmp_path: Path) -> PutTone:
     """Upload a generated tone as `oss://test-bucket/<key>`; returns the URI."""
-    return make_tone_uploader(imm_cloud.service("oss").store, tmp_path)
+    return make_tone_uploader(imm_cloud.oss().store, tmp_path)
 
 
 def make_tone_uploader(store: ObjectStore, scratch: Path) -> PutTone:

@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 import pytest
 
 from localcloud.engines.probe import probe
+from localcloud.ports import ObjectCreated
 from localcloud.server import LocalCloud
 from localcloud.services.mns.topics import SubscriptionAttributes
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials
 from shared.clients.imm import ImmClient
 from shared.events.notifications import TaskNotification, parse_notification
@@ -69,7 +69,7 @@ def test_each_audio_container_is_written_with_its_codec_rate_and_channels(
 
     task = imm_client.get_task("audiochain", task_id)
     assert (task.status, task.code) == (ImmTaskStatus.SUCCEEDED, "")
-    written = imm_cloud.service("oss").store.head(BUCKET, f"{folder}/merged.{case.container}")
+    written = imm_cloud.oss().store.head(BUCKET, f"{folder}/merged.{case.container}")
     info = probe(written.path)
     assert (info.codec, info.sample_rate, info.channels) == (case.codec, case.sample_rate, case.channels)
     assert info.duration_ms == pytest.approx(1750.0, abs=TOLERANCE_MS)
@@ -85,7 +85,7 @@ def test_one_source_without_transcode_settings_is_reencoded_with_everything_inhe
     convert(imm_cloud, imm_client, [{"URI": source}], target)
 
     # No extension in the URI: IMM appends the container's.
-    info = probe(imm_cloud.service("oss").store.head(BUCKET, f"inherit-all/{container}/out.{container}").path)
+    info = probe(imm_cloud.oss().store.head(BUCKET, f"inherit-all/{container}/out.{container}").path)
     assert (info.codec, info.sample_rate, info.channels) == (codec, 8000, 1)
     assert info.duration_ms == pytest.approx(1000.0, abs=TOLERANCE_MS)
 
@@ -100,7 +100,7 @@ def test_a_mono_vorbis_output_fails_with_unsupported_by_local_engine(
 
     task = imm_client.get_task("audiochain", task_id)
     assert (task.status, task.code) == (ImmTaskStatus.FAILED, "UnsupportedByLocalEngine")
-    assert not imm_cloud.service("oss").store.exists(BUCKET, "vorbis-mono/out.ogg")
+    assert not imm_cloud.oss().store.exists(BUCKET, "vorbis-mono/out.ogg")
 
 
 def test_source_start_time_and_duration_trim_each_clip(
@@ -117,7 +117,7 @@ def test_source_start_time_and_duration_trim_each_clip(
 
     convert(imm_cloud, imm_client, sources, target)
 
-    info = probe(imm_cloud.service("oss").store.head(BUCKET, "trim/out.flac").path)
+    info = probe(imm_cloud.oss().store.head(BUCKET, "trim/out.flac").path)
     assert info.duration_ms == pytest.approx(3000.0, abs=TOLERANCE_MS)
 
 
@@ -134,7 +134,7 @@ def test_the_alignment_index_source_gives_the_inherited_rate_and_channels(
 
     convert(imm_cloud, imm_client, [{"URI": first}, {"URI": second}], target, AlignmentIndex=1)
 
-    info = probe(imm_cloud.service("oss").store.head(BUCKET, "align/out.aac").path)
+    info = probe(imm_cloud.oss().store.head(BUCKET, "align/out.aac").path)
     assert (info.sample_rate, info.channels) == (24000, 1)
 
 
@@ -159,7 +159,7 @@ def test_every_written_target_is_announced_to_object_created_listeners(
     imm_cloud: LocalCloud, imm_client: ImmClient, put_tone: PutTone
 ) -> None:
     seen: list[ObjectCreated] = []
-    store = imm_cloud.service("oss").store
+    store = imm_cloud.oss().store
     store.add_listener(seen.append)
     source = put_tone("events/a.wav", seconds=0.3)
     targets = [
@@ -195,7 +195,7 @@ def test_a_task_left_unfinished_by_a_stop_runs_when_localcloud_starts_again(tmp_
         Targets=[{"URI": f"oss://{BUCKET}/restart/out.mp3", "Container": "mp3"}],
     )
     with LocalCloud(make_config(data_dir), services=IMM_SERVICES) as first:
-        store = first.service("oss").store
+        store = first.oss().store
         store.create_bucket(BUCKET)
         make_tone_uploader(store, tmp_path)("restart/in.wav", seconds=0.5)
         # Simulate a crash before the worker picked the task up: it is persisted but never run.
@@ -209,7 +209,7 @@ def test_a_task_left_unfinished_by_a_stop_runs_when_localcloud_starts_again(tmp_
         with ImmClient(second.endpoint, credentials) as client:
             task = client.get_task("audiochain", task_id)
         assert task.status is ImmTaskStatus.SUCCEEDED
-        assert probe(second.service("oss").store.head(BUCKET, "restart/out.mp3").path).codec == "mp3float"
+        assert probe(second.oss().store.head(BUCKET, "restart/out.mp3").path).codec == "mp3float"
 
 
 def test_a_finished_task_whose_notification_was_never_published_publishes_it_after_a_restart(
@@ -224,18 +224,18 @@ def test_a_finished_task_whose_notification_was_never_published_publishes_it_aft
         Notification={"MNS": {"TopicName": "imm-restarts"}},
     )
     with LocalCloud(make_config(data_dir), services=IMM_SERVICES) as first:
-        store = first.service("oss").store
+        store = first.oss().store
         store.create_bucket(BUCKET)
         make_tone_uploader(store, tmp_path)("restart/in.wav", seconds=0.5)
-        mns = first.service("mns")
+        mns = first.mns()
         mns.ensure_topic("imm-restarts")
         mns.ensure_queue("imm-restarts-done")
         endpoint = f"acs:mns:{first.config.region}:{first.config.account_id}:queues/imm-restarts-done"
         mns.topics.subscribe(
             "imm-restarts", "done", SubscriptionAttributes(endpoint, "BACKOFF_RETRY", "SIMPLIFIED")
         )
-        imm = first.service("imm")
-        monkeypatch.setattr(imm, "_notify", lambda task_id: None)  # "dies" right after finishing
+        imm = first.imm()
+        monkeypatch.setattr(imm.lifecycle, "notify", lambda task_id: None)  # "dies" right after finishing
         with ImmClient(first.endpoint, credentials) as client:
             task_id = client.create_media_convert_task(request).task_id
             assert first.tasks.wait_idle(30)
@@ -243,9 +243,9 @@ def test_a_finished_task_whose_notification_was_never_published_publishes_it_aft
 
     with LocalCloud(make_config(data_dir), services=IMM_SERVICES) as second:
         assert second.tasks.wait_idle(30)
-        assert second.service("mns").wait_deliveries(10)
-        waiting = second.service("mns").queues.get("imm-restarts-done").active_messages
-        message = second.service("mns").receive("imm-restarts-done", wait_seconds=5)
+        assert second.mns().wait_deliveries(10)
+        waiting = second.mns().queues.get("imm-restarts-done").active_messages
+        message = second.mns().receive("imm-restarts-done", wait_seconds=5)
 
     assert finished is ImmTaskStatus.SUCCEEDED
     assert message is not None

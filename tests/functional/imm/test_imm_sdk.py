@@ -73,7 +73,7 @@ def seed_two_segments(topic: str, prefix: str) -> dict[str, Any]:
 def subscribe_queue(cloud: LocalCloud, topic: str) -> str:
     """Create the topic and a queue, and subscribe the queue with the official MNS SDK; returns the queue."""
     queue = f"imm-done-{uuid.uuid4().hex[:8]}"
-    mns = cloud.service("mns")
+    mns = cloud.mns()
     mns.ensure_topic(topic)
     mns.ensure_queue(queue)
     endpoint = f"acs:mns:{cloud.config.region}:{cloud.config.account_id}:queues/{queue}"
@@ -85,7 +85,7 @@ def subscribe_queue(cloud: LocalCloud, topic: str) -> str:
 
 
 def receive_notification(cloud: LocalCloud, queue: str) -> TaskNotification:
-    cloud.service("mns").wait_deliveries(timeout=10)
+    cloud.mns().wait_deliveries(timeout=10)
     with MnsClient(cloud.endpoint, Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET)) as mns:
         message = mns.receive(queue, wait_seconds=5)
     assert message is not None, "no notification arrived in the subscribed queue"
@@ -127,7 +127,7 @@ def test_the_three_segment_seed_example_merges_into_stereo_aac_and_notifies_the_
     assert created.task_id.startswith("MediaConvert-") and created.request_id and created.event_id
     assert (final.status, final.code, final.progress) == ("Succeeded", "", 100)
     assert final.start_time <= final.end_time
-    output = imm_cloud.service("oss").store.head(BUCKET, f"{prefix}/concat.aac")
+    output = imm_cloud.oss().store.head(BUCKET, f"{prefix}/concat.aac")
     info = probe(output.path)
     assert (info.codec, info.sample_rate, info.channels) == ("aac", 44100, 2)
     assert info.duration_ms == pytest.approx(4500.0, abs=TOLERANCE_MS)
@@ -167,7 +167,7 @@ def test_the_two_segment_seed_example_merges_into_mp3_with_the_first_source_as_p
     final = wait_for_final_status(imm_cloud, imm_sdk, created.task_id)
 
     assert final.status == "Succeeded"
-    info = probe(imm_cloud.service("oss").store.head(BUCKET, f"{prefix}/concat.mp3").path)
+    info = probe(imm_cloud.oss().store.head(BUCKET, f"{prefix}/concat.mp3").path)
     assert (info.codec, info.sample_rate, info.channels) == ("mp3float", 44100, 2)
     assert info.duration_ms == pytest.approx(3750.0, abs=TOLERANCE_MS)
     assert info.bit_rate == pytest.approx(128000, rel=0.1)
@@ -201,7 +201,7 @@ def test_get_task_echoes_the_request_definition_and_user_data_when_asked(
     assert definition["Sources"] == [{"URI": source}]
     assert definition["Targets"][0]["Container"] == "flac"
     assert (body.user_data, body.tags, body.status) == ('{"job":"j-1"}', {"owner": "audiochain"}, "Succeeded")
-    assert probe(imm_cloud.service("oss").store.head(BUCKET, "definition/out.flac").path).codec == "flac"
+    assert probe(imm_cloud.oss().store.head(BUCKET, "definition/out.flac").path).codec == "flac"
 
 
 def test_a_task_whose_source_is_missing_fails_with_a_code_and_says_so_in_the_notification(
@@ -229,6 +229,6 @@ def test_a_task_whose_source_is_missing_fails_with_a_code_and_says_so_in_the_not
 
     assert (final.status, final.code) == ("Failed", "ResourceNotFound")
     assert "Sources[1].URI" in final.message and "absent.mp3" in final.message
-    assert not imm_cloud.service("oss").store.exists(BUCKET, "missing/out.mp3")
+    assert not imm_cloud.oss().store.exists(BUCKET, "missing/out.mp3")
     note = receive_notification(imm_cloud, queue)
     assert (note.task_id, note.failed, note.code) == (task_id, True, "ResourceNotFound")

@@ -49,7 +49,7 @@ def unique() -> Callable[[str], str]:
 
 @pytest.fixture
 def mns(cloud: LocalCloud) -> MnsService:
-    service: MnsService = cloud.service("mns")
+    service: MnsService = cloud.mns()
     return service
 
 

@@ -16,7 +16,7 @@ from tests.functional.mns.conftest import HttpSink, start_mns, wait_until
 
 
 def _mns(cloud: object) -> MnsService:
-    service: MnsService = cloud.service("mns")  # type: ignore[attr-defined]
+    service: MnsService = cloud.mns()  # type: ignore[attr-defined]
     return service
 
 

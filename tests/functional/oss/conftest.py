@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from localcloud.ports import ObjectCreated
 from localcloud.server import LocalCloud
 from localcloud.services.oss.service import OssService
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials
 from shared.clients.oss import OssClient
 from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, make_config
@@ -33,7 +33,7 @@ def oss_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
 
 @pytest.fixture
 def oss_service(oss_cloud: LocalCloud) -> OssService:
-    service: OssService = oss_cloud.service("oss")
+    service: OssService = oss_cloud.oss()
     return service
 
 

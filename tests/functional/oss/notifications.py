@@ -37,7 +37,7 @@ def existing_queue(cloud: LocalCloud, queue_name: str) -> Queue:
 def received_notifications(cloud: LocalCloud, queue: Queue) -> dict[str, TaskNotification]:
     """Wait for the task pool and MNS deliveries, then read (and delete) every message: by TaskId."""
     cloud.tasks.wait_idle(60)
-    cloud.service("mns").wait_deliveries(10)
+    cloud.mns().wait_deliveries(10)
     found: dict[str, TaskNotification] = {}
     while True:
         try:

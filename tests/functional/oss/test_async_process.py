@@ -15,15 +15,15 @@ from mns.queue import Queue
 
 from localcloud.engines.media import probe
 from localcloud.engines.testaudio import write_tone
+from localcloud.ports import ObjectCreated
 from localcloud.server import LocalCloud
 from localcloud.services.oss.service import OssService
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials, OssV4Auth
 from shared.clients.oss import OssClient
 from shared.encoding import b64url_encode
 from shared.errors import ServiceResponseError
 from shared.ops.enums import ImmTaskStatus
-from shared.ops.oss_process import AudioConcatRequest
+from shared.ops.oss import AudioConcatRequest
 from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.functional.oss.audio_checks import decoded_pcm, dominant_frequency
 from tests.functional.oss.conftest import REGION, Harness

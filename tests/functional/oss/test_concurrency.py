@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from localcloud.ports import ObjectRecord
 from localcloud.server import LocalCloud
 from localcloud.services.base import ServiceHttpError
 from localcloud.services.oss.service import OssService
-from localcloud.services.oss.store import ObjectRecord
 from shared.auth import Credentials, OssV4Auth
 from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, make_config
 from tests.functional.oss.conftest import REGION
@@ -28,7 +28,7 @@ def own_oss(tmp_path: Path) -> Iterator[OssService]:
     """An OSS of this test's own (no port): its blob directory holds nothing but this test's data."""
     cloud = LocalCloud(make_config(tmp_path / "localcloud"), services=("oss",)).start_services_only()
     try:
-        service: OssService = cloud.service("oss")
+        service: OssService = cloud.oss()
         service.store.create_bucket("media")
         yield service
     finally:

@@ -11,8 +11,8 @@ import crcmod
 import httpx
 import pytest
 
+from localcloud.ports import ObjectCreated
 from localcloud.server import LocalCloud
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials, OssV4Auth
 from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.functional.oss.conftest import REGION

@@ -10,9 +10,9 @@ import crcmod
 import httpx
 import pytest
 
+from localcloud.ports import ObjectCreated
 from localcloud.server import LocalCloud
 from localcloud.services.oss.service import OssService
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials, OssV4Auth
 from shared.clients.errors import ObjectAlreadyExists, ObjectNotFound
 from shared.clients.oss import OssClient

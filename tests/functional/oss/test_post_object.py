@@ -11,9 +11,9 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 
+from localcloud.ports import ObjectCreated
 from localcloud.server import LocalCloud
 from localcloud.services.oss.service import OssService
-from localcloud.services.oss.store import ObjectCreated
 from shared.auth import Credentials, OssV4Auth, oss_v1_signature, oss_v4_signature, oss_v4_signing_key
 from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.functional.oss.conftest import REGION

@@ -31,7 +31,7 @@ def _client(cloud: LocalCloud) -> OssClient:
 
 
 def _oss(cloud: LocalCloud) -> OssService:
-    service: OssService = cloud.service("oss")
+    service: OssService = cloud.oss()
     return service
 
 
@@ -82,7 +82,7 @@ def test_a_task_accepted_but_never_run_runs_and_notifies_when_localcloud_starts_
         submit = first.tasks.submit
 
         def drop_oss_tasks(name: str, work: Callable[[], None], *, delay: float = 0.0) -> None:
-            if not name.startswith("oss async"):  # the process "dies" before the task runs
+            if not name.startswith("oss.async "):  # the process "dies" before the task runs
                 submit(name, work, delay=delay)
 
         monkeypatch.setattr(first.tasks, "submit", drop_oss_tasks)
@@ -107,7 +107,9 @@ def test_a_finished_task_whose_message_was_never_published_is_published_after_a_
     with LocalCloud(config, services=_SERVICES) as first:
         subscribe_queue(first, "Restarts", "restart-results")
         processor = _oss(first).processor
-        monkeypatch.setattr(processor, "_notify", lambda task_id: None)  # "dies" right after finishing
+        monkeypatch.setattr(
+            processor.lifecycle, "notify", lambda task_id: None
+        )  # "dies" right after finishing
         task_id = _convert(first, tmp_path)
         first.tasks.wait_idle(30)
         unsent = _oss(first).get_async_task(task_id)

@@ -13,9 +13,9 @@ from oss2.credentials import StaticCredentialsProvider
 
 from localcloud.engines.media import probe
 from localcloud.engines.testaudio import write_tone
+from localcloud.ports import ObjectCreated
 from localcloud.server import LocalCloud
 from localcloud.services.oss.service import OssService
-from localcloud.services.oss.store import ObjectCreated
 from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.functional.oss.conftest import REGION
 

@@ -15,7 +15,7 @@ from tests.functional.runtime.project import DEAD_LETTER_QUEUE, SUCCESS_QUEUE, r
 
 
 def _queue_records(project: Project, queue: str) -> list[dict[str, object]]:
-    mns = project.cloud.service("mns")
+    mns = project.cloud.mns()
     found = []
     while (message := mns.receive(queue)) is not None:
         found.append(json.loads(message.body))
@@ -116,7 +116,7 @@ def test_an_oversized_asynchronous_payload_is_refused_with_the_field_named(proje
 
 
 def test_destination_queues_exist_after_start(project: Project) -> None:
-    mns = project.cloud.service("mns")
+    mns = project.cloud.mns()
     assert mns.queue_exists(DEAD_LETTER_QUEUE)
     assert mns.queue_exists(SUCCESS_QUEUE)
 

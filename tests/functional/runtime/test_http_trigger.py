@@ -99,8 +99,8 @@ def test_a_function_auth_trigger_accepts_a_correctly_signed_request_and_refuses_
     path = "/2016-08-15/proxy/fixture/signed_web/items"
     query = [("b", "2"), ("a", "1")]
     with _client(project) as client:
-        good = client.get(path, params=query, headers=_signed_headers(path, query, ACCESS_KEY_SECRET))
-        bad = client.get(path, params=query, headers=_signed_headers(path, query, "not-the-secret"))
+        good = client.get(path, params=tuple(query), headers=_signed_headers(path, query, ACCESS_KEY_SECRET))
+        bad = client.get(path, params=tuple(query), headers=_signed_headers(path, query, "not-the-secret"))
     assert good.status_code == 200
     assert good.json()["path"] == "/items"
     assert bad.status_code == 403

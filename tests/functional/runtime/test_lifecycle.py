@@ -147,8 +147,8 @@ def test_the_repository_functions_start_on_the_runtime(tmp_path: Path) -> None:
     cloud = LocalCloud(make_config(tmp_path / "data"), template=REPO_ROOT / "template.yaml")
     cloud.start()
     try:
-        mns = cloud.service("mns")
-        assert cloud.service("oss").store.bucket_exists("audiochain")
+        mns = cloud.mns()
+        assert cloud.oss().store.bucket_exists("audiochain")
         assert mns.topic_exists("audiochain-pipeline") and mns.topic_exists("audiochain-output")
         assert mns.queue_exists("audiochain-dead-letter")
     finally:
@@ -186,4 +186,31 @@ def test_localcloud_up_runs_the_template_and_prints_the_http_url_and_the_generat
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
     assert process.returncode == 0
+
+
+def test_the_triggers_are_wired_before_the_port_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An upload stored between "port open" and "triggers wired" never got its event (kill -9 and restart
+    # during uploads lost one): the runtime must start while the port does not answer yet.
+    seen: list[bool] = []
+    original = FunctionRuntime.start
+
+    def start(self: FunctionRuntime) -> FunctionRuntime:
+        cloud = self.cloud
+        serving = getattr(cloud, "_thread", None)
+        seen.append(serving is not None and serving.is_alive())
+        return original(self)
+
+    monkeypatch.setattr(FunctionRuntime, "start", start)
+    root = tmp_path / "project"
+    write_project(root)
+    cloud = start_project(root, tmp_path / "data")
+    try:
+        assert seen == [False]
+        assert cloud.runtime is not None and cloud.runtime.wait_idle(10)
+    finally:
+        cloud.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from shared.clients.mns import MnsClient
 from shared.events.mns import MnsFormat, MnsMessage
@@ -12,7 +13,7 @@ from tests.functional.runtime.conftest import Project
 from tests.functional.runtime.project import FLAKY_TOPIC, JSON_TOPIC, STREAM_TOPIC, records
 
 
-def _messages(project: Project, marker: str) -> list[tuple[MnsMessage, dict[str, object]]]:
+def _messages(project: Project, marker: str) -> list[tuple[MnsMessage, dict[str, Any]]]:
     assert project.runtime.wait_idle(10)
     found = []
     for entry in records(project.root, "echo"):
@@ -63,7 +64,7 @@ def test_a_base64_body_from_an_sdk_decodes_through_the_json_trigger(
 
 def test_the_internal_publish_api_reaches_the_function_too(project: Project) -> None:
     marker = uuid.uuid4().hex
-    project.cloud.service("mns").publish(STREAM_TOPIC, f"plain text {marker}")
+    project.cloud.mns().publish(STREAM_TOPIC, f"plain text {marker}")
     ((message, _),) = _messages(project, marker)
     assert message.body == f"plain text {marker}"
 
@@ -80,9 +81,9 @@ def test_a_function_failing_twice_is_retried_by_mns_until_it_succeeds(
     bodies = {MnsMessage.from_bytes(e["event"]).message_id for e in calls}
     assert len(bodies) == 1  # the same message each time
     assert len({e["context"]["request_id"] for e in calls}) == 3  # each push is a new invocation
-    assert project.cloud.service("mns").pending_deliveries(FLAKY_TOPIC) == 0
+    assert project.cloud.mns().pending_deliveries(FLAKY_TOPIC) == 0
 
 
 def test_trigger_topics_exist_after_start(project: Project) -> None:
-    mns = project.cloud.service("mns")
+    mns = project.cloud.mns()
     assert all(mns.topic_exists(name) for name in (JSON_TOPIC, STREAM_TOPIC, FLAKY_TOPIC))

@@ -76,7 +76,7 @@ def test_keys_outside_the_prefix_fire_only_the_suffix_trigger_and_other_keys_fir
 
 
 def test_another_bucket_fires_no_trigger(project: Project, oss_client: OssClient) -> None:
-    project.cloud.service("oss").store.create_bucket("fixture-other")
+    project.cloud.oss().store.create_bucket("fixture-other")
     marker = uuid.uuid4().hex
     oss_client.put_object("fixture-other", f"inbox/{marker}.wav", b"x")
     assert project.runtime.wait_idle(10)
@@ -84,4 +84,4 @@ def test_another_bucket_fires_no_trigger(project: Project, oss_client: OssClient
 
 
 def test_the_template_bucket_exists_after_start_without_anyone_creating_it(project: Project) -> None:
-    assert project.cloud.service("oss").store.bucket_exists(BUCKET)
+    assert project.cloud.oss().store.bucket_exists(BUCKET)

@@ -51,7 +51,7 @@ class FakeOss:
             },
         )
         OssV4Auth(self.credentials, self.region, clock=fixed_clock).sign(clone)
-        return clone.headers["Authorization"] == request.headers.get("Authorization")
+        return bool(clone.headers["Authorization"] == request.headers.get("Authorization"))
 
     def _listing(self, bucket: str, prefix: str) -> httpx.Response:
         entries = "".join(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import httpx
@@ -316,7 +316,7 @@ def test_passing_both_an_http_client_and_a_transport_is_refused() -> None:
 
 
 class SigningAuth(httpx.Auth):
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = "OSS4-HMAC-SHA256 Credential=AK,Signature=SECRETSIGNATURE"
         yield request
 
@@ -328,7 +328,7 @@ def test_each_attempt_is_logged_with_service_method_and_path_but_no_query_or_hea
     client = ProbeClient(transport=recorder.transport, retry=retry, auth=SigningAuth())
     with capture_logs() as logs:
         client.fetch()
-    attempts = [entry for entry in logs if entry["event"] == "service_call"]
+    attempts = [entry for entry in logs if entry["event"] == "client.service_call"]
     assert [entry["outcome"] for entry in attempts] == ["retrying", "ok"]
     assert attempts[-1]["service"] == "probe"
     assert attempts[-1]["method"] == "GET"

@@ -12,6 +12,7 @@ from structlog.testing import capture_logs
 import shared.clients
 from shared.auth.credentials import Credentials
 from shared.clients import DashScopeClient, ImmClient, MnsClient, OssClient, RetryPolicy
+from shared.errors import ServiceError
 from tests.unit.clients.conftest import ACCESS_KEY_SECRET, STS_TOKEN, Recorder, fixed_clock
 
 API_KEY = "sk-logtest0123456789"
@@ -66,7 +67,7 @@ def test_no_log_line_carries_a_query_string_header_token_signature_or_key() -> N
         mns.delete("audio-queue", RECEIPT)
         imm.get_task("project", "MediaConvert-1")
         dashscope.download_transcription(presigned.replace("examplebucket.oss", "result.oss"))
-    assert len([entry for entry in logs if entry["event"] == "service_call"]) == 4
+    assert len([entry for entry in logs if entry["event"] == "client.service_call"]) == 4
     signatures = [signature_of(request.headers["Authorization"]) for request in recorder.requests[:3]]
     assert all(len(signature) >= 20 for signature in signatures)
     text = repr(logs)
@@ -114,3 +115,29 @@ def test_the_docstring_examples_run(module: str) -> None:
         result = doctest.testmod(importlib.import_module(name), raise_on_error=False)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+def test_a_404_is_logged_as_an_answer_and_a_server_fault_as_a_warning() -> None:
+    # Absent objects are how the job store learns a claim or a snapshot is not there yet: not a warning.
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = 404 if request.url.path.endswith("absent") else 403
+        body = f"<Error><Code>{'NoSuchKey' if status == 404 else 'AccessDenied'}</Code></Error>"
+        return httpx.Response(status, text=body, headers={"Content-Type": "application/xml"})
+
+    recorder = Recorder([answer, answer])
+    oss = OssClient(
+        "https://oss-cn-hangzhou.aliyuncs.com",
+        "cn-hangzhou",
+        Credentials("LTAI5tFixedAccessKeyId", ACCESS_KEY_SECRET, STS_TOKEN),
+        transport=recorder.transport,
+        clock=fixed_clock,
+        retry=RetryPolicy(sleep=lambda seconds: None),
+    )
+    with capture_logs() as logs:
+        for key in ("absent", "forbidden"):
+            with pytest.raises(ServiceError):  # ObjectNotFound and the access error alike
+                oss.get_object_bytes("examplebucket", key)
+    calls = [
+        (entry["log_level"], entry["outcome"]) for entry in logs if entry["event"] == "client.service_call"
+    ]
+    assert calls == [("info", "not_found"), ("warning", "failed")]

@@ -18,7 +18,7 @@ from shared.clients.base import RetryPolicy
 from shared.clients.errors import MalformedResponseError, ObjectNotFound, ResponseTooLargeError
 from shared.clients.oss import OssClient
 from shared.errors import InvalidRequestError, TransportError
-from shared.ops.oss_process import AudioConcatRequest, AudioConvertRequest
+from shared.ops.oss import AudioConcatRequest, AudioConvertRequest
 from tests.unit.clients.conftest import Recorder, chunks_of, fixed_clock
 from tests.unit.clients.oss_fake import FakeOss
 

@@ -15,7 +15,7 @@ from tests.unit.pipeline.fakes import World
 
 TOKEN = "test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 SOURCES = ("media/a.wav", "media/b.wav")
-CONVERT = {"source": "media/a.wav", "params": {"f": "mp3", "ab": 128000}}
+CONVERT: dict[str, Any] = {"source": "media/a.wav", "params": {"f": "mp3", "ab": 128000}}
 MERGE = {"clips": [{"key": "media/a.wav"}, {"key": "media/b.wav", "ss": 500}], "params": {"f": "mp3"}}
 SPEECH = {"text": "Hello there. How are you?", "voice": "Andy", "format": "MP3"}
 TRANSCRIBE = {"source": "media/a.wav", "language": "en"}

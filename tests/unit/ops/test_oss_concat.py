@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from shared.errors import InvalidRequestError
-from shared.ops.oss_process import (
+from shared.ops.oss import (
     MAX_OBJECTS,
     AudioConcatRequest,
     ConcatClip,

@@ -8,7 +8,7 @@ import pytest
 
 from shared.errors import InvalidRequestError
 from shared.ops.enums import AudioFormat, BitDepth, BitrateOption, SampleRate
-from shared.ops.oss_process import (
+from shared.ops.oss import (
     AsyncProcessResponse,
     AudioConvertRequest,
     ConvertParams,

@@ -7,7 +7,12 @@ from types import ModuleType
 
 import pytest
 
-from shared.ops import oss_common, oss_concat, oss_convert, oss_params, oss_process, oss_saveas
+from shared.ops import oss as oss_process
+from shared.ops.oss import common as oss_common
+from shared.ops.oss import concat as oss_concat
+from shared.ops.oss import convert as oss_convert
+from shared.ops.oss import params as oss_params
+from shared.ops.oss import saveas as oss_saveas
 
 
 @pytest.mark.parametrize("module", [oss_common, oss_params, oss_saveas, oss_convert, oss_concat, oss_process])

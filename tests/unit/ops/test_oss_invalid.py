@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from shared.errors import InvalidRequestError
-from shared.ops.oss_process import (
+from shared.ops.oss import (
     AudioConcatRequest,
     AudioConvertRequest,
     ConvertParams,

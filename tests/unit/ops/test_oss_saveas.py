@@ -4,8 +4,8 @@ import pytest
 
 from shared.errors import InvalidRequestError
 from shared.ops.enums import AudioFormat
-from shared.ops.oss_common import WireStep
-from shared.ops.oss_process import Notify, SaveAs, resolve_autoext
+from shared.ops.oss import Notify, SaveAs, resolve_autoext
+from shared.ops.oss.common import WireStep
 
 
 @pytest.mark.parametrize("fmt", list(AudioFormat))

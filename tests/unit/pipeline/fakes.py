@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.clients.errors import ObjectNotFound
-from shared.clients.oss_models import ObjectInfo
+from shared.clients.oss_models import ListResult, ObjectInfo, ObjectSummary
 from shared.errors import ServiceError
 from shared.events.notifications import TaskNotification
 from shared.jobs.backend import InMemoryBackend
@@ -33,7 +33,7 @@ from shared.ops.ice import (
     SubmitAudioProduceJobResponse,
 )
 from shared.ops.imm import CreateMediaConvertTaskRequest, CreateMediaConvertTaskResponse, GetTaskResponse
-from shared.ops.oss_process import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
+from shared.ops.oss import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
 from shared.pipeline.orchestrator import Orchestrator
 from shared.pipeline.settings import PipelineSettings
 from tests.unit.jobs.conftest import Clock
@@ -69,6 +69,25 @@ class FakeOss:
     def add(self, bucket: str, key: str, data: bytes = b"RIFF....WAVE") -> str:
         self.objects[(bucket, key)] = data
         return _etag(data)
+
+    def iter_list_pages(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        delimiter: str | None = None,
+        page_size: int = 1000,
+        start_after: str | None = None,
+    ) -> Iterator[ListResult]:
+        keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
+        keys = [k for k in keys if not start_after or k > start_after]
+        for first in range(0, len(keys), page_size):
+            chunk = keys[first : first + page_size]
+            summaries = tuple(
+                ObjectSummary(k, len(self.objects[(bucket, k)]), _etag(self.objects[(bucket, k)]), None)
+                for k in chunk
+            )
+            yield ListResult(objects=summaries, common_prefixes=(), next_token=None, is_truncated=False)
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         self.heads.append(key)

@@ -245,3 +245,17 @@ def test_a_notification_arriving_as_an_mns_envelope_is_handled_end_to_end(world:
     assert isinstance(note, TaskNotification)
     view = world.orchestrator.handle_notification(note)
     assert view is not None and view.id == job_id and view.steps[1].state is StepState.SUBMITTED
+
+
+def test_a_retry_reuses_the_target_an_earlier_attempt_wrote_instead_of_submitting_again(world: World) -> None:
+    # Attempt 1's task did write its target, but what reached us was a retryable failure (say, a lost
+    # success and a failed re-run). Attempt 2 must find the target and succeed without a second task.
+    view = world.orchestrator.handle_upload(upload(world))
+    assert view is not None
+    first = world.oss.submissions[0]
+    world.oss.finish(first)
+    world.orchestrator.handle_notification(notification_for(first, status="Failed", Code="InternalError"))
+    assert len(world.oss.submissions) == 1
+    convert = world.store.get(view.id).steps[0]
+    assert (convert.state, convert.attempt) == (StepState.SUCCEEDED, 2)
+    assert convert.result == {"detected_by": "existing_target"}

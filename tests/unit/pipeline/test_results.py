@@ -22,6 +22,7 @@ SOURCE = {"bucket": "audiochain", "key": "inbox/speech.wav"}
 
 
 def test_the_seeds_filetrans_result_becomes_a_timed_transcript() -> None:
+    assert transcript_from_filetrans(TranscriptionResult.parse({"transcripts": []})).timing == "engine"
     transcript = transcript_from_filetrans(
         TranscriptionResult.parse(TRANSCRIPTION_RESULT), source=SOURCE, task_id="t-1"
     )
@@ -88,6 +89,7 @@ def test_the_seeds_synchronous_answer_becomes_one_sentence_over_the_audio() -> N
     assert (sentence.text, sentence.begin_ms, sentence.end_ms) == ("Welcome to Alibaba Cloud.", 0, 1000)
     assert (sentence.language, sentence.emotion, transcript.language) == ("zh", "neutral", "zh")
     assert transcript.engine["mode"] == "sync" and transcript.duration_ms == 1000
+    assert transcript.timing == "estimated"  # the model gave no times: the JSON says so
 
 
 def test_an_empty_synchronous_answer_has_no_sentences() -> None:

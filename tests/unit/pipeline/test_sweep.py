@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from shared.errors import ServiceError, TransportError
 from shared.jobs.ids import new_job_id
 from shared.jobs.model import RETRIES_EXHAUSTED, TASK_TIMED_OUT, JobState, StepState
+from shared.pipeline.orchestrator import SweepReport
 from tests.unit.pipeline.events import oss_record
 from tests.unit.pipeline.fakes import World, make_world
 
@@ -56,8 +58,11 @@ def test_submissions_failing_on_every_attempt_end_in_retries_exhausted() -> None
     world.oss.fail_submit = TransportError("connection reset", service="oss")
     job_id = start(world)
     assert world.store.get(job_id).steps[0].state is StepState.RETRYING
-    world.orchestrator.sweep()
-    world.orchestrator.sweep()
+    world.orchestrator.sweep()  # backing off: too soon after the failure
+    assert world.store.get(job_id).steps[0].attempt == 1
+    for _ in range(2):
+        world.clock.advance(seconds=60)  # one timer period
+        world.orchestrator.sweep()
     view = world.store.get(job_id)
     assert view.state is JobState.FAILED and view.steps[0].attempt == 3
     assert (
@@ -88,16 +93,32 @@ def test_a_task_that_never_finishes_times_out_and_is_submitted_again() -> None:
     assert failed["error"]["code"] == TASK_TIMED_OUT and failed["error"]["retryable"] is True
 
 
-def test_a_failed_recognition_fails_the_job() -> None:
+def test_a_transient_download_failure_is_resubmitted_and_can_then_succeed() -> None:
     world = make_world()
     job_id = start(world)
     world.oss.finish(world.oss.submissions[0])
     world.orchestrator.sweep()
-    world.dashscope.status["asr-task-1"] = "FAILED"
+    world.dashscope.status["asr-task-1"] = "FAILED"  # FILE_DOWNLOAD_FAILED: DashScope's fetch failed
     world.orchestrator.sweep()
+    step = world.store.get(job_id).steps[1]
+    assert (step.state, step.attempt, step.task_id) == (StepState.SUBMITTED, 2, "asr-task-2")
+    world.dashscope.status["asr-task-2"] = "SUCCEEDED"
+    world.orchestrator.sweep()
+    assert world.store.get(job_id).state is JobState.SUCCEEDED
+
+
+def test_a_recognition_failing_on_every_attempt_fails_the_job_naming_the_cause() -> None:
+    world = make_world()
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.orchestrator.sweep()
+    for attempt in range(1, world.settings.max_attempts + 1):
+        world.dashscope.status[f"asr-task-{attempt}"] = "FAILED"
+        world.orchestrator.sweep()
     view = world.store.get(job_id)
     assert view.state is JobState.FAILED and view.error is not None
-    assert view.error.code == "FILE_DOWNLOAD_FAILED"
+    assert view.error.code == RETRIES_EXHAUSTED and "FILE_DOWNLOAD_FAILED" in view.error.message
+    assert len(world.dashscope.filetrans) == world.settings.max_attempts
 
 
 def test_a_task_the_service_lost_is_submitted_again() -> None:
@@ -188,21 +209,25 @@ def test_a_sweep_out_of_time_stops_and_says_so_leaving_the_rest_for_the_next_tic
     assert world.orchestrator.sweep(budget_seconds=60.0).examined == 3
 
 
+def _always(offset: int) -> Callable[[int], int]:
+    return lambda count: offset
+
+
 def test_successive_sweeps_start_at_different_jobs_so_a_backlog_is_not_starved() -> None:
     world = make_world()
     jobs = [start(world, f"inbox/talk-{index}.wav") for index in range(3)]
     examined: list[str] = []
     original = world.orchestrator._sweep_job
 
-    def spy(job_id: str, *args: object) -> None:
+    def spy(job_id: str, now: datetime, report: SweepReport) -> None:
         examined.append(job_id)
-        original(job_id, *args)  # type: ignore[arg-type]
+        original(job_id, now, report)
 
     world.orchestrator._sweep_job = spy  # type: ignore[method-assign]
     firsts = set()
     for offset in range(3):
         examined.clear()
-        world.orchestrator.sweep(limit=1, start=lambda count, offset=offset: offset)
+        world.orchestrator.sweep(limit=1, start=_always(offset))
         firsts.add(examined[0])
     assert firsts == set(jobs)
 
@@ -214,6 +239,18 @@ def test_the_timer_handler_budgets_the_sweep_from_the_function_timeout() -> None
     context = FcContext.from_fc({"request_id": "r", "function": {"name": "fetch_results", "timeout": 55}})
     assert sweep_budget(context) == 55 - SWEEP_RESERVE_SECONDS
     assert sweep_budget(FcContext.from_fc({"request_id": "r"})) is None
+
+
+def test_attempts_back_off_30_then_60_seconds() -> None:
+    world = make_world(max_attempts=3)
+    world.oss.fail_submit = TransportError("connection reset", service="oss")
+    job_id = start(world)
+    attempts = []
+    for _ in range(8):
+        world.clock.advance(seconds=15)
+        world.orchestrator.sweep()
+        attempts.append(world.store.get(job_id).steps[0].attempt)
+    assert attempts == [1, 2, 2, 2, 2, 3, 3, 3]  # attempt 2 at 30 s, attempt 3 60 s after it
 
 
 def test_an_unexpected_error_after_a_claim_releases_it_and_the_attempts_stay_bounded() -> None:
@@ -229,6 +266,7 @@ def test_an_unexpected_error_after_a_claim_releases_it_and_the_attempts_stay_bou
     assert convert.state is StepState.RETRYING
     assert convert.error is not None and convert.error.code == "InternalError"
     for _ in range(5):
+        world.clock.advance(seconds=60)
         world.orchestrator.sweep()
     final = world.store.get(view.id)
     assert final.state is JobState.FAILED

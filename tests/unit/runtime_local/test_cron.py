@@ -10,7 +10,9 @@ from localcloud.runtime.cron import CronError, CronSchedule, EverySchedule, pars
 
 
 def at(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)  # type: ignore[misc]
+    """`at(2026, 1, 31, 12)`: year, month, day and then as many of hour, minute, second, µs as given."""
+    year, month, day, hour, minute, second, micro = (*parts, 0, 0, 0, 0)[:7]
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=timezone.utc)
 
 
 def next_of(expression: str, moment: datetime) -> datetime | None:

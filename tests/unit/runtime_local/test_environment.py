@@ -117,7 +117,7 @@ def test_credentials_never_show_their_secret_in_repr() -> None:
 
 
 def test_local_values_are_generated_for_noecho_parameters_and_kept_across_runs(tmp_path: Path) -> None:
-    declared = {
+    declared: dict[str, dict[str, object]] = {
         "ApiToken": {"Type": "String", "NoEcho": True, "MinLength": 40},
         "DashScopeApiKey": {"Type": "String", "NoEcho": True},
         "Bucket": {"Type": "String", "Default": "media"},

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.ports import ObjectCreated, ObjectRecord
 from localcloud.runtime.events import destination_record, encode_event_key, oss_event, rule_id, timer_event
 from localcloud.runtime.triggers_spec import OssTrigger
-from localcloud.services.oss.store import ObjectCreated, ObjectRecord
 from shared.events.oss import OssEvent
 from shared.events.timer import TimerEvent
 

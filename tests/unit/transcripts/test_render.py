@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.transcripts import (
+    SubtitleStyle,
     Transcript,
     TranscriptChannel,
     TranscriptSentence,
@@ -96,3 +97,55 @@ def test_a_sentence_ending_before_it_begins_is_refused() -> None:
 def test_excerpt_is_bounded() -> None:
     sentence = TranscriptSentence(begin_ms=0, end_ms=1, text="a " * 200)
     assert len(_transcript(sentence).excerpt(50)) == 50
+
+
+def _cues(srt: str) -> list[tuple[str, str, str]]:
+    blocks = [block.split("\n", 2) for block in srt.strip().split("\n\n")]
+    return [(times.split(" --> ")[0], times.split(" --> ")[1], text) for _, times, text in blocks]
+
+
+def test_a_short_cue_stays_up_a_second_when_silence_follows() -> None:
+    yes = TranscriptSentence(begin_ms=1000, end_ms=1300, text="Yes.")
+    assert _cues(render_srt(_transcript(yes))) == [("00:00:01,000", "00:00:02,000", "Yes.")]
+
+
+def test_a_cue_runs_on_no_further_than_just_before_the_next_one() -> None:
+    yes = TranscriptSentence(begin_ms=1000, end_ms=1300, text="Yes.")
+    no = TranscriptSentence(begin_ms=1500, end_ms=2600, text="No, not at all.")
+    cues = _cues(render_srt(_transcript(yes, no)))
+    assert cues[0][:2] == ("00:00:01,000", "00:00:01,460")  # 40 ms before the next cue
+
+
+def test_a_fast_cue_is_kept_up_long_enough_to_read_at_twenty_characters_a_second() -> None:
+    text = "This sentence has sixty characters in it, give or take a few."
+    fast = TranscriptSentence(begin_ms=0, end_ms=1500, text=text)
+    (cue,) = _cues(render_srt(_transcript(fast)))
+    assert len(text) == 61 and cue[1] == "00:00:03,050"  # 61 characters at 20 a second
+
+
+def test_lines_are_balanced_so_no_word_is_left_alone_on_the_last_line() -> None:
+    text = "The committee approved the annual budget for next year today."
+    sentence = TranscriptSentence(begin_ms=0, end_ms=4000, text=text)
+    (cue,) = _cues(render_srt(_transcript(sentence)))
+    lines = cue[2].split("\n")
+    assert len(lines) == 2 and all(len(line.split()) > 1 for line in lines)
+    assert abs(len(lines[0]) - len(lines[1])) < 12, lines
+
+
+def test_a_long_sentence_leaves_no_single_word_cue_at_its_end() -> None:
+    words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    timed = tuple(
+        TranscriptWord(begin_ms=i * 800, end_ms=i * 800 + 700, text=word, punctuation="")
+        for i, word in enumerate(words)
+    )  # 7.2 s: eight words fill a 7 s cue, which would leave the ninth alone
+    sentence = TranscriptSentence(begin_ms=0, end_ms=len(words) * 800, text=" ".join(words), words=timed)
+    cues = _cues(render_srt(_transcript(sentence)))
+    assert len(cues) == 2 and len(cues[-1][2].split()) > 1
+
+
+def test_the_line_width_and_count_are_configurable() -> None:
+    sentence = TranscriptSentence(begin_ms=0, end_ms=3000, text="Short lines for a narrow player window.")
+    (cue,) = _cues(render_srt(_transcript(sentence), SubtitleStyle(line_chars=14, lines=3)))
+    assert all(len(line) <= 14 for line in cue[2].split("\n")) and len(cue[2].split("\n")) == 3
+    with pytest.raises(ValueError):
+        SubtitleStyle(line_chars=3)

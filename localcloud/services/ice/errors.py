@@ -1,0 +1,10 @@
+"""ICE's error catalogue as localcloud answers it (see `ErrorCode` in localcloud.services.base)."""
+
+from __future__ import annotations
+
+from localcloud.services.base import ErrorCode
+
+FILE_ALREADY_EXISTS = ErrorCode(409, "FileAlreadyExists")
+JOB_NOT_FOUND = ErrorCode(404, "JobNotFound")
+RESOURCE_NOT_FOUND = ErrorCode(404, "ResourceNotFound")
+SERVICE_UNAVAILABLE = ErrorCode(503, "ServiceUnavailable")

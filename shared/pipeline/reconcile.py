@@ -1,0 +1,142 @@
+"""Inbox reconciliation: uploads whose event never started a job (lost, dead-lettered, refused while the
+trigger was being wired) are found by listing the inbox and started, a bounded slice per timer tick.
+
+Each tick lists at most `limit` inbox objects after a *watermark* (the last key looked at, kept in
+`jobs/_reconcile/inbox.json`), so the cost per tick is one LIST page plus one GET per object, whatever
+the bucket's size; at the end of the inbox the watermark wraps to the start. An object younger than
+`min_age` is left to its event (most are in flight for a second or two), so reconciliation does not race
+the trigger; when it does meet a job it finds it through the same idempotency key, so it never creates a
+second one.
+
+    report = InboxReconciler(orchestrator).run(limit=200)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from urllib.parse import quote
+
+from shared.auth.clock import as_utc
+from shared.clients.oss_models import ListResult
+from shared.errors import InvalidRequestError, ServiceError
+from shared.events.oss import OssRecord
+from shared.logging import get_logger
+from shared.pipeline.decide import Accept, decide_upload
+from shared.pipeline.orchestrator import Orchestrator
+
+DEFAULT_LIMIT = 200
+DEFAULT_MIN_AGE = timedelta(minutes=2)
+WATERMARK_NAME = "_reconcile/inbox.json"
+
+log = get_logger(__name__)
+
+
+class InboxLister(Protocol):
+    def iter_list_pages(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        delimiter: str | None = None,
+        page_size: int = 1000,
+        start_after: str | None = None,
+    ) -> Iterator[ListResult]: ...
+
+
+@dataclass
+class ReconcileReport:
+    listed: int = 0
+    started: int = 0  # uploads with no job that got one now
+    failed: int = 0  # uploads whose start failed (retried next pass)
+    wrapped: bool = False  # the listing reached the end of the inbox; the next tick starts over
+
+
+class InboxReconciler:
+    def __init__(self, orchestrator: Orchestrator, *, min_age: timedelta = DEFAULT_MIN_AGE) -> None:
+        self.orchestrator = orchestrator
+        self.min_age = min_age
+        self._watermark_key = orchestrator.store.layout.prefix + WATERMARK_NAME
+
+    def run(self, *, limit: int = DEFAULT_LIMIT, now: datetime | None = None) -> ReconcileReport:
+        orchestrator = self.orchestrator
+        report = ReconcileReport()
+        oss = orchestrator.clients.oss
+        if not hasattr(oss, "iter_list_pages"):
+            return report  # a client that cannot list (some test doubles): nothing to reconcile with
+        lister: InboxLister = oss  # type: ignore[assignment]
+        settings = orchestrator.settings
+        moment = as_utc(now if now is not None else orchestrator.clock())
+        after = self._watermark()
+        last = after
+        pages = lister.iter_list_pages(
+            settings.bucket, settings.inbox_prefix, page_size=min(limit, 1000), start_after=after or None
+        )
+        for summary in (item for page in pages for item in page.objects):
+            if report.listed >= limit:
+                break
+            modified = summary.last_modified
+            if modified is not None and moment - as_utc(modified) < self.min_age:
+                break  # left to its event for now; the watermark stays before it
+            report.listed += 1
+            last = summary.key
+            record = _record(settings.bucket, summary.key, summary.etag, summary.size)
+            decision = decide_upload(record, settings)
+            if not isinstance(decision, Accept) or self._has_job(decision):
+                continue
+            try:
+                view = orchestrator.handle_upload(record)
+            except (ServiceError, InvalidRequestError) as error:
+                report.failed += 1
+                log.warning("reconcile.upload.failed", key=summary.key, code=error.code)
+                continue
+            if view is not None:
+                report.started += 1
+                log.warning("reconcile.upload.started", key=summary.key, job_id=view.id)
+        else:
+            report.wrapped = True
+            last = ""
+        self._save_watermark(last)
+        return report
+
+    def _has_job(self, decision: Accept) -> bool:
+        store = self.orchestrator.store
+        if store.find(decision.idempotency_key) is not None:
+            return True
+        # An event's ETag and a listing's may differ in case (producers disagree): try the other spelling.
+        etag = decision.etag or ""
+        for spelling in {etag.upper(), etag.lower()} - {etag}:
+            key = decision.idempotency_key[: -len(etag)] + spelling if etag else ""
+            if key and store.find(key) is not None:
+                return True
+        return False
+
+    def _watermark(self) -> str:
+        raw = self.orchestrator.store.backend.get(self._watermark_key)
+        try:
+            value = json.loads(raw)["after"] if raw is not None else ""
+        except (ValueError, KeyError, TypeError):
+            value = ""
+        return value if isinstance(value, str) else ""
+
+    def _save_watermark(self, after: str) -> None:
+        body = json.dumps({"after": after}, ensure_ascii=False).encode("utf-8")
+        self.orchestrator.store.backend.put(self._watermark_key, body)
+
+
+def _record(bucket: str, key: str, etag: str, size: int) -> OssRecord:
+    """The OSS event the object's upload would have delivered (what the handler decides on).
+
+    The key goes URL-encoded, so that its first reading (the decoded one, see OssRecord.candidate_keys) is
+    the key itself whatever `%` or `+` it holds: the idempotency key is then the one its event makes.
+    """
+    encoded = quote(key, safe="/")
+    return OssRecord.model_validate(
+        {
+            "eventName": "ObjectCreated:PutObject",
+            "oss": {"bucket": {"name": bucket}, "object": {"key": encoded, "eTag": etag, "size": size}},
+        }
+    )

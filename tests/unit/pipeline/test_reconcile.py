@@ -1,0 +1,72 @@
+"""Inbox reconciliation: an upload whose event never arrived gets its job from the timer, once, in bounded
+slices with a watermark; an upload whose event did arrive is never started twice."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from shared.events.oss import OssEvent
+from shared.jobs.model import JobState
+from shared.pipeline.handlers import handle_timer_event
+from shared.pipeline.reconcile import InboxReconciler
+from tests.unit.functions.helpers import BUCKET, oss_event
+from tests.unit.pipeline.fakes import World, make_world
+
+
+def _upload(world: World, key: str, *, deliver: bool) -> str:
+    etag = world.oss.add(BUCKET, key, b"RIFF-audio-" + key.encode())
+    if deliver:
+        (record,) = OssEvent.from_bytes(oss_event((key, etag, 10))).events
+        world.orchestrator.handle_upload(record)
+    return etag
+
+
+def test_lost_events_are_started_by_the_timer_and_delivered_ones_are_not_duplicated() -> None:
+    world = make_world()
+    delivered = [f"inbox/ok-{n}.wav" for n in range(3)]
+    lost = ["inbox/lost-1.wav", "inbox/会议\u3000记录.wav", "inbox/100%+plus.wav"]
+    for key in delivered:
+        _upload(world, key, deliver=True)
+    for key in lost:
+        _upload(world, key, deliver=False)
+    answer = handle_timer_event(b"{}", world.orchestrator)
+    assert answer["reconcile"]["started"] == len(lost)
+    jobs = world.store.list(limit=100).jobs
+    assert sorted(job.input["key"] for job in jobs) == sorted(delivered + lost)
+    again = handle_timer_event(b"{}", world.orchestrator)
+    assert again["reconcile"]["started"] == 0
+    assert len(world.store.list(limit=100).jobs) == len(delivered + lost)
+    assert len(world.oss.submissions) == len(delivered + lost)
+
+
+def test_each_tick_looks_at_a_bounded_slice_and_wraps_around() -> None:
+    world = make_world()
+    for n in range(5):
+        _upload(world, f"inbox/{n}.wav", deliver=False)
+    reconciler = InboxReconciler(world.orchestrator)
+    reports = [reconciler.run(limit=2) for _ in range(3)]
+    assert [r.listed for r in reports] == [2, 2, 1]
+    assert [r.wrapped for r in reports] == [False, False, True]
+    assert sum(r.started for r in reports) == 5
+    watermark = world.backend.get("jobs/_reconcile/inbox.json")
+    assert watermark is not None and json.loads(watermark) == {"after": ""}
+    assert all(job.state is JobState.RUNNING for job in world.store.list().jobs)
+
+
+def test_a_young_upload_is_left_to_its_event() -> None:
+    world = make_world()
+    _upload(world, "inbox/young.wav", deliver=False)
+    future = datetime(2100, 1, 1, tzinfo=timezone.utc)
+    reconciler = InboxReconciler(world.orchestrator)
+    # The fake lists no modification time; with one "just now" the object waits for its event.
+    original = world.oss.iter_list_pages
+
+    def listing_with_times(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for page in original(*args, **kwargs):  # type: ignore[arg-type]
+            objects = tuple(type(item)(item.key, item.size, item.etag, future) for item in page.objects)
+            yield type(page)(objects, page.common_prefixes, page.next_token, page.is_truncated)
+
+    world.oss.iter_list_pages = listing_with_times  # type: ignore[method-assign]
+    assert reconciler.run().started == 0
+    assert world.store.list().jobs == []

@@ -4,7 +4,11 @@ Why SQLite: it is in the standard library, survives restarts ("a restart loses n
 multi-row updates, which MNS visibility timeouts and task state machines need. Media never goes into the
 database: object bodies live as files under `blobs/` and are streamed in and out.
 
-One connection is shared behind a lock; every statement is short, and media work happens outside the lock.
+Writes go through one connection behind a lock; every statement is short, and media work happens outside the
+lock. Reads outside a transaction borrow a connection from a small pool instead: in WAL mode readers see the
+last committed state and never wait for the writer, so concurrent API requests no longer queue on one lock.
+A read made by the thread that holds an open transaction uses the writer's connection, so it sees its own
+uncommitted rows.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import sqlite3
 import threading
 import uuid
@@ -31,13 +36,41 @@ class StateStore:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._clear_temp_files()
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            str(data_dir / "state.db"), check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._db.row_factory = sqlite3.Row
+        self._db_path = data_dir / "state.db"
+        self._db = self._connect()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
+        # Readers are pooled, not per thread: the HTTP servers start a thread per request, and a connection
+        # per thread would leak one file descriptor per request.
+        self._readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._all_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()  # not the writer lock: opening a reader must not wait for it
+        self._writer_depth = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self._db_path), check_same_thread=False, isolation_level=None, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def _holds_writer(self) -> bool:
+        return bool(getattr(self._writer_depth, "n", 0))
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        if self._holds_writer():
+            yield self._db
+            return
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+            with self._readers_lock:
+                self._all_readers.append(conn)
+        try:
+            yield conn
+        finally:
+            self._readers.put(conn)
 
     # --- SQL -------------------------------------------------------------------------------------------
 
@@ -46,12 +79,12 @@ class StateStore:
             self._db.executescript(statements)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._db.execute(sql, params).fetchall())
+        with self._reader() as conn:
+            return list(conn.execute(sql, params).fetchall())
 
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        with self._lock:
-            row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
+        with self._reader() as conn:
+            row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
             return row
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -63,16 +96,23 @@ class StateStore:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A serialised read-modify-write: BEGIN IMMEDIATE … COMMIT (rolled back on error)."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._writer_depth.n = getattr(self._writer_depth, "n", 0) + 1
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                self._writer_depth.n -= 1
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
+            for reader in self._all_readers:
+                reader.close()
+            self._all_readers.clear()
             self._db.close()
 
     # --- blobs -----------------------------------------------------------------------------------------

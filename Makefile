@@ -48,15 +48,19 @@ run: $(STAMP) ## The whole chain on this machine: FILES="a.mp3 b.wav" (default: 
 # Fun's validator (npm @alicloud/fun), pinned by deploy/package-lock.json. --ignore-scripts: none of its
 # install scripts is needed to validate, and one (cpu-features) would try to compile native code.
 FUN_STAMP := deploy/node_modules/.installed-stamp
-.PHONY: validate-template build
+.PHONY: validate-template build s-yaml
 
 $(FUN_STAMP): deploy/package.json deploy/package-lock.json
 	@command -v npm >/dev/null || { echo "validate-template needs Node.js and npm on PATH" >&2; exit 1; }
 	cd deploy && npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-validate-template: $(STAMP) $(FUN_STAMP) ## Check template.yaml offline: Fun's `fun validate` and the house rules
+validate-template: $(STAMP) $(FUN_STAMP) ## Check template.yaml (Fun's `fun validate`, house rules) and that s.yaml matches it
 	$(BIN)/python -m deploy.validate template.yaml
+	$(BIN)/python -m deploy.fc3 --check
+
+s-yaml: $(STAMP) ## Regenerate s.yaml (Serverless Devs fc3) from template.yaml
+	$(BIN)/python -m deploy.fc3
 
 build: $(STAMP) ## Package every function: build/<name>/ and build/<name>.zip (linux x86_64, CPython 3.10)
 	$(BIN)/python -m deploy.build

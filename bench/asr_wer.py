@@ -1,11 +1,13 @@
 """Word error rate and speed of localcloud's speech recognition, on speech from localcloud's synthesiser.
 
-    python -m bench.asr_wer [--voices Andy,Abby] [--rates -200,-100,0,100,200] [--engine pocketsphinx]
+    python -m bench.asr_wer [--voices Andy,Abby] [--rates -200,-100,0,100,200] [--engine auto]
 
 Each sentence below is spoken by each voice at each ICE speech_rate with eSpeak NG, written as a 16 kHz
 WAV, and recognised by the engine (`--engine` takes the same spec as LOCALCLOUD_ASR_ENGINE). Reported:
 pooled WER overall, per voice and per rate; the recogniser's real-time factor (seconds of work per second
-of audio, decoding the file included); and the synthesiser's, for scale. Synthetic speech is a narrow
+of audio, decoding the file included); and the synthesiser's, for scale. Then the longer-passage test: all
+twenty sentences by one voice at -100 and 0 as one file (about a minute, 0.6 s between sentences), the
+shape of a real recording, where per-file overheads no longer dominate the real-time factor. Synthetic speech is a narrow
 test: it says whether the plumbing works and how the engine copes with speed, not how it does on people.
 """
 
@@ -16,9 +18,11 @@ import platform
 import sys
 import tempfile
 import time
+import wave
 from collections import defaultdict
 from pathlib import Path
 
+from localcloud.engines.asr import RecognitionEngine
 from localcloud.engines.recognizers import load_engine
 from localcloud.engines.tts import SpeechSynthesizer, write
 from localcloud.engines.wer import WerReport, wer_report
@@ -47,6 +51,8 @@ SENTENCES = (
 )
 DEFAULT_VOICES = ("Andy", "Abby")
 DEFAULT_RATES = (-200, -100, 0, 100, 200)
+PASSAGE_RATES = (-100, 0)
+PASSAGE_GAP_S = 0.6
 
 
 def _ints(text: str) -> list[int]:
@@ -75,7 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.asr_wer", description=__doc__.splitlines()[0])
     parser.add_argument("--voices", type=_names, default=list(DEFAULT_VOICES), help="ICE voice names")
     parser.add_argument("--rates", type=_ints, default=list(DEFAULT_RATES), help="ICE speech_rate values")
-    parser.add_argument("--engine", default="pocketsphinx", help="engine spec, as LOCALCLOUD_ASR_ENGINE")
+    parser.add_argument("--engine", default="auto", help="engine spec, as LOCALCLOUD_ASR_ENGINE")
     args = parser.parse_args(sys.argv[1:])
 
     synthesizer = SpeechSynthesizer()
@@ -123,6 +129,38 @@ def main() -> None:
     print("  hardest sentences:")
     for wer, what, transcript in sorted(worst, reverse=True)[:5]:
         print(f"    {wer:.2f}  {what}  ->  {transcript}")
+    _passages(engine, synthesizer, args.voices)
+
+
+def _passages(engine: RecognitionEngine, synthesizer: SpeechSynthesizer, voices: list[str]) -> None:
+    """Every sentence in one file per voice and rate: WER and real-time factor on minute-long audio."""
+    reference = " ".join(SENTENCES)
+    with tempfile.TemporaryDirectory(prefix="asr-passage-") as scratch:
+        for voice in voices:
+            for rate in PASSAGE_RATES:
+                pcm = bytearray()
+                sample_rate = 16000
+                for sentence in SENTENCES:
+                    speech = synthesizer.synthesize(
+                        sentence, voice=voice, speech_rate=rate, sample_rate=16000
+                    )
+                    pcm += speech.samples + bytes(2 * round(PASSAGE_GAP_S * sample_rate))
+                path = Path(scratch) / f"passage-{voice}-{rate}.wav"
+                with wave.open(str(path), "wb") as writer:
+                    writer.setnchannels(1)
+                    writer.setsampwidth(2)
+                    writer.setframerate(sample_rate)
+                    writer.writeframes(bytes(pcm))
+                seconds = len(pcm) / 2 / sample_rate
+                started, cpu = time.perf_counter(), time.process_time()
+                heard = engine.recognize(str(path), language="en")
+                wall = time.perf_counter() - started
+                report = wer_report(reference, heard.text)
+                print(
+                    f"  passage {voice} {rate:+d}: {seconds:.0f} s audio; WER {report.wer:.3f} "
+                    f"({report.reference_words} words); RTF {wall / seconds:.3f} "
+                    f"(this process's CPU {time.process_time() - cpu:.1f} s)"
+                )
 
 
 if __name__ == "__main__":

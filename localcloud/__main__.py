@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--functions-dir", default="functions", help="function code, relative to the template")
     up.add_argument("--no-functions", action="store_true", help="run the services only, no functions")
+    up.add_argument(
+        "--fc",
+        type=int,
+        choices=(2, 3),
+        default=None,
+        help="Function Compute to play: 2 (HTTP functions as WSGI, default) or 3 (FC 3.0's JSON HTTP events)",
+    )
     _add_run_parser(sub)
     return parser
 
@@ -145,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from localcloud.server import LocalCloud
 
     config = LocalCloudConfig.from_environment(
-        host=args.host, port=args.port, data_dir=Path(args.data), region=args.region
+        host=args.host, port=args.port, data_dir=Path(args.data), region=args.region, fc_version=args.fc
     )
     template, parameters = template_arguments(args)
     from shared.errors import ConfigurationError

@@ -22,6 +22,7 @@ ENV_API_KEYS = "LOCALCLOUD_DASHSCOPE_API_KEYS"  # "sk-a,sk-b" — added to the d
 ENV_ASR_ENGINE = "LOCALCLOUD_ASR_ENGINE"  # "auto", "whisper[:dir]", "pocketsphinx", "package.module:factory"
 ENV_ASR_WORKERS = "LOCALCLOUD_ASR_WORKERS"  # recognition worker processes (default: the cores, at least 2)
 ENV_WORKERS = "LOCALCLOUD_WORKERS"
+ENV_FC_VERSION = "LOCALCLOUD_FC_VERSION"  # 2 (WSGI HTTP functions, the default) or 3 (FC 3.0 JSON events)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class LocalCloudConfig:
     asr_engine: str = "auto"
     asr_workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 1))
     workers: int = 2
+    # Which Function Compute the local runtime plays: 2 or 3 (they differ in how HTTP functions are called).
+    fc_version: int = 2
     # How long a simulated asynchronous task waits in PENDING before it runs (seconds). Real services take a
     # moment too; a non-zero value lets clients observe PENDING → RUNNING → SUCCEEDED.
     task_start_delay: float = 0.0
@@ -73,9 +76,14 @@ class LocalCloudConfig:
         }
         if env.get(ENV_ASR_WORKERS):
             values["asr_workers"] = _positive(env[ENV_ASR_WORKERS], ENV_ASR_WORKERS)
+        if env.get(ENV_FC_VERSION):
+            values["fc_version"] = env[ENV_FC_VERSION].strip()
         if env.get(ENV_WORKERS):
             values["workers"] = int(env[ENV_WORKERS])
         values.update({k: v for k, v in explicit.items() if v is not None})
+        if str(values.get("fc_version", 2)) not in ("2", "3"):
+            raise ValueError(f"{ENV_FC_VERSION} / --fc: expected 2 or 3, got {values['fc_version']!r}")
+        values["fc_version"] = int(str(values.get("fc_version", 2)))
         if "data_dir" in values:
             values["data_dir"] = Path(str(values["data_dir"]))
         return cls(**values)  # type: ignore[arg-type]

@@ -51,8 +51,9 @@ class Edge:
             return "fc"
         if _signed_for_oss(request, auth):
             return "oss"
+        # "Bearer" alone (an empty key) is still DashScope's to refuse, with its own 401 JSON.
         if (path.startswith("/compatible-mode/") or path.startswith("/api/v1/")) and (
-            not auth or auth.startswith("Bearer ")
+            not auth or auth.partition(" ")[0].lower() == "bearer"
         ):
             return "dashscope"
         if (

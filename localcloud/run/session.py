@@ -27,7 +27,7 @@ from localcloud.run.inputs import (
     synthesize_sample,
 )
 from localcloud.run.report import FileResult, download_transcripts, file_result, problem_result, shown_path
-from localcloud.run.watch import JobsApi, JobWatcher, RunFailure, Tracked, progress_line
+from localcloud.run.watch import JobsApi, JobWatcher, RunFailure, Tracked, heartbeats, progress_line
 from localcloud.server import LocalCloud
 from shared.auth import Credentials
 from shared.clients.oss import OssClient
@@ -159,14 +159,19 @@ class RunSession:
             return False
         deadline = self.zero + self.settings.timeout
         last_tick = time.monotonic()
+        last_said: dict[str, float] = {}  # upload key -> when a line last said something about it
         while not all(tracked.finished for tracked in self.tracked):
             if time.monotonic() >= deadline:
                 self._report_timeout()
                 return True
-            for tracked, text in self.watcher.poll(self.tracked, self._elapsed()):
+            elapsed = self._elapsed()
+            for tracked, text in self.watcher.poll(self.tracked, elapsed):
                 self.say(self._line(tracked.item.name, text))
+                last_said[tracked.key] = elapsed
                 if tracked.succeeded:
                     self._copy_transcripts(tracked)
+            for tracked, text in heartbeats(self.tracked, last_said, elapsed):
+                self.say(self._line(tracked.item.name, text))
             if time.monotonic() - last_tick >= self.settings.tick:
                 self.runtime.fire_timer(SWEEP_FUNCTION)
                 last_tick = time.monotonic()

@@ -160,6 +160,36 @@ def _same_version(recorded: str, uploaded: str) -> bool:
     return not recorded or recorded.strip('"').upper() == uploaded.strip('"').upper()
 
 
+HEARTBEAT_SECONDS = 15.0
+
+
+def heartbeats(
+    uploads: list[Tracked], last_said: dict[str, float], elapsed: float, every: float = HEARTBEAT_SECONDS
+) -> list[tuple[Tracked, str]]:
+    """A line for each unfinished upload nothing was said about for `every` seconds (a long recognition
+    would otherwise look like a hang); `last_said` (upload key -> seconds) is updated for those."""
+    lines = []
+    for upload in uploads:
+        if upload.finished:
+            continue
+        since = last_said.get(upload.key, upload.uploaded_at)
+        if elapsed - since < every:
+            continue
+        last_said[upload.key] = elapsed
+        lines.append((upload, f"{_what_it_waits_for(upload.view)} ({elapsed - since:.0f} s without news)"))
+    return lines
+
+
+def _what_it_waits_for(view: JobView | None) -> str:
+    if view is None:
+        return "waiting for its job to appear"
+    index = view.current_step
+    if index is None:
+        return "finishing"
+    step = view.steps[index]
+    return f"{step.name.value}: still {step.state.value}"
+
+
 def describe_change(before: JobView | None, after: JobView) -> str:
     """What changed between two views of a job, for one progress line ('' when nothing did).
 

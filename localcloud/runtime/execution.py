@@ -29,6 +29,7 @@ from typing import Any
 from localcloud.runtime.context import FcContext, FcCredentials, FunctionMeta, ServiceMeta
 from localcloud.runtime.environment import Layer, run_in_layer
 from localcloud.runtime.events import error_document
+from localcloud.runtime.fc3 import FC3_VERSION, http_event, http_result
 from localcloud.runtime.template import FunctionSpec
 from shared.logging import get_logger
 
@@ -78,8 +79,11 @@ class FunctionInstance:
         credentials: FcCredentials,
         region: str,
         account_id: str,
+        fc_version: int = 2,
     ) -> None:
         self.spec = spec
+        # 2: HTTP functions are WSGI apps (FC 2.0); 3: they take FC 3.0's JSON event (localcloud.runtime.fc3).
+        self.fc_version = fc_version
         self.service = service
         self.handler = handler
         self.initializer = initializer
@@ -138,6 +142,12 @@ class FunctionInstance:
             return failed_init
 
         def call() -> HttpResult:
+            if self.fc_version == FC3_VERSION:
+                body = environ["wsgi.input"].read()
+                event = http_event(
+                    environ, body, request_id=request_id, account_id=self.account_id, region=self.region
+                )
+                return HttpResult(*http_result(self.handler(json.dumps(event).encode("utf-8"), context)))
             # FC's WSGI environ starts from the function's process environment.
             merged: dict[str, Any] = dict(os.environ)
             merged.update(environ)

@@ -280,6 +280,7 @@ class FunctionRuntime:
             ),
             layer=environment_layer(own, HIDDEN_BY_DEFAULT | every_template_name),
             credentials=self.credentials,
+            fc_version=self.config.fc_version,
             region=self.config.region,
             account_id=self.config.account_id,
         )

@@ -440,7 +440,16 @@ class Orchestrator:
         elif isinstance(job_input, MergeJobInput):
             sources.extend((f"clips[{i}].key", clip.key) for i, clip in enumerate(job_input.clips))
         operation = f"{kind.value} job"
+        readable = self.settings.readable_prefixes
         for field, key in sources:
+            if not key.startswith(readable):
+                raise InvalidRequestError.single(
+                    field,
+                    "source_not_readable",
+                    f"{key!r} is outside the folders the functions may read sources from "
+                    f"({', '.join(repr(prefix) for prefix in readable)}); upload it under {readable[0]!r}",
+                    operation,
+                )
             try:
                 info = self.clients.oss.head_object(self.settings.bucket, key)
             except ObjectNotFound:

@@ -66,6 +66,7 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "work_prefix": (env.AUDIOCHAIN_WORK_PREFIX,),
     "output_prefix": (env.AUDIOCHAIN_OUTPUT_PREFIX,),
     "jobs_prefix": (env.AUDIOCHAIN_JOBS_PREFIX,),
+    "source_prefix": (env.AUDIOCHAIN_SOURCE_PREFIX,),
     "pipeline_topic": (env.AUDIOCHAIN_PIPELINE_TOPIC,),
     "output_topic": (env.AUDIOCHAIN_OUTPUT_TOPIC,),
     "imm_project": (env.AUDIOCHAIN_IMM_PROJECT,),
@@ -102,6 +103,9 @@ class PipelineSettings(BaseModel):
     work_prefix: str = "work/"
     output_prefix: str = "outputs/"
     jobs_prefix: str = "jobs/"
+    # Where API jobs may read their sources (besides the inbox and the outputs): the one rule the template's
+    # policy statements are written from, so a job accepted here can be read by the functions' role.
+    source_prefix: str = "media/"
     pipeline_topic: str = "audiochain-pipeline"
     output_topic: str | None = "audiochain-output"
     # Normalised audio at most this large is transcribed synchronously (qwen3-asr-flash, text only, no
@@ -183,6 +187,12 @@ class PipelineSettings(BaseModel):
                 "invalid pipeline settings: " + "; ".join(str(problem) for problem in problems)
             ) from None
 
+    @property
+    def readable_prefixes(self) -> tuple[str, ...]:
+        """Where an API job's sources may be: the source prefix, the inbox and the outputs (the same folders
+        the template grants GetObject on for sources)."""
+        return (self.source_prefix, self.inbox_prefix, self.output_prefix)
+
     # Checking ----------------------------------------------------------------------------------------
 
     def validate(self) -> Self:  # type: ignore[override]  # pydantic's deprecated classmethod of this name
@@ -199,6 +209,7 @@ class PipelineSettings(BaseModel):
             "work_prefix": self.work_prefix,
             "output_prefix": self.output_prefix,
             "jobs_prefix": self.jobs_prefix,
+            "source_prefix": self.source_prefix,
         }
         for name, prefix in prefixes.items():
             if not prefix:
@@ -212,7 +223,15 @@ class PipelineSettings(BaseModel):
                 problems.append(f"{name}: {prefix!r} must not contain control characters")
         if problems:
             return problems
-        written = [(name, prefix) for name, prefix in prefixes.items() if name != "inbox_prefix"]
+        # Sources are read, never written: they may sit anywhere but in what the chain writes or watches.
+        written = [
+            (name, prefix)
+            for name, prefix in prefixes.items()
+            if name not in ("inbox_prefix", "source_prefix")
+        ]
+        for name, prefix in [*written, ("inbox_prefix", self.inbox_prefix)]:
+            if _overlap(self.source_prefix, prefix):
+                problems.append(f"source_prefix: {self.source_prefix!r} overlaps {name} {prefix!r}")
         for name, prefix in written:
             if _overlap(prefix, self.inbox_prefix):
                 problems.append(

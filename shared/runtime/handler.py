@@ -39,6 +39,7 @@ import structlog
 from shared.errors import InvalidRequestError, ServiceError
 from shared.logging import configure_logging, get_logger
 from shared.runtime.context import FcContext
+from shared.runtime.fc3_http import call_wsgi_app, environ_from_event, parse_http_event
 from shared.runtime.redaction import register_secret
 from shared.runtime.responses import HttpResponse, StartResponse
 from shared.runtime.wsgi import error_response_for, request_id_from_environ
@@ -185,11 +186,32 @@ def http_handler(
         return lambda inner: http_handler(inner, name=name)
     wrapped_app = app
 
-    @functools.wraps(wrapped_app)
-    def handler(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def serve(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         return contextvars.copy_context().run(_invoke_http, wrapped_app, name, environ, start_response)
 
+    @functools.wraps(wrapped_app)
+    def handler(environ: Any, start_response: Any) -> Any:
+        # FC 2.0 calls an HTTP function as WSGI: handler(environ, start_response). FC 3.0's built-in runtimes
+        # call handler(event, context) with the request as a JSON event and expect a JSON response document
+        # (shared.runtime.fc3_http): the same app serves both.
+        if not (isinstance(environ, dict) and "REQUEST_METHOD" in environ):
+            document = parse_http_event(environ)
+            if document is not None:
+                return _invoke_fc3_http(serve, document, start_response)
+        return serve(environ, start_response)
+
     return handler
+
+
+def _invoke_fc3_http(serve: WsgiApp, document: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One FC 3.0 HTTP event through the WSGI app; a malformed event is a 400 naming the field."""
+    try:
+        environ = environ_from_event(document, context)
+    except InvalidRequestError as exc:
+        request_id = str((document.get("requestContext") or {}).get("requestId") or "") or None
+        response = error_response_for(exc, request_id=request_id)
+        return call_wsgi_app(lambda _environ, start: response.to_wsgi(start), {})
+    return call_wsgi_app(serve, environ)
 
 
 def _invoke_http(

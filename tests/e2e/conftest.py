@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -194,9 +195,13 @@ class Chain:
         return self.oss.get_object_bytes(BUCKET, key).decode("utf-8")
 
 
-@pytest.fixture
-def chain(tmp_path: Path) -> Iterator[Chain]:
-    cloud = LocalCloud(make_config(tmp_path / "localcloud"), template=TEMPLATE).start()
+@contextmanager
+def running_chain(
+    data_dir: Path, *, fc_version: int = 2, parameters: dict[str, str] | None = None
+) -> Iterator[Chain]:
+    """A fresh localcloud running template.yaml (with these parameter values), and its handles."""
+    config = make_config(data_dir, fc_version=fc_version)
+    cloud = LocalCloud(config, template=TEMPLATE, parameters=parameters).start()
     try:
         runtime = cloud.runtime
         assert runtime is not None
@@ -212,6 +217,14 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
             oss.close()
     finally:
         cloud.stop()
+
+
+@pytest.fixture(params=[2, 3], ids=["fc2", "fc3"])
+def chain(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Chain]:
+    """The chain on the local runtime playing FC 2.0 (HTTP functions as WSGI) and FC 3.0 (JSON HTTP events):
+    every e2e test runs on both."""
+    with running_chain(tmp_path / "localcloud", fc_version=request.param) as running:
+        yield running
 
 
 def step_attempts(view: JobView) -> dict[str, tuple[str, int]]:

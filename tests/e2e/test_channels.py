@@ -11,17 +11,11 @@ import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from localcloud.run.watch import JobsApi
-from localcloud.server import LocalCloud
-from shared.auth import Credentials
-from shared.clients.oss import OssClient
 from shared.jobs.model import JobState
 from shared.transcripts.model import Transcript
-from tests.e2e.conftest import BUCKET, REPORT, TEMPLATE, WEATHER, Chain, as_text, assert_recognised
-from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, make_config
+from tests.e2e.conftest import BUCKET, REPORT, WEATHER, Chain, as_text, assert_recognised, running_chain
 
 Speech = Callable[[tuple[str, ...]], bytes]
 RULES = [{"prefix": "calls/", "channels": [0, 1]}]
@@ -30,23 +24,8 @@ RULES = [{"prefix": "calls/", "channels": [0, 1]}]
 @pytest.fixture
 def call_chain(tmp_path: Path) -> Iterator[Chain]:
     """The chain with an upload rule: uploads under inbox/calls/ keep and recognise both channels."""
-    parameters = {"UploadRules": json.dumps(RULES)}
-    cloud = LocalCloud(make_config(tmp_path / "localcloud"), template=TEMPLATE, parameters=parameters).start()
-    try:
-        runtime = cloud.runtime
-        assert runtime is not None
-        token = runtime.local_parameters["ApiToken"]
-        oss = OssClient(cloud.endpoint, "cn-hangzhou", Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
-        api = JobsApi(runtime.http_url("api"), token)
-        http = httpx.Client(base_url=runtime.http_url("api"), headers={"Authorization": f"Bearer {token}"})
-        try:
-            yield Chain(cloud, oss, api, http)
-        finally:
-            http.close()
-            api.close()
-            oss.close()
-    finally:
-        cloud.stop()
+    with running_chain(tmp_path / "localcloud", parameters={"UploadRules": json.dumps(RULES)}) as chain:
+        yield chain
 
 
 def stereo_call(left: bytes, right: bytes) -> bytes:
@@ -115,10 +94,10 @@ def test_an_upload_outside_the_rule_is_mixed_to_one_channel(call_chain: Chain, s
 def test_an_api_transcription_with_channels_yields_both_speakers_words_labelled(
     call_chain: Chain, speech: Speech
 ) -> None:
-    call_chain.oss.put_object(BUCKET, "recordings/call.wav", stereo_call(speech(WEATHER), speech(REPORT)))
+    call_chain.oss.put_object(BUCKET, "media/call.wav", stereo_call(speech(WEATHER), speech(REPORT)))
 
     answer = call_chain.http.post(
-        "/v1/jobs/transcribe", json={"source": "recordings/call.wav", "channels": [0, 1]}
+        "/v1/jobs/transcribe", json={"source": "media/call.wav", "channels": [0, 1]}
     )
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["id"]
@@ -132,7 +111,7 @@ def test_an_api_transcription_with_channels_yields_both_speakers_words_labelled(
 
 def test_channels_with_a_synchronous_mode_are_refused_naming_the_field(call_chain: Chain) -> None:
     answer = call_chain.http.post(
-        "/v1/jobs/transcribe", json={"source": "recordings/call.wav", "channels": [0, 1], "mode": "sync"}
+        "/v1/jobs/transcribe", json={"source": "media/call.wav", "channels": [0, 1], "mode": "sync"}
     )
 
     assert answer.status_code == 400

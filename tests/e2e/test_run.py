@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.engines.media import probe
 from localcloud.engines.testaudio import write_tone
 from localcloud.run import RunOptions, execute, options_from_arguments
-from localcloud.run.inputs import SAMPLES, check_user_files, unique_name
-from localcloud.run.watch import describe_change
+from localcloud.run.inputs import SAMPLES, RunInput, check_user_files, unique_name
+from localcloud.run.watch import Tracked, describe_change, heartbeats
 from shared.errors import InvalidRequestError
 from shared.jobs.model import JobView
 from shared.pipeline.settings import DEFAULT_SUFFIXES
@@ -195,3 +196,37 @@ def test_a_progress_line_names_each_step_that_changed_and_the_end_of_the_job() -
 def summary_run_id(latest: Path) -> str:
     """The run folder `latest` points at (a relative link: the run id)."""
     return str(latest.readlink())
+
+
+def test_a_long_wait_gets_a_line_every_fifteen_seconds_saying_what_it_waits_for(tmp_path: Path) -> None:
+    transcribing = JobView.model_validate(
+        {
+            "id": "j1",
+            "type": "transcribe_upload",
+            "state": "running",
+            "steps": [
+                {"index": 0, "name": "convert", "state": "succeeded"},
+                {"index": 1, "name": "transcribe", "state": "submitted"},
+                {"index": 2, "name": "publish_transcripts", "state": "pending"},
+            ],
+            "created_at": "2025-01-15T08:30:45Z",
+            "updated_at": "2025-01-15T08:30:46Z",
+        }
+    )
+    write_tone(tmp_path / "t.wav", seconds=0.2, sample_rate=16000, channels=1, format="wav")
+    info = probe(tmp_path / "t.wav")
+    item = RunInput(name="talk.wav", path=tmp_path / "t.wav", info=info)
+    waiting = Tracked(
+        item=item, key="inbox/r/talk.wav", etag="e", uploaded_at=1.0, job_id="j1", view=transcribing
+    )
+    unmatched = Tracked(item=item, key="inbox/r/other.wav", etag="e", uploaded_at=1.0)
+    last_said = {"inbox/r/talk.wav": 5.0}
+
+    assert heartbeats([waiting, unmatched], last_said, elapsed=10.0) == []
+    lines = heartbeats([waiting, unmatched], last_said, elapsed=21.0)
+
+    assert [text for _, text in lines] == [
+        "transcribe: still submitted (16 s without news)",
+        "waiting for its job to appear (20 s without news)",
+    ]
+    assert heartbeats([waiting, unmatched], last_said, elapsed=22.0) == []  # said just now

@@ -223,8 +223,10 @@ def test_filetrans_without_the_async_header_is_refused_as_dashscope_does(
     assert document["request_id"] == response.headers["x-request-id"]
 
 
-def test_a_request_without_an_api_key_is_refused(asr_cloud: LocalCloud) -> None:
-    response = httpx.get(f"{asr_cloud.endpoint}/api/v1/tasks/some-task")
+@pytest.mark.parametrize("authorization", [None, "Bearer", "bearer"])
+def test_a_request_without_an_api_key_is_refused(asr_cloud: LocalCloud, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = httpx.get(f"{asr_cloud.endpoint}/api/v1/tasks/some-task", headers=headers)
 
     assert response.status_code == 401
-    assert response.json()["code"] == "InvalidApiKey"
+    assert response.json()["code"] == "InvalidApiKey"  # DashScope's JSON, not OSS's XML

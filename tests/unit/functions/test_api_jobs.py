@@ -367,3 +367,35 @@ def test_errors_carry_fcs_request_id(api: Api) -> None:
 def test_the_job_states_are_those_the_store_reports(api: Api) -> None:
     job_id = api.submit("speech", SPEECH).json()["id"]
     assert api.world.store.get(job_id).state is JobState.RUNNING
+
+
+@pytest.mark.parametrize(
+    ("job_type", "body", "field"),
+    [
+        ("convert", {"source": "a.wav", "params": {"f": "mp3"}}, "source"),
+        ("transcribe", {"source": "private/a.wav"}, "source"),
+        ("convert", {"source": "jobs/x/job.json", "params": {"f": "mp3"}}, "source"),
+        ("merge", {"clips": [{"key": "media/a.wav"}, {"key": "work/j/x.wav"}], "params": {"f": "mp3"}},
+         "clips[1].key"),
+    ],
+)  # fmt: skip
+def test_a_source_outside_the_readable_folders_is_refused_naming_the_field(
+    api: Api, job_type: str, body: dict[str, Any], field: str
+) -> None:
+    # The role may read sources only under the source prefix, the inbox and the outputs (template.yaml's
+    # policy is written from the same SourcePrefix): anything else would fail on RAM after a 202.
+    api.world.oss.add(BUCKET, "a.wav")
+
+    response = api.submit(job_type, body)
+
+    assert response.status_code == 400
+    error = error_of(response)
+    assert (error["code"], error["field"]) == ("InvalidParameter", field)
+    assert error["problems"][0]["rule"] == "source_not_readable" and "'media/'" in error["message"]
+    assert api.world.store.list().jobs == []
+
+
+def test_sources_under_the_inbox_and_the_outputs_are_readable(api: Api) -> None:
+    for key in ("inbox/talk.wav", "outputs/j1/converted.mp3"):
+        api.world.oss.add(BUCKET, key)
+        assert api.submit("convert", {"source": key, "params": {"f": "mp3"}}).status_code == 202

@@ -163,3 +163,33 @@ def test_a_redelivered_upload_whose_job_awaits_recognition_is_deferred_not_faile
     assert result["accepted"] == []
     assert result["deferred"] == [{"index": 0, "key": "inbox/talk.wav", "job_id": job_id}]
     assert world.store.get(job_id).steps[1].state is StepState.PENDING
+
+
+# Every key OSS accepts (UTF-8, 1..1023 bytes) must get a job: the idempotency claim is a hash, so the
+# key needs no printable-only or short-length rule of its own (issue 8).
+LEGAL_BUT_UNUSUAL_KEYS = [
+    "inbox/会议\u3000记录.wav",  # ideographic space, common in Chinese file names
+    "inbox/tab\there.wav",
+    "inbox/rtl\u202eoverride.wav",
+    "inbox/" + "x" * (998 - len("inbox/") - len(".wav")) + ".wav",  # 998 bytes
+    "inbox/" + "x" * (1023 - len("inbox/") - len(".wav")) + ".wav",  # 1023 bytes, the OSS maximum
+    "inbox/" + "録" * ((1023 - len("inbox/.wav")) // 3) + ".wav",  # ~1023 bytes of 3-byte characters
+]
+
+
+@pytest.mark.parametrize("key", LEGAL_BUT_UNUSUAL_KEYS, ids=lambda key: f"{len(key.encode())}B-{key[6:14]!r}")
+def test_every_legal_oss_key_gets_a_job_and_keeps_its_readable_key(
+    world: World, handler: Handler, key: str
+) -> None:
+    assert len(key.encode()) <= 1023
+    result = handler(oss_event(uploaded(world, key)), context())
+    assert result["ignored"] == [], result["ignored"]
+    (accepted,) = result["accepted"]
+    assert accepted["key"] == key
+    record = world.store.load(accepted["job_id"]).record
+    assert key in record.idempotency_key and record.input["key"] == key
+    assert world.store.find(record.idempotency_key) is not None
+    event = oss_event((key, world.oss.head_object(BUCKET, key).etag, len(b"RIFF-audio")))
+    again = handler(event, context(request_id="redelivery"))
+    assert [item["job_id"] for item in again["accepted"]] == [accepted["job_id"]]
+    assert len(world.store.list().jobs) == 1

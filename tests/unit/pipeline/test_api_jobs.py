@@ -19,14 +19,14 @@ from shared.pipeline.settings import PipelineSettings
 from tests.unit.pipeline.fakes import FakeOss, World, make_world, notification_for
 
 BUCKET = "audiochain"
-CONVERT = {"source": "music/a.wav", "params": {"f": "mp3", "ab": 128000}}
+CONVERT = {"source": "media/a.wav", "params": {"f": "mp3", "ab": 128000}}
 ICE_CALLBACK = json.loads((Path(__file__).parents[2] / "events" / "ice_callback.json").read_text())
 
 
 @pytest.fixture
 def world() -> World:
     built = make_world(imm_project="audio-project")
-    for key in ("music/a.wav", "music/b.wav", "speech/short.wav"):
+    for key in ("media/a.wav", "media/b.wav", "media/short.wav"):
         built.oss.add(BUCKET, key)
     return built
 
@@ -76,7 +76,7 @@ def test_a_repeated_idempotency_key_returns_the_same_job_without_a_second_submis
     again = world.orchestrator.submit_api_job("convert", CONVERT, "key-1")
     assert again.id == first.id and len(world.oss.submissions) == 1
     with pytest.raises(IdempotencyConflict):
-        world.orchestrator.submit_api_job("convert", {**CONVERT, "source": "music/b.wav"}, "key-1")
+        world.orchestrator.submit_api_job("convert", {**CONVERT, "source": "media/b.wav"}, "key-1")
     other = world.orchestrator.submit_api_job("convert", CONVERT)  # no key: a new job each time
     assert other.id != first.id
 
@@ -84,15 +84,15 @@ def test_a_repeated_idempotency_key_returns_the_same_job_without_a_second_submis
 @pytest.mark.parametrize(
     ("job_type", "body", "field", "rule"),
     [
-        ("convert", {"source": "music/missing.wav", "params": {"f": "mp3"}}, "source", "object_exists"),
+        ("convert", {"source": "media/missing.wav", "params": {"f": "mp3"}}, "source", "object_exists"),
         (
             "merge",
-            {"clips": [{"key": "music/a.wav"}, {"key": "nope.wav"}], "params": {"f": "mp3"}},
+            {"clips": [{"key": "media/a.wav"}, {"key": "media/nope.wav"}], "params": {"f": "mp3"}},
             "clips[1].key",
             "object_exists",
         ),
-        ("convert", {"source": "music/a.wav", "params": {"f": "wav"}}, "params.f", "enum"),
-        ("convert", {"source": "music/a.wav"}, "params", "missing"),
+        ("convert", {"source": "media/a.wav", "params": {"f": "wav"}}, "params.f", "enum"),
+        ("convert", {"source": "media/a.wav"}, "params", "missing"),
         ("speech", {"text": "x" * 2001}, "text", "string_too_long"),
         ("transcribe_upload", {}, "type", "job_type"),
         ("translate", {}, "type", "job_type"),
@@ -108,16 +108,16 @@ def test_a_bad_request_is_refused_naming_the_field_and_no_job_is_made(
 
 
 def test_a_two_clip_merge_runs_on_oss_concat(world: World) -> None:
-    body = {"clips": [{"key": "music/a.wav", "t": 3000}, {"key": "music/b.wav"}], "params": {"f": "aac"}}
+    body = {"clips": [{"key": "media/a.wav", "t": 3000}, {"key": "media/b.wav"}], "params": {"f": "aac"}}
     view = world.orchestrator.submit_api_job("merge", body, "merge-1")
     (submission,) = world.oss.submissions
-    assert submission.source == "music/b.wav" and submission.process.startswith("audio/concat,f_aac/pre,")
+    assert submission.source == "media/b.wav" and submission.process.startswith("audio/concat,f_aac/pre,")
     assert view.steps[0].service == "oss" and world.imm.created == []
 
 
 def test_a_merge_concat_cannot_express_runs_on_imm_and_is_matched_by_its_user_data(world: World) -> None:
     body = {
-        "clips": [{"key": "music/a.wav", "ss": 100}, {"key": "music/b.wav", "t": 900}],
+        "clips": [{"key": "media/a.wav", "ss": 100}, {"key": "media/b.wav", "t": 900}],
         "params": {"f": "mp3"},
     }
     view = world.orchestrator.submit_api_job("merge", body, "merge-1")
@@ -133,7 +133,7 @@ def test_a_merge_concat_cannot_express_runs_on_imm_and_is_matched_by_its_user_da
 
 def test_an_imm_merge_without_a_notification_is_completed_by_polling(world: World) -> None:
     body = {
-        "clips": [{"key": "music/a.wav"}, {"key": "music/b.wav"}],
+        "clips": [{"key": "media/a.wav"}, {"key": "media/b.wav"}],
         "params": {"f": "mp3"},
         "engine": "imm",
     }
@@ -166,12 +166,12 @@ def test_a_failed_speech_job_is_found_by_polling(world: World) -> None:
 
 def test_a_synchronous_transcription_finishes_within_the_request(world: World) -> None:
     view = world.orchestrator.submit_api_job(
-        "transcribe", {"source": "speech/short.wav", "mode": "sync"}, "asr-1"
+        "transcribe", {"source": "media/short.wav", "mode": "sync"}, "asr-1"
     )
     assert view.state is JobState.SUCCEEDED
     assert [step.state for step in view.steps] == [StepState.SUCCEEDED, StepState.SUCCEEDED]
     (request,) = world.dashscope.sync
-    assert str(request.audio).startswith(f"https://{BUCKET}.oss.example/speech/short.wav?")
+    assert str(request.audio).startswith(f"https://{BUCKET}.oss.example/media/short.wav?")
     text = world.oss.objects[(BUCKET, f"outputs/{view.id}/transcript.txt")]
     assert text == b"Welcome to Alibaba Cloud.\n"
     assert view.steps[1].result["excerpt"] == "Welcome to Alibaba Cloud."
@@ -179,7 +179,7 @@ def test_a_synchronous_transcription_finishes_within_the_request(world: World) -
 
 def test_an_openai_compatible_transcription_streams_and_finishes_within_the_request(world: World) -> None:
     view = world.orchestrator.submit_api_job(
-        "transcribe", {"source": "speech/short.wav", "mode": "compatible", "language": "en"}, "asr-2"
+        "transcribe", {"source": "media/short.wav", "mode": "compatible", "language": "en"}, "asr-2"
     )
     assert view.state is JobState.SUCCEEDED
     (request,) = world.dashscope.compatible
@@ -194,16 +194,14 @@ def test_an_openai_compatible_transcription_streams_and_finishes_within_the_requ
 
 
 def test_automatic_mode_picks_filetrans_above_the_threshold(world: World) -> None:
-    view = world.orchestrator.submit_api_job("transcribe", {"source": "speech/short.wav"}, "asr-1")
+    view = world.orchestrator.submit_api_job("transcribe", {"source": "media/short.wav"}, "asr-1")
     assert view.steps[0].service == "dashscope" and len(world.dashscope.filetrans) == 1
 
 
 def test_a_synchronous_transcription_of_a_large_object_is_refused_on_the_mode(world: World) -> None:
-    world.oss.add(BUCKET, "speech/long.wav", b"x" * (10 * 1024 * 1024 + 1))
+    world.oss.add(BUCKET, "media/long.wav", b"x" * (10 * 1024 * 1024 + 1))
     with pytest.raises(InvalidRequestError) as caught:
-        world.orchestrator.submit_api_job(
-            "transcribe", {"source": "speech/long.wav", "mode": "sync"}, "asr-1"
-        )
+        world.orchestrator.submit_api_job("transcribe", {"source": "media/long.wav", "mode": "sync"}, "asr-1")
     assert (caught.value.field, caught.value.rule) == ("mode", "sync_too_large")
 
 
@@ -211,10 +209,10 @@ def test_a_function_without_the_client_a_job_needs_refuses_it_before_making_it()
     settings = PipelineSettings()
     store = JobStore(InMemoryBackend())
     oss = FakeOss()
-    oss.add(BUCKET, "speech/short.wav")
+    oss.add(BUCKET, "media/short.wav")
     orchestrator = Orchestrator(settings, store, oss)
     with pytest.raises(ConfigurationError, match="dashscope"):
-        orchestrator.submit_api_job("transcribe", {"source": "speech/short.wav"}, "asr-1")
+        orchestrator.submit_api_job("transcribe", {"source": "media/short.wav"}, "asr-1")
     assert store.list().jobs == []
 
 
@@ -225,7 +223,7 @@ def test_an_orchestrator_refuses_a_store_under_another_prefix() -> None:
 
 def test_output_urls_presign_every_output(world: World) -> None:
     view = world.orchestrator.submit_api_job(
-        "transcribe", {"source": "speech/short.wav", "mode": "sync"}, "asr-1"
+        "transcribe", {"source": "media/short.wav", "mode": "sync"}, "asr-1"
     )
     urls = world.orchestrator.output_urls(view, expires=600)
     assert set(urls) == {"transcription", "json", "srt", "vtt", "txt"}

@@ -14,6 +14,7 @@ BENCHMARKS = {
     "media_memory": "peak memory and time converting a long WAV (default 60 minutes; --minutes N)",
     "chain_faults": "duplicates under triple delivery; completion under 20% injected faults (issue 8)",
     "bad_inputs": "100+ bad inputs: coded 4xx, no 5xx, no traceback, every legal upload gets a job (issue 8)",
+    "cold_start": "CPU to import each packaged build/<fn>/index.py vs httpx+pydantic+structlog (issue 11)",
     "asr_wer": "word error rate and real-time factor of localcloud's recognition on synthesised speech",
 }
 

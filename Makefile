@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint typecheck test test-unit test-functional test-e2e test-architecture bench clean run
+.PHONY: help install lint typecheck test test-unit test-functional test-e2e test-architecture bench clean run browser
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ lint: $(STAMP) ## ruff: lint (incl. complexity <= 15) and format check
 typecheck: $(STAMP) ## mypy --strict over the code and the tests (settings in pyproject.toml)
 	$(BIN)/mypy shared localcloud functions deploy tests
 
-test: lint typecheck validate-template ## Lint, type-check, validate template.yaml, run every tier, layer and doc tests (CI)
+test: lint typecheck validate-template browser ## Lint, type-check, validate template.yaml, run every tier, layer and doc tests (CI)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
 
 test-unit: $(STAMP) ## Unit tests only (no sockets)
@@ -36,7 +36,7 @@ test-unit: $(STAMP) ## Unit tests only (no sockets)
 test-functional: $(STAMP) ## Functional tests (localcloud in process or on loopback)
 	$(BIN)/python -m pytest tests/functional
 
-test-e2e: $(STAMP) ## End-to-end tests (the whole chain)
+test-e2e: $(STAMP) browser ## End-to-end tests (the whole chain; the dashboard's in a headless browser)
 	$(BIN)/python -m pytest tests/e2e
 
 test-architecture: $(STAMP) ## Layer contracts, import circles and docstring examples only (seconds)
@@ -64,6 +64,18 @@ s-yaml: $(STAMP) ## Regenerate s.yaml (Serverless Devs fc3) from template.yaml
 
 build: $(STAMP) ## Package every function: build/<name>/ and build/<name>.zip (linux x86_64, CPython 3.10)
 	$(BIN)/python -m deploy.build
+
+# The dashboard's browser test drives Debian's chromium through Debian's chromedriver (never a browser or
+# driver that Selenium Manager would download). Installed with apt-get when missing: CI runs as root; elsewhere
+# sudo is used if there is one, else the command to run is named.
+BROWSER_PACKAGES := chromium chromium-driver
+browser: ## Debian's chromium and chromium-driver for the dashboard test (apt-get, only when missing)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
+	  echo "the browser test needs: apt-get install $(BROWSER_PACKAGES) (as root)" >&2; exit 1; fi; \
+	command -v apt-get >/dev/null || { echo "no apt-get: install $(BROWSER_PACKAGES) by hand" >&2; exit 1; }; \
+	$$SUDO apt-get update -q && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGES)
 
 bench: $(STAMP) ## Benchmarks (figures go to bench/RESULTS.md by hand)
 	$(BIN)/python -m bench

@@ -4,8 +4,8 @@
 
 Per request: strip FC's default-trigger prefix (`/2016-08-15/proxy/<service>/<function>`, present when the
 function is called through the default trigger URL, absent behind the trigger's own or a custom domain),
-authenticate (every route but the public ones) before the body is even read, dispatch, and answer every
-failure with the JSON error document of `shared.api.errors`.
+authenticate (every route but the public ones and the browser pages of `shared.api.pages`) before the
+body is even read, dispatch, and answer every failure with the JSON error document of `shared.api.errors`.
 
 Example (`httpx.WSGITransport` drives it in process, as the functional tests do):
     >>> import httpx
@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from shared import env
 from shared.api.auth import authenticate
 from shared.api.errors import api_error_response
+from shared.api.pages import StaticPages
 from shared.api.routes import OPERATIONS, ApiCall, Operation
 from shared.errors import InvalidRequestError
 from shared.pipeline.provider import PipelineProvider
@@ -65,6 +66,7 @@ class ApiApp:
         environ: Mapping[str, str] | None = None,
         operations: Iterable[Operation] = OPERATIONS,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        pages: StaticPages | None = None,
     ) -> None:
         self.provider = provider
         self._environ = environ
@@ -73,6 +75,10 @@ class ApiApp:
         self._public_paths = frozenset(op.path for op in self.operations if op.public)
         for operation in self.operations:
             self.router.add_route(operation.method, operation.path, self._route(operation))
+        # The dashboard and the docs: static pages that hold no data, so they need no token.
+        self.pages = pages if pages is not None else StaticPages(provider)
+        for method, pattern, page_handler in self.pages.routes():
+            self.router.add_route(method, pattern, page_handler)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         head = str(environ.get("REQUEST_METHOD") or "").upper() == "HEAD"
@@ -85,7 +91,7 @@ class ApiApp:
 
     def _respond(self, environ: dict[str, Any]) -> HttpResponse:
         _, path = split_fc_prefix(str(environ.get("PATH_INFO") or "/"))
-        if path.rstrip("/") not in self._public_paths:
+        if path.rstrip("/") not in self._public_paths and not self.pages.is_public(path):
             # Before the body is read: a caller without the token costs us no upload.
             authenticate(environ.get("HTTP_AUTHORIZATION"), self._token())
         _refuse_non_ascii_headers(environ)

@@ -99,6 +99,11 @@ class JobResults(BaseModel):
     ready: bool = Field(description="True once the job succeeded: its outputs were written by then.")
     outputs: dict[str, OutputLink] = Field(default_factory=dict)
     transcript: Transcript | None = None
+    source_audio: OutputLink | None = Field(
+        None,
+        description="A finished transcription's audio, the one its times refer to (the normalised upload, "
+        "or the job's source): to play beside the transcript.",
+    )
     error: StepError | None = None
 
 

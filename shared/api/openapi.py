@@ -24,7 +24,7 @@ from shared.api.errors import ERROR_CATALOGUE, ApiErrorCode
 from shared.api.models import ErrorDocument
 from shared.api.operation import Operation
 
-__all__ = ["API_VERSION", "build_openapi"]
+__all__ = ["API_VERSION", "build_openapi", "with_servers"]
 
 API_VERSION = "1.0.0"
 JSON = "application/json"
@@ -39,8 +39,10 @@ Submit audio jobs (convert, merge, speech, transcribe) and read their state and 
 **Authentication.** Every route but `/v1/health` and `/openapi.json` needs
 `Authorization: Bearer <token>` (the function's `AUDIOCHAIN_API_TOKEN`).
 
-**Paths.** Called through Function Compute's default trigger URL, every path below may carry the
-prefix `/2016-08-15/proxy/<service>/<function>`; the API accepts both forms.
+**Paths.** Called through Function Compute's default trigger URL, every path below carries the
+prefix `/2016-08-15/proxy/<service>/<function>` (this document's `servers` then names it); the API
+accepts both forms. A browser rendering of this document is served at `docs/`, the jobs dashboard at
+`dashboard/` (both without a token).
 
 **Errors.** Every error answer is `{"error": {"code", "message", "field", "request_id"}}`; `field` names
 the offending parameter, header or body field (or is null). The codes are stable:
@@ -93,6 +95,31 @@ def build_openapi(operations: Iterable[Operation]) -> dict[str, Any]:
             for info in ERROR_CATALOGUE.values()
         ],
     }
+
+
+def with_servers(document: Mapping[str, Any], base_path: str) -> dict[str, Any]:
+    """The document with `servers` for the path prefix the request arrived under (a new dict).
+
+    FC 2.0's default trigger URL puts `/2016-08-15/proxy/<service>/<function>` before every path; a
+    client generated from the document needs it. Behind a custom domain or FC 3.0's trigger URL there is
+    no prefix and no `servers` entry (OpenAPI's default, `/`, is right). The URL is kept relative to the
+    host the document was fetched from: the same document serves every host name the function has.
+
+    >>> with_servers({"openapi": "3.1.0", "info": {}}, "/2016-08-15/proxy/audiochain/api")["servers"]
+    [{'url': '/2016-08-15/proxy/audiochain/api', 'description': "Function Compute's default trigger URL"}]
+    >>> "servers" in with_servers({"openapi": "3.1.0"}, "")
+    False
+    """
+    if not base_path:
+        return dict(document)
+    servers = [{"url": base_path, "description": "Function Compute's default trigger URL"}]
+    answer: dict[str, Any] = {}
+    for name, value in document.items():
+        answer[name] = value
+        if name == "info":  # where readers (and the spec's examples) look for it
+            answer["servers"] = servers
+    answer.setdefault("servers", servers)
+    return answer
 
 
 def _operation(

@@ -7,7 +7,9 @@
     POST /v1/jobs/{job_id}/retry | cancel                 job control (see `shared.api.control`)
     GET  /v1/jobs/{job_id}/events                         its timeline, every attempt of every step
     GET  /v1/health                                       no token needed
-    GET  /openapi.json                                    no token needed
+    GET  /openapi.json                                    no token needed (`servers`: the FC prefix)
+
+Beside them, without a token, the browser pages of `shared.api.pages`: `/dashboard/` and `/docs/`.
 
 Idempotency: a submission with an `Idempotency-Key` header is done once. The same key with the same body
 answers the existing job (200, `Idempotency-Replayed: true`); with another body, 409
@@ -23,7 +25,7 @@ from typing import Any
 from shared.api import control
 from shared.api.errors import IDEMPOTENCY_HEADER, ApiErrorCode, api_error
 from shared.api.models import HealthStatus, JobList, JobListQuery, JobResults, OutputLink
-from shared.api.openapi import build_openapi
+from shared.api.openapi import build_openapi, with_servers
 from shared.api.operation import ApiCall, Handler, HeaderParameter, Operation, ResponseSpec
 from shared.clients.errors import ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError
@@ -73,7 +75,7 @@ def _health(call: ApiCall) -> HttpResponse:
 
 
 def _openapi(call: ApiCall) -> HttpResponse:
-    return json_response(openapi_document())
+    return json_response(with_servers(openapi_document(), call.base_path))
 
 
 def _submit(job_type: JobType) -> Handler:
@@ -143,6 +145,11 @@ def _get_results(call: ApiCall) -> HttpResponse:
     }
     ready = view.state is JobState.SUCCEEDED
     transcript = _inline_transcript(orchestrator, deliverables.get("json")) if ready else None
+    audio_key = recognised_audio(view) if ready else None
+    source_audio = None
+    if audio_key is not None:
+        url = orchestrator.clients.oss.presign_get(settings.bucket, audio_key, seconds)
+        source_audio = OutputLink(key=audio_key, url=url, expires_at=expires_at)
     results = JobResults(
         job_id=view.id,
         type=view.type,
@@ -150,12 +157,24 @@ def _get_results(call: ApiCall) -> HttpResponse:
         ready=ready,
         outputs=outputs,
         transcript=transcript,
+        source_audio=source_audio,
         error=view.error,
     )
     return json_response(results)
 
 
 # Helpers -----------------------------------------------------------------------------------------------
+
+
+def recognised_audio(view: JobView) -> str | None:
+    """The key of the audio a transcription job's times refer to: the normalised upload (FLAC, which
+    browsers play whatever was uploaded) or an API job's source; None for other jobs."""
+    if view.type is JobType.TRANSCRIBE_UPLOAD:
+        return view.outputs.get("normalized")
+    if view.type is JobType.TRANSCRIBE:
+        source = view.input.get("source")
+        return source if isinstance(source, str) and source else None
+    return None
 
 
 def _job(orchestrator: Orchestrator, job_id: str) -> JobView:

@@ -114,8 +114,17 @@ class StaticPages:
         return self._pages[page]
 
     def is_public(self, path: str) -> bool:
-        """Whether a route path (FC prefix removed) is one of the pages: they need no token."""
-        return any(path == f"/{page}" or path.startswith(f"/{page}/") for page in self._pages)
+        """Whether a route path (FC prefix removed) is a page or one of its files: they need no token.
+
+        Exactly those shapes, so that no other route hides behind a page's name (`/docs/../v1/jobs`).
+
+        >>> site = StaticPages()
+        >>> [site.is_public(p) for p in ("/docs", "/docs/", "/docs/docs.js", "/docs/../v1/jobs", "/docs/a/b")]
+        [True, True, True, False, False]
+        """
+        page, _, rest = path.removeprefix("/").partition("/")
+        rest = rest.removesuffix("/")
+        return page in self._pages and "/" not in rest and rest not in (".", "..")
 
     def routes(self) -> list[tuple[str, str, PageHandler]]:
         """(method, pattern, handler) for every page: its index and its files (HEAD falls back to GET)."""

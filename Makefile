@@ -48,7 +48,7 @@ run: $(STAMP) ## The whole chain on this machine: FILES="a.mp3 b.wav" (default: 
 # Fun's validator (npm @alicloud/fun), pinned by deploy/package-lock.json. --ignore-scripts: none of its
 # install scripts is needed to validate, and one (cpu-features) would try to compile native code.
 FUN_STAMP := deploy/node_modules/.installed-stamp
-.PHONY: validate-template build s-yaml
+.PHONY: validate-template build s-yaml bootstrap
 
 $(FUN_STAMP): deploy/package.json deploy/package-lock.json
 	@command -v npm >/dev/null || { echo "validate-template needs Node.js and npm on PATH" >&2; exit 1; }
@@ -61,6 +61,9 @@ validate-template: $(STAMP) $(FUN_STAMP) ## Check template.yaml (Fun's `fun vali
 
 s-yaml: $(STAMP) ## Regenerate s.yaml (Serverless Devs fc3) from template.yaml
 	$(BIN)/python -m deploy.fc3
+
+bootstrap: $(STAMP) ## Create the bucket, IMM binding, topics, dead-letter queue, logs: ARGS="--account-id ..." or "--endpoint URL"
+	$(BIN)/python -m deploy.bootstrap $(ARGS)
 
 build: $(STAMP) ## Package every function: build/<name>/ and build/<name>.zip (linux x86_64, CPython 3.10)
 	$(BIN)/python -m deploy.build

@@ -13,6 +13,7 @@ BENCHMARKS = {
     "sign_requests": "cost of each signer",
     "media_memory": "peak memory and time converting a long WAV (default 60 minutes; --minutes N)",
     "chain_faults": "duplicates under triple delivery; completion under 20% injected faults (issue 8)",
+    "chain_crash": "kill -9 of `localcloud up` at 8 random moments during 20 uploads: lost, duplicates (issue 8)",
     "bad_inputs": "100+ bad inputs: coded 4xx, no 5xx, no traceback, every legal upload gets a job (issue 8)",
     "cold_start": "CPU to import each packaged build/<fn>/index.py vs httpx+pydantic+structlog (issue 11)",
     "asr_wer": "word error rate and real-time factor of localcloud's recognition on synthesised speech",

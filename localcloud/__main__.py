@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--functions-dir", default="functions", help="function code, relative to the template")
     up.add_argument("--no-functions", action="store_true", help="run the services only, no functions")
     up.add_argument(
+        "--require-resources",
+        action="store_true",
+        help="do not create the template's bucket, topics and queue: start the functions once they exist, "
+        "as in the cloud (create them with `python -m deploy.bootstrap --endpoint <this localcloud>`)",
+    )
+    up.add_argument(
         "--fc",
         type=int,
         choices=(2, 3),
@@ -158,7 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from shared.errors import ConfigurationError
 
     try:
-        cloud = LocalCloud(config, template=template, parameters=parameters, functions_dir=args.functions_dir)
+        cloud = LocalCloud(
+            config,
+            template=template,
+            parameters=parameters,
+            functions_dir=args.functions_dir,
+            create_resources=not args.require_resources,
+        )
     except ConfigurationError as exc:
         print(f"localcloud: {exc}", file=sys.stderr)
         return 2
@@ -170,7 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  AccessKeySecret  {DEFAULT_ACCESS_KEY_SECRET}",
             f"  DashScope key    {DEFAULT_DASHSCOPE_API_KEY}",
         ]
-        if running.runtime is not None:
+        if running.runtime is not None and not running.runtime.started:
+            lines.append(
+                f"functions from {template}: waiting for their resources; create them with\n"
+                f"  python -m deploy.bootstrap --endpoint {running.endpoint}"
+            )
+        elif running.runtime is not None:
             lines.append(f"functions from {template}:")
             lines.extend(f"  {line}" for line in running.runtime.describe())
         lines.append("Ctrl-C to stop.")

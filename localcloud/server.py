@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     ServiceT = TypeVar("ServiceT", bound=BaseService)
 
 log = get_logger("localcloud")
+# How often functions waiting for their resources (`create_resources=False`) look again.
+_RESOURCE_POLL_SECONDS = 0.5
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -62,6 +65,7 @@ class LocalCloud:
         template: Path | str | None = None,
         parameters: Mapping[str, str] | None = None,
         functions_dir: Path | str = "functions",
+        create_resources: bool = True,
     ) -> None:
         self.config = config or LocalCloudConfig()
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -70,6 +74,8 @@ class LocalCloud:
         self.edge = Edge()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._runtime_waiter: threading.Thread | None = None
         self._port = self.config.port
         self.services: dict[str, BaseService] = {}
         self._build_services(services)
@@ -79,7 +85,11 @@ class LocalCloud:
 
             try:
                 self.runtime = FunctionRuntime(
-                    self, template, parameters=parameters, functions_dir=functions_dir
+                    self,
+                    template,
+                    parameters=parameters,
+                    functions_dir=functions_dir,
+                    create_resources=create_resources,
                 )
             except BaseException:
                 self.tasks.shutdown(wait=False)
@@ -163,9 +173,14 @@ class LocalCloud:
         # it accepted: an upload that came in between would otherwise never get one. The socket is bound
         # and listening already (the functions' environment names its port); a client that connects now
         # waits in the listen backlog until the thread below serves it.
+        missing: list[str] = []
         if self.runtime is not None:
+            from localcloud.runtime import ResourcesMissing
+
             try:
                 self.runtime.start()
+            except ResourcesMissing as error:
+                missing = error.missing  # wait for them below, with the port open: bootstrap needs it
             except BaseException:
                 self._server.server_close()  # never served: shutdown() would wait for ever
                 self._server = None
@@ -179,7 +194,44 @@ class LocalCloud:
         )
         self._thread.start()
         log.info("localcloud.listening", endpoint=self.endpoint, data_dir=str(self.config.data_dir))
+        if missing:
+            self._runtime_waiter = threading.Thread(
+                target=self._start_runtime_when_ready, args=(missing,), name="localcloud-runtime-waiter"
+            )
+            self._runtime_waiter.start()
         return self
+
+    def _start_runtime_when_ready(self, missing: list[str]) -> None:
+        """Start the functions once the resources they need exist, as `s deploy` can only succeed after
+        `deploy.bootstrap`. An upload that lands between the bucket's creation and the triggers' wiring
+        has no event; the timer's inbox reconciliation picks it up."""
+        from localcloud.runtime import ResourcesMissing
+
+        runtime = self.runtime
+        assert runtime is not None
+        log.warning(
+            "runtime.waiting_for_resources",
+            missing=missing,
+            hint=f"python -m deploy.bootstrap --endpoint {self.endpoint}",
+        )
+        while not self._stopping.wait(_RESOURCE_POLL_SECONDS):
+            if runtime.missing_resources():
+                continue
+            try:
+                runtime.start()
+            except ResourcesMissing:
+                continue
+            log.info("runtime.resources_ready")
+            return
+
+    def wait_runtime_started(self, timeout: float) -> bool:
+        """True once the functions run (at once, unless they wait for their resources)."""
+        deadline = time.monotonic() + timeout
+        while self.runtime is not None and not self.runtime.started:
+            if time.monotonic() >= deadline or self._stopping.is_set():
+                return False
+            time.sleep(0.05)
+        return self.runtime is not None
 
     def _start_runtime(self) -> None:
         if self.runtime is None:
@@ -217,6 +269,10 @@ class LocalCloud:
                 signal.signal(signal.SIGTERM, previous)
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._runtime_waiter is not None:
+            self._runtime_waiter.join()
+            self._runtime_waiter = None
         if self.runtime is not None:
             self.runtime.stop()
         if self._server is not None:

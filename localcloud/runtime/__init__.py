@@ -14,7 +14,7 @@ from __future__ import annotations
 from localcloud.runtime.execution import InvocationFailed, Outcome
 from localcloud.runtime.intrinsics import TemplateError
 from localcloud.runtime.loader import HandlerLoadError
-from localcloud.runtime.runtime import FunctionRuntime
+from localcloud.runtime.runtime import FunctionRuntime, ResourcesMissing
 from localcloud.runtime.template import FunctionSpec, Template, load_template
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "HandlerLoadError",
     "InvocationFailed",
     "Outcome",
+    "ResourcesMissing",
     "Template",
     "TemplateError",
     "load_template",

@@ -76,6 +76,18 @@ if TYPE_CHECKING:
 
 log = get_logger("localcloud.runtime")
 
+
+class ResourcesMissing(ConfigurationError):
+    """The runtime was told not to create resources, and some the template names do not exist yet."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            f"the template's resources do not exist: {'; '.join(missing)}. Create them with "
+            "`python -m deploy.bootstrap --endpoint <this localcloud>` (make bootstrap ENDPOINT=...)"
+        )
+        self.missing = missing
+
+
 _RESOURCE_SUFFIXES = {
     "bucket": ("Bucket", "BucketName"),
     "topic": ("Topic", "TopicName"),
@@ -93,8 +105,12 @@ class FunctionRuntime:
         *,
         parameters: Mapping[str, str] | None = None,
         functions_dir: Path | str = "functions",
+        create_resources: bool = True,
     ) -> None:
         self.cloud = cloud
+        # True: make the bucket, topics and queues the template names (a convenience for local runs).
+        # False: require them, as Function Compute does; `python -m deploy.bootstrap` creates them.
+        self.create_resources = create_resources
         self.config = cloud.config
         self.template_path = Path(template_path)
         self.project_root = self.template_path.resolve().parent
@@ -142,7 +158,10 @@ class FunctionRuntime:
         try:
             ensure_project_root(self.project_root)
             self._instances = {(f.service, f.name): self._load(f) for f in self.template.functions}
-            self._create_resources()
+            if self.create_resources:
+                self._create_resources()
+            else:
+                self._require_resources()
             self._connect_triggers()
             self.async_invoker.start()
             assert self._timers is not None
@@ -154,6 +173,10 @@ class FunctionRuntime:
         self._started = True
         log.info("runtime.started", template=str(self.template_path), functions=len(self._instances))
         return self
+
+    @property
+    def started(self) -> bool:
+        return self._started
 
     def stop(self) -> None:
         if not self._started:
@@ -360,6 +383,27 @@ class FunctionRuntime:
                     raise ConfigurationError(
                         f"{origin}: cannot create {kind} {name!r}: {exc.message}"
                     ) from None
+
+    def missing_resources(self) -> list[str]:
+        """What the template uses and the cloud lacks, e.g. `bucket 'audiochain' (parameter BucketName)`."""
+        return [
+            f"{kind} {name!r} ({origin})"
+            for kind, names in self._wanted_resources().items()
+            for name, origin in names.items()
+            if not self._resource_exists(kind, name)
+        ]
+
+    def _resource_exists(self, kind: str, name: str) -> bool:
+        if kind == "bucket":
+            return self._oss().store.bucket_exists(name)
+        if kind == "topic":
+            return self._mns().topic_exists(name)
+        return self._mns().queue_exists(name)
+
+    def _require_resources(self) -> None:
+        missing = self.missing_resources()
+        if missing:
+            raise ResourcesMissing(missing)
 
     def _wanted_resources(self) -> dict[str, dict[str, str]]:
         """Kind → name → where the template asks for it (parameters, triggers, async destinations)."""

@@ -12,7 +12,8 @@
 
 One parser per wire format: OSS XML (`<Error>`, or the base64 `x-oss-err` header on HEAD), MNS XML
 (namespaced `<Error>`), OpenAPI JSON (`{"RequestId","Code","Message",...}`, IMM and ICE), DashScope JSON
-(`{"request_id","code","message"}`) and the OpenAI-compatible `{"error":{"message","type","code"}}`.
+(`{"request_id","code","message"}`), the OpenAI-compatible `{"error":{"message","type","code"}}` and Log
+Service JSON (`{"errorCode","errorMessage"}`).
 
 >>> import httpx
 >>> err = parse_openapi_error(httpx.Response(400), b'{"Code":"Throttling.User","Message":"slow down"}')
@@ -291,6 +292,23 @@ def openapi_error_parser(service: str) -> ErrorParser:
 
 
 parse_openapi_error = openapi_error_parser("openapi")
+
+
+# Log Service (SLS) -------------------------------------------------------------------------------------
+
+
+def parse_sls_error(response: httpx.Response, body: bytes) -> ServiceResponseError:
+    """Log Service answers `{"errorCode": "ProjectNotExist", "errorMessage": "..."}`, x-log-requestid."""
+    status = response.status_code
+    data = _json_object(body) if body else None
+    message_source = b"" if data else body
+    data = data or {}
+    code = _text(data, "errorCode") or code_from_status(status)
+    message = _text(data, "errorMessage") or _fallback_message(response, message_source)
+    request_id = response.headers.get("x-log-requestid", "")
+    return _build(
+        ServiceResponseError, service="sls", code=code, message=message, status=status, request_id=request_id
+    )
 
 
 # DashScope ---------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from shared.clients.base import (
     Timeouts,
     normalize_endpoint,
 )
-from shared.clients.errors import ObjectAlreadyExists, parse_oss_error
+from shared.clients.errors import NotFound, ObjectAlreadyExists, parse_oss_error
 from shared.clients.oss_models import (
     ListResult,
     ObjectInfo,
@@ -234,6 +234,37 @@ class OssClient(ServiceClient):
             operation=operation,
             idempotent=True,
             extensions=_target(bucket, key),
+        )
+
+    # Buckets (deploy.bootstrap) ------------------------------------------------------------------------
+
+    def bucket_exists(self, bucket: str) -> bool:
+        """GetBucketInfo: does the bucket exist (and may these credentials read it)? 404 NoSuchBucket: no."""
+        operation = "GetBucketInfo"
+        check_bucket(bucket, operation)
+        url = self._url(bucket, "").copy_with(query=b"bucketInfo")
+        try:
+            self._call("GET", url, operation=operation, idempotent=True, extensions=_target(bucket, ""))
+        except NotFound:
+            return False
+        return True
+
+    def create_bucket(self, bucket: str, *, storage_class: str = "Standard") -> None:
+        """PutBucket in this client's region, private, with the given storage class."""
+        operation = "PutBucket"
+        check_bucket(bucket, operation)
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?><CreateBucketConfiguration>'
+            f"<StorageClass>{storage_class}</StorageClass></CreateBucketConfiguration>"
+        ).encode()
+        self._call(
+            "PUT",
+            self._url(bucket, ""),
+            operation=operation,
+            idempotent=True,
+            headers={"Content-Type": "application/xml", "x-oss-acl": "private"},
+            body=RequestBody(body),
+            extensions=_target(bucket, ""),
         )
 
     # Reading -------------------------------------------------------------------------------------------

@@ -101,11 +101,19 @@ def _non_empty_json_list(value: object) -> object:
     return value
 
 
+_PROJECT_NAME_RULE = "must be 1-128 letters, digits, '-' or '_', starting with a letter or '_'"
+
+
 def _check_project_name(value: str) -> str:
     if not _PROJECT_NAME.fullmatch(value):
-        raise rule_error(
-            "project_name", "must be 1-128 letters, digits, '-' or '_', starting with a letter or '_'"
-        )
+        raise rule_error("project_name", _PROJECT_NAME_RULE)
+    return value
+
+
+def checked_project_name(value: object, operation: str) -> str:
+    """A ProjectName that follows IMM's rule, or InvalidRequestError naming the field and the rule."""
+    if not isinstance(value, str) or not _PROJECT_NAME.fullmatch(value):
+        raise InvalidRequestError.single("ProjectName", "project_name", _PROJECT_NAME_RULE, operation)
     return value
 
 

@@ -6,3 +6,4 @@ from localcloud.services.base import ErrorCode
 
 RESOURCE_NOT_FOUND = ErrorCode(404, "ResourceNotFound")
 SERVICE_UNAVAILABLE = ErrorCode(503, "ServiceUnavailable")
+RESOURCE_ALREADY_EXISTS = ErrorCode(409, "ResourceAlreadyExists")

@@ -1,7 +1,8 @@
-"""localcloud's IMM (API 2020-09-30): `CreateMediaConvertTask` (audio merging and transcoding) and `GetTask`.
+"""localcloud's IMM (API 2020-09-30): `CreateMediaConvertTask` (audio merging and transcoding) and `GetTask`,
+plus the project and bucket-binding actions of `projects.py` (what deploy.bootstrap creates).
 
-Projects are implicit here: any valid ProjectName is accepted and only namespaces the tasks (GetTask must
-name the project the task was created in). Sources and targets are `oss://bucket/key` objects in
+Tasks do not require their project to exist: any valid ProjectName is accepted and namespaces the tasks
+(GetTask must name the project the task was created in). Sources and targets are `oss://bucket/key` objects in
 localcloud's OSS. A task is persisted as Running, merged on the task pool (see `convert.py` for how
 containers and TranscodeAudio are produced), and ends Succeeded or Failed with a code:
 
@@ -41,6 +42,7 @@ from localcloud.ports import ObjectCreated, ObjectStorePort
 from localcloud.services.base import RequestContext, ServiceHttpError
 from localcloud.services.imm.convert import CONTENT_TYPES, clip_for, render_target
 from localcloud.services.imm.errors import RESOURCE_NOT_FOUND, SERVICE_UNAVAILABLE
+from localcloud.services.imm.projects import ProjectActions
 from localcloud.services.imm.tasks import ImmTaskRecord, ImmTaskStore
 from localcloud.services.openapi import OpenApiRpcService, RpcAction, describe_problems, iso_millis
 from shared.logging import get_logger
@@ -78,6 +80,7 @@ class ImmService(OpenApiRpcService):
     def __init__(self, cloud: Host) -> None:
         super().__init__(cloud)
         self.tasks = ImmTaskStore(cloud.state)
+        self.projects = ProjectActions(cloud.state, self._object_store)
         self.lifecycle: MediaTaskLifecycle[ImmTaskRecord, None] = MediaTaskLifecycle(
             "imm",
             self.tasks,
@@ -92,7 +95,11 @@ class ImmService(OpenApiRpcService):
         )
 
     def rpc_actions(self) -> Mapping[str, RpcAction]:
-        return {"CreateMediaConvertTask": self.create_media_convert_task, "GetTask": self.get_task}
+        return {
+            "CreateMediaConvertTask": self.create_media_convert_task,
+            "GetTask": self.get_task,
+            **self.projects.actions(),
+        }
 
     def missing_parameter_code(self, name: str) -> str:
         return f"Missing{name}"  # IMM's documented form: MissingProjectName, MissingSources ...

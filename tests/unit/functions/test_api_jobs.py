@@ -230,6 +230,23 @@ def test_a_finished_conversion_links_its_audio(api: Api) -> None:
     assert audio["expires_at"].startswith("2025-01-15T14:00")  # the fake clock plus 6 hours
 
 
+def test_result_links_are_signed_anew_on_each_get_so_none_outlives_the_credentials_of_its_request(
+    api: Api,
+) -> None:
+    """The function's STS credentials change between invocations; links are never stored, each GET signs
+    them with the credentials of that invocation and starts their lifetime then."""
+    job_id = api.submit("convert", CONVERT).json()["id"]
+    api.world.oss.finish(api.world.oss.submissions[0], b"ID3-mp3")
+    api.world.orchestrator.sweep()
+    first = api.client.get(f"/v1/jobs/{job_id}/results").json()["outputs"]["audio"]["expires_at"]
+    api.world.clock.advance(hours=5)
+    second = api.client.get(f"/v1/jobs/{job_id}/results").json()["outputs"]["audio"]["expires_at"]
+    assert (first[:16], second[:16]) == ("2025-01-15T14:00", "2025-01-15T19:00")
+    backend = api.world.backend
+    stored = b"".join(backend.get(key) or b"" for key in backend.list(""))
+    assert stored and b"Signature=" not in stored  # no link is kept with the job
+
+
 def test_a_finished_transcription_answers_its_transcript_inline_and_links_every_rendering(api: Api) -> None:
     job_id = api.submit("transcribe", TRANSCRIBE).json()["id"]
     (task_id,) = api.world.dashscope.status

@@ -105,6 +105,19 @@ def test_the_dashboard_signs_in_lists_plays_a_transcript_and_cancels(
         begin = float(driver.find_element(By.CSS_SELECTOR, ".word.current").get_attribute("data-begin") or -1)
         now = driver.execute_script("return player.currentTime * 1000")
         assert 0 <= begin <= now, (begin, now)
+        # In the pause after a sentence it stays marked (the reader's place) while no word is.
+        first, second = driver.find_elements(By.CSS_SELECTOR, "#transcript-text .sentence")[:2]
+        gap = (float(first.get_attribute("data-end") or 0), float(second.get_attribute("data-begin") or 0))
+        assert gap[1] - gap[0] > 100, gap  # the sample has 0.6 s between its sentences
+        driver.execute_script("player.pause(); player.currentTime = arguments[0] / 1000", sum(gap) / 2)
+        wait_for(driver, lambda d: "current" in (first.get_attribute("class") or ""), "sentence 1 marked")
+        wait_for(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".word.current"), "no word marked")
+        # A click on a word plays from it.
+        word = second.find_element(By.CSS_SELECTOR, ".word")
+        word.click()
+        wait_for(driver, lambda d: "current" in (second.get_attribute("class") or ""), "the clicked sentence")
+        started = driver.execute_script("return player.currentTime * 1000")
+        assert started >= float(word.get_attribute("data-begin") or 0) - 1, started
 
         driver.get(f"{base}dashboard/#/jobs/{running}")
         visible(driver, "#job-cancel").click()
@@ -128,11 +141,24 @@ def test_the_dashboard_signs_in_lists_plays_a_transcript_and_cancels(
 
 def test_the_docs_page_renders_the_openapi_document_offline(chain: Chain, tmp_path: Path) -> None:
     base = chain.runtime.http_url("api")
+    # FC 2.0 hands the function the URL as called, prefix included; FC 3.0's event has no prefix (its
+    # trigger URLs have none; the local runtime keeps FC 2.0's edge for both, so here it is dropped).
+    prefix = "/2016-08-15/proxy/audiochain/api" if chain.cloud.config.fc_version == 2 else ""
+    submitted = chain.http.post("v1/jobs/speech", json={"text": "Hello."})
+    assert submitted.status_code == 202
+    assert submitted.headers["location"] == f"{prefix}/v1/jobs/{submitted.json()['id']}"
+
     with chromium(tmp_path) as driver:
         driver.get(base + "docs")
         visible(driver, "#op-listJobs")
         assert driver.find_element(By.ID, "base-url").text == base
-        titles = [node.text for node in driver.find_elements(By.CSS_SELECTOR, ".operation h3")]
-        assert "POST\n/v1/jobs/transcribe" in titles or any("/v1/jobs/transcribe" in t for t in titles)
+        servers = [node.text for node in driver.find_elements(By.CSS_SELECTOR, "#docs .server")]
+        assert servers == [f"{chain.cloud.endpoint}{prefix or '/'}"]
+        operations = driver.find_element(By.ID, "tag-jobs").text
+        assert "/v1/jobs/transcribe" in operations and "Idempotency-Key" in operations
         visible(driver, "#schema-JobView")
+        error_table = driver.find_element(By.CSS_SELECTOR, "#docs section.panel table").text
+        assert "InvalidToken" in error_table  # the description's Markdown table, rendered as a table
+        driver.find_element(By.CSS_SELECTOR, 'a[href="#op-getJobEvents"]').click()
+        assert driver.execute_script("return location.hash") == "#op-getJobEvents"
         assert console_errors(driver) == [], console_errors(driver)

@@ -5,14 +5,25 @@
 import { call, jobPath } from "./api.js";
 import { byId, clear, el, say } from "./dom.js";
 
-// The items (sentences or words) under way at `ms`; items are sorted by begin_ms.
-export function activeAt(items, ms) {
+// The words under way at `ms` (sorted by begin_ms): a pause between words highlights none.
+export function wordsAt(words, ms) {
   const found = [];
-  for (const item of items) {
-    if (item.begin > ms) break;
-    if (ms < item.end) found.push(item);
+  for (const word of words) {
+    if (word.begin > ms) break;
+    if (ms < word.end) found.push(word);
   }
   return found;
+}
+
+// Per channel, the sentence begun last by `ms`: it stays marked through the pause after it, so the
+// reader's place is never lost. Before the first sentence, none.
+export function sentencesAt(sentences, ms) {
+  const latest = new Map();
+  for (const sentence of sentences) {
+    if (sentence.begin > ms) break;
+    latest.set(sentence.channel, sentence);
+  }
+  return [...latest.values()];
 }
 
 export class TranscriptPage {
@@ -73,7 +84,7 @@ export class TranscriptPage {
     for (const channel of channels) {
       const column = el("div", { class: "channel", dataset: { channel: channel.channel_id } });
       if (channels.length > 1) column.append(el("h3", {}, `Channel ${channel.channel_id}`));
-      for (const sentence of channel.sentences || []) column.append(this.sentenceNode(sentence));
+      for (const sentence of channel.sentences || []) column.append(this.sentenceNode(sentence, channel.channel_id));
       box.append(column);
     }
     const byBegin = (a, b) => a.begin - b.begin || a.end - b.end;
@@ -82,9 +93,9 @@ export class TranscriptPage {
     if (this.sentences.length === 0) box.append(el("p", { class: "muted" }, "Nothing was recognised."));
   }
 
-  sentenceNode(sentence) {
+  sentenceNode(sentence, channel) {
     const node = el("p", { class: "sentence", dataset: { begin: sentence.begin_ms, end: sentence.end_ms } });
-    this.sentences.push({ begin: sentence.begin_ms, end: sentence.end_ms, node });
+    this.sentences.push({ begin: sentence.begin_ms, end: sentence.end_ms, channel, node });
     const words = sentence.words || [];
     if (words.length === 0) {
       node.append(sentence.text);
@@ -100,7 +111,7 @@ export class TranscriptPage {
 
   highlight() {
     const ms = this.player.currentTime * 1000;
-    const now = new Set([...activeAt(this.sentences, ms), ...activeAt(this.words, ms)].map((item) => item.node));
+    const now = new Set([...sentencesAt(this.sentences, ms), ...wordsAt(this.words, ms)].map((item) => item.node));
     for (const node of this.current) if (!now.has(node)) node.classList.remove("current");
     for (const node of now) {
       if (this.current.has(node)) continue;

@@ -6,6 +6,7 @@
 const DOCUMENT_URL = new URL("../openapi.json", document.baseURI);
 const API_ROOT = new URL("../", document.baseURI);
 const METHODS = ["get", "post", "put", "patch", "delete"];
+let SCHEMAS = {}; // components.schemas of the document being rendered
 const CONSTRAINTS = [
   ["minimum", "≥"], ["exclusiveMinimum", ">"], ["maximum", "≤"], ["exclusiveMaximum", "<"],
   ["minLength", "min length"], ["maxLength", "max length"], ["minItems", "min items"],
@@ -19,7 +20,7 @@ function el(tag, attributes = {}, ...children) {
     if (name === "class") node.className = value;
     else node.setAttribute(name, String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -114,7 +115,11 @@ function properties(schema, depth) {
 
 function schemaBlock(schema) {
   if (!schema) return null;
-  if (schema.$ref) return el("p", {}, "Schema: ", typeOf(schema));
+  if (schema.$ref) {
+    // A request body is read field by field: show the referenced schema's fields here too.
+    const target = SCHEMAS[refName(schema.$ref)];
+    return [el("p", {}, "Schema: ", typeOf(schema)), target && target.properties ? properties(target, 0) : null];
+  }
   if (schema.properties) return properties(schema, 0);
   return el("p", {}, el("span", { class: "type" }, typeOf(schema)), constraints(schema));
 }
@@ -151,7 +156,7 @@ function operationSection(method, path, operation) {
     ));
   }
   const body = operation.requestBody && operation.requestBody.content && operation.requestBody.content["application/json"];
-  if (body) section.append(el("h4", {}, "Request body (JSON)"), schemaBlock(body.schema));
+  if (body) section.append(el("h4", {}, "Request body (JSON)"), ...[schemaBlock(body.schema)].flat().filter(Boolean));
   const rows = Object.entries(operation.responses || {}).map(([status, answer]) => {
     const content = answer.content && answer.content["application/json"];
     const headers = Object.keys(answer.headers || {});
@@ -172,6 +177,7 @@ function operationSection(method, path, operation) {
 function render(doc) {
   const root = document.getElementById("docs");
   const info = doc.info || {};
+  SCHEMAS = (doc.components && doc.components.schemas) || {};
   document.title = `${info.title || "API"} · reference`;
   const servers = (doc.servers && doc.servers.length ? doc.servers : [{ url: "/" }]).map((server) => ({
     url: new URL(server.url, DOCUMENT_URL).href,

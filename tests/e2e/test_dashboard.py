@@ -3,7 +3,7 @@ chain on the local runtime in FC 2.0 and FC 3.0 modes, under FC's `/2016-08-15/p
 
 A job is finished the way a user's would be (an upload, the triggers, the timer); then the browser signs
 in (a wrong token first), finds the job in the list, opens it and its transcript, plays the audio and
-watches the transcript follow it, and cancels a job that is still running.
+watches the transcript follow it, retries a failed job and cancels one that is still running.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def test_the_dashboard_signs_in_lists_plays_a_transcript_and_cancels(
     finished_key = "inbox/dashboard/weather <b>report</b>.wav"
     finished = chain.job_of(finished_key, chain.upload(finished_key, speech(WEATHER)))
     assert chain.drive([finished])[finished].state is JobState.SUCCEEDED
+    broken_key = "inbox/dashboard/broken.wav"
+    broken = chain.job_of(broken_key, chain.upload(broken_key, b"RIFF but no audio" * 8))
+    assert chain.drive([broken])[broken].state is JobState.FAILED
     chain.pause_notify()  # the next upload's conversion finishes unheard: its job stays running
     running_key = "inbox/dashboard/still running.wav"
     running = chain.job_of(running_key, chain.upload(running_key, speech(WEATHER)))
@@ -118,6 +121,22 @@ def test_the_dashboard_signs_in_lists_plays_a_transcript_and_cancels(
         wait_for(driver, lambda d: "current" in (second.get_attribute("class") or ""), "the clicked sentence")
         started = driver.execute_script("return player.currentTime * 1000")
         assert started >= float(word.get_attribute("data-begin") or 0) - 1, started
+
+        driver.get(f"{base}dashboard/#/jobs/{broken}")
+        wait_for(driver, lambda d: "InvalidSource" in d.find_element(By.ID, "job-summary").text, "its error")
+        visible(driver, "#job-retry").click()
+        assert visible(driver, "#job-message").text.startswith("Retried")
+        visible(driver, "#job-timeline li[data-kind=retried]")
+        # Running again: attempt 2 of its convert step (its outcome stays unheard: on_notify is paused).
+        convert = "#job-steps tr[data-step=convert] td:nth-child(4)"
+        wait_for(
+            driver,
+            lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, convert)] == ["2"],
+            "attempt 2",
+        )
+        assert chain.job(broken).state is JobState.RUNNING
+        visible(driver, "#job-cancel")  # running again, so it may be cancelled
+        assert not driver.find_element(By.ID, "job-retry").is_displayed()
 
         driver.get(f"{base}dashboard/#/jobs/{running}")
         visible(driver, "#job-cancel").click()

@@ -16,7 +16,7 @@ function showView(name) {
 
 function signedOut(error) {
   forgetToken();
-  transcript.stop();
+  for (const view of [list, job, transcript]) view.stop();
   showView("sign-in");
   say(byId("sign-in-error"), error ? `${error.describe()}. Sign in again.` : "");
   byId("token").focus();
@@ -27,6 +27,7 @@ const job = new JobPage(signedOut);
 const transcript = new TranscriptPage(signedOut);
 
 function route() {
+  for (const view of [list, job, transcript]) view.stop(); // no view polls or plays behind another
   if (!storedToken()) return signedOut(null);
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   if (parts[0] === "jobs" && parts[1]) {
@@ -34,11 +35,9 @@ function route() {
       showView("transcript");
       return transcript.load(parts[1]);
     }
-    transcript.stop();
     showView("job");
     return job.load(parts[1]);
   }
-  transcript.stop();
   showView("jobs");
   return list.load();
 }
@@ -70,4 +69,9 @@ byId("sign-out").addEventListener("click", () => {
 });
 
 window.addEventListener("hashchange", route);
+// A tab in the background stops polling; shown again, it catches up at once.
+// (Not the transcript: that would stop the audio.)
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && storedToken() && !location.hash.endsWith("/transcript")) route();
+});
 route();

@@ -6,20 +6,30 @@ import { byId, clear, el, say, show, sourceOf, stateBadge, when } from "./dom.js
 
 const TRANSCRIBING = new Set(["transcribe", "transcribe_upload"]);
 const FINAL = new Set(["succeeded", "failed"]);
+const REFRESH_MS = 3000; // an unfinished job is shown live
 
 export class JobPage {
   constructor(onAuthFailure) {
     this.onAuthFailure = onAuthFailure;
     this.jobId = null;
+    this.generation = 0; // bumped by every load and stop: an answer for an older one is dropped
+    this.timer = 0;
     byId("job-retry").addEventListener("click", () => this.control("retry", "Retried: the job runs again from its failed step."));
     byId("job-cancel").addEventListener("click", () => this.control("cancel", "Cancelled."));
     byId("job-reload").addEventListener("click", () => this.load(this.jobId));
   }
 
+  stop() {
+    this.generation += 1;
+    clearTimeout(this.timer);
+  }
+
   async load(jobId) {
+    this.stop();
+    const generation = this.generation;
+    if (jobId !== this.jobId) this.clear(); // never show another job's details under this id
     this.jobId = jobId;
     byId("job-id").textContent = jobId;
-    say(byId("job-error"), "");
     let job, events, results;
     try {
       [job, events, results] = await Promise.all([
@@ -28,11 +38,25 @@ export class JobPage {
         call("GET", jobPath(jobId, "/results")),
       ]);
     } catch (error) {
+      if (generation !== this.generation) return;
       if (error.status === 401) return this.onAuthFailure(error);
       say(byId("job-error"), error.describe ? error.describe() : String(error));
       return;
     }
+    if (generation !== this.generation) return;
+    say(byId("job-error"), "");
     this.render(job, events.events, results);
+    if (!FINAL.has(job.state) && !document.hidden) {
+      this.timer = setTimeout(() => this.load(jobId), REFRESH_MS);
+    }
+  }
+
+  clear() {
+    byId("job-state").replaceChildren();
+    say(byId("job-message"), "");
+    for (const id of ["job-summary", "job-outputs", "job-timeline", "job-webhook-list"]) clear(byId(id));
+    clear(byId("job-steps").querySelector("tbody"));
+    for (const id of ["job-retry", "job-cancel", "job-transcript", "job-webhooks"]) show(byId(id), false);
   }
 
   async control(action, done) {

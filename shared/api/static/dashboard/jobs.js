@@ -3,12 +3,17 @@
 import { call } from "./api.js";
 import { byId, clear, el, say, show, sourceOf, stateBadge, when } from "./dom.js";
 
+const REFRESH_MS = 5000; // while the page shows unfinished jobs
+const FINAL = new Set(["succeeded", "failed"]);
+
 export class JobList {
   constructor(onAuthFailure) {
     this.onAuthFailure = onAuthFailure;
     this.filters = { type: "", state: "", source: "", limit: "20" };
     this.cursors = [null]; // cursors[i] fetches page i; the last page's next_cursor is pushed on "older"
     this.page = 0;
+    this.generation = 0; // bumped by every load and stop: an answer for an older one is dropped
+    this.timer = 0;
     this.form = byId("filters");
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -39,21 +44,33 @@ export class JobList {
     this.load();
   }
 
+  stop() {
+    this.generation += 1;
+    clearTimeout(this.timer);
+  }
+
   async load() {
+    this.stop();
+    const generation = this.generation;
     const errorLine = byId("jobs-error");
-    say(errorLine, "");
     const query = { ...this.filters, cursor: this.cursors[this.page] };
     let answer;
     try {
       answer = await call("GET", "v1/jobs", { query });
     } catch (error) {
+      if (generation !== this.generation) return;
       if (error.status === 401) return this.onAuthFailure(error);
       say(errorLine, error.describe ? error.describe() : String(error));
       return;
     }
+    if (generation !== this.generation) return;
+    say(errorLine, "");
     this.cursors.length = this.page + 1;
     if (answer.next_cursor) this.cursors.push(answer.next_cursor);
     this.render(answer.jobs);
+    if (answer.jobs.some((job) => !FINAL.has(job.state)) && !document.hidden) {
+      this.timer = setTimeout(() => this.load(), REFRESH_MS);
+    }
   }
 
   render(jobs) {

@@ -34,6 +34,7 @@ export class TranscriptPage {
     this.words = [];
     this.current = new Set();
     this.frame = 0;
+    this.generation = 0; // bumped by every load and stop: an answer for an older one is dropped
     const follow = () => this.highlight();
     for (const name of ["timeupdate", "seeked", "pause", "ended"]) this.player.addEventListener(name, follow);
     this.player.addEventListener("play", () => this.animate());
@@ -42,6 +43,7 @@ export class TranscriptPage {
 
   async load(jobId) {
     this.stop();
+    const generation = this.generation;
     byId("transcript-job").textContent = jobId;
     byId("back-to-job").href = `#/jobs/${encodeURIComponent(jobId)}`;
     say(byId("transcript-error"), "");
@@ -52,17 +54,26 @@ export class TranscriptPage {
     try {
       results = await call("GET", jobPath(jobId, "/results"));
     } catch (error) {
+      if (generation !== this.generation) return;
       if (error.status === 401) return this.onAuthFailure(error);
       say(byId("transcript-error"), error.describe ? error.describe() : String(error));
       return;
     }
+    if (generation !== this.generation) return;
     if (!results.ready) {
       say(byId("transcript-error"), `The job has not succeeded (it is ${results.state}): there is no transcript yet.`);
       return;
     }
     if (!results.transcript) {
       const json = results.outputs && results.outputs.json;
-      say(byId("transcript-note"), json ? `The transcript is too large to show here; download it: ${json.url}` : "This job has no transcript.");
+      const note = byId("transcript-note");
+      if (json) {
+        note.replaceChildren("The transcript is too large to show here: ",
+          el("a", { href: json.url, rel: "noreferrer", target: "_blank" }, "download transcript.json"), ".");
+        note.hidden = false;
+      } else {
+        say(note, "This job has no transcript.");
+      }
     } else {
       this.render(results.transcript);
     }
@@ -132,6 +143,7 @@ export class TranscriptPage {
   }
 
   stop() {
+    this.generation += 1;
     cancelAnimationFrame(this.frame);
     if (!this.player.paused) this.player.pause();
     this.current = new Set();

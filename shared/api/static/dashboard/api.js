@@ -21,6 +21,18 @@ export class ApiError extends Error {
   }
 }
 
+// One line for any failure: the API's code and message, or what went wrong in the page itself.
+export function describe(error) {
+  return error instanceof ApiError ? error.describe() : String(error);
+}
+
+// What a view does with a failed call: a refused token signs out; anything else is shown in `line`.
+export function report(error, line, onAuthFailure, prefix = "") {
+  if (error.status === 401) return onAuthFailure(error);
+  line.textContent = prefix + describe(error);
+  line.hidden = false;
+}
+
 export function storedToken() {
   return sessionStorage.getItem(TOKEN_KEY);
 }

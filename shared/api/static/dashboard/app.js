@@ -1,7 +1,7 @@
 // The dashboard's entry point: sign-in, and the views by location hash (#/jobs, #/jobs/<id>,
 // #/jobs/<id>/transcript). The hash never holds the token: it stays in sessionStorage.
 
-import { call, forgetToken, storeToken, storedToken } from "./api.js";
+import { call, describe, forgetToken, storeToken, storedToken } from "./api.js";
 import { byId, say, show } from "./dom.js";
 import { JobPage } from "./job.js";
 import { JobList } from "./jobs.js";
@@ -57,7 +57,7 @@ byId("sign-in-form").addEventListener("submit", async (event) => {
     if (!location.hash || location.hash === "#") location.hash = "#/jobs";
     else route();
   } catch (error) {
-    say(byId("sign-in-error"), error.describe ? error.describe() : String(error));
+    say(byId("sign-in-error"), describe(error));
   } finally {
     button.disabled = false;
   }

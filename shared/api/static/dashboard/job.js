@@ -1,7 +1,7 @@
 // One job: its summary, steps, outputs (presigned links), timeline and webhook deliveries, and the
 // controls the API allows for its state (retry a failed job, cancel an unfinished one).
 
-import { call, jobPath } from "./api.js";
+import { call, jobPath, report } from "./api.js";
 import { byId, clear, el, say, show, sourceOf, stateBadge, when } from "./dom.js";
 
 const TRANSCRIBING = new Set(["transcribe", "transcribe_upload"]);
@@ -39,8 +39,7 @@ export class JobPage {
       ]);
     } catch (error) {
       if (generation !== this.generation) return;
-      if (error.status === 401) return this.onAuthFailure(error);
-      say(byId("job-error"), error.describe ? error.describe() : String(error));
+      report(error, byId("job-error"), this.onAuthFailure);
       return;
     }
     if (generation !== this.generation) return;
@@ -68,7 +67,7 @@ export class JobPage {
       say(message, done);
     } catch (error) {
       if (error.status === 401) return this.onAuthFailure(error);
-      say(message, `${action} refused: ${error.describe ? error.describe() : error}`);
+      report(error, message, this.onAuthFailure, `${action} refused: `);
     }
     await this.load(this.jobId);
   }

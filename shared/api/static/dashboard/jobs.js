@@ -1,6 +1,6 @@
 // The job list: filters (type, state, source key), newest first, paged with the API's cursor.
 
-import { call } from "./api.js";
+import { call, report } from "./api.js";
 import { byId, clear, el, say, show, sourceOf, stateBadge, when } from "./dom.js";
 
 const REFRESH_MS = 5000; // while the page shows unfinished jobs
@@ -59,8 +59,7 @@ export class JobList {
       answer = await call("GET", "v1/jobs", { query });
     } catch (error) {
       if (generation !== this.generation) return;
-      if (error.status === 401) return this.onAuthFailure(error);
-      say(errorLine, error.describe ? error.describe() : String(error));
+      report(error, errorLine, this.onAuthFailure);
       return;
     }
     if (generation !== this.generation) return;

@@ -2,7 +2,7 @@
 // results) beside the transcript, with the sentence and the word being spoken highlighted as it plays.
 // Clicking a sentence or a word plays from there. Times are the transcript's integer milliseconds.
 
-import { call, jobPath } from "./api.js";
+import { call, jobPath, report } from "./api.js";
 import { byId, clear, el, say } from "./dom.js";
 
 // The words under way at `ms` (sorted by begin_ms): a pause between words highlights none.
@@ -55,8 +55,7 @@ export class TranscriptPage {
       results = await call("GET", jobPath(jobId, "/results"));
     } catch (error) {
       if (generation !== this.generation) return;
-      if (error.status === 401) return this.onAuthFailure(error);
-      say(byId("transcript-error"), error.describe ? error.describe() : String(error));
+      report(error, byId("transcript-error"), this.onAuthFailure);
       return;
     }
     if (generation !== this.generation) return;

@@ -123,7 +123,7 @@ class PipelineSettings(BaseModel):
     subtitle_lines: int = Field(default=2, ge=1, le=5)
     imm_project: str | None = None
     step_lease_seconds: int = Field(default=600, ge=1)
-    max_attempts: int = Field(default=3, ge=1, le=99)
+    max_attempts: int = Field(default=5, ge=1, le=99)
     # A submitted task neither reported nor found finished after this long is failed (retryably).
     task_timeout_seconds: int = Field(default=6 * 3600, ge=1)
     account_id: str | None = None

@@ -20,6 +20,7 @@ from typing import Any
 from deploy.template import FunctionSpec, iter_functions, parameters, referenced_parameter, text_shape
 from shared import env as shared_env
 from shared.errors import Problem
+from shared.pipeline.settings import PipelineSettings
 
 RULES = (
     "function-name",
@@ -38,6 +39,7 @@ RULES = (
     "unknown-reference",
     "prefix",
     "prefix-overlap",
+    "timeout-below-lease",
 )
 TARGET_PYTHON = "3.10"
 TARGET_RUNTIME = f"python{TARGET_PYTHON}"
@@ -48,6 +50,8 @@ _FUNCTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SECRET_WORDS = ("TOKEN", "API_KEY", "SECRET", "PASSWORD")
 _EVENT_TRIGGERS = frozenset({"OSS", "MNSTopic", "Timer"})
 _MAX_RETRIES = 8
+_FC_DEFAULT_TIMEOUT = 3  # FC's default function Timeout, seconds
+_DEFAULT_LEASE_SECONDS = PipelineSettings.model_fields["step_lease_seconds"].default
 _MAX_EVENT_AGE = 604_800
 _DESTINATION = re.compile(
     r"^acs:mns:[^:]*:[^:]*:/(queues|topics)/[^/]+/messages$"
@@ -100,6 +104,7 @@ def _check_function(
             f"{path}/Properties/CodeUri", "code-uri", f"must be {expected_uri}, what `make build` writes"
         )
     yield from _check_environment(function, template, env_names)
+    yield from _check_timeout(function)
     yield from _check_async(function)
     yield from _check_events(function)
 
@@ -125,6 +130,24 @@ def _check_environment(
             yield Problem(field, "secret-by-reference", f"parameter {parameter} must set NoEcho: true")
         elif spec.get("Default") not in (None, ""):
             yield Problem(field, "secret-by-reference", f"parameter {parameter} must not carry a Default")
+
+
+def _check_timeout(function: FunctionSpec) -> Iterator[Problem]:
+    """A step's claim (lease) must outlive any invocation that holds it: FC stops an invocation at its
+    Timeout, so a hung call can never still be working when the claim expires and another attempt starts."""
+    timeout = function.properties.get("Timeout", _FC_DEFAULT_TIMEOUT)
+    variables = function.properties.get("EnvironmentVariables") or {}
+    lease = variables.get(shared_env.AUDIOCHAIN_STEP_LEASE_SECONDS, _DEFAULT_LEASE_SECONDS)
+    try:
+        timeout_seconds, lease_seconds = int(timeout), int(lease)
+    except (TypeError, ValueError):
+        return  # a reference: resolved at deploy time, not checkable here
+    if timeout_seconds >= lease_seconds:
+        yield Problem(
+            f"{function.path}/Properties/Timeout",
+            "timeout-below-lease",
+            f"must be below the step lease ({lease_seconds} s): a claim must outlive its invocation",
+        )
 
 
 def _check_async(function: FunctionSpec) -> Iterator[Problem]:

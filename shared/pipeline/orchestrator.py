@@ -59,6 +59,7 @@ from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort, MnsP
 from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
 from shared.pipeline.retry import retry_due
+from shared.pipeline.reupload import INVALID_UPLOAD, retry_after_reupload
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
 from shared.pipeline.webhooks import WebhookDispatcher, WebhookSender, check_callback_allowed, send_with_httpx
@@ -124,6 +125,7 @@ class Orchestrator:
         if existing is not None:
             log.info("upload.job.exists", job_id=existing.id, key=decision.key)
             index_source(self.store, str(existing.input.get("key", decision.key)), existing.id)
+            retry_after_reupload(self.store, existing, record)
             return self.advance(existing.id)
         found = self._resolve_upload(decision.candidate_keys, decision.etag)
         if found is None:
@@ -153,7 +155,7 @@ class Orchestrator:
         claim = self.store.claim_step(view.id, 0)
         if claim is not None:
             self.store.record_failed(
-                view.id, 0, claim.attempt, code="InvalidUpload", message=str(error), retryable=False
+                view.id, 0, claim.attempt, code=INVALID_UPLOAD, message=str(error), retryable=False
             )
         return self.advance(view.id)
 

@@ -122,8 +122,11 @@ class PipelineSettings(BaseModel):
     subtitle_line_chars: int = Field(default=42, ge=10, le=200)
     subtitle_lines: int = Field(default=2, ge=1, le=5)
     imm_project: str | None = None
-    step_lease_seconds: int = Field(default=600, ge=1)
-    max_attempts: int = Field(default=3, ge=1, le=99)
+    # How long a claimed step is its claimant's: above every function's Timeout (120 s at most, a house rule
+    # checks it), so a live invocation never loses its claim, and short enough that a crashed one's step is
+    # taken over within minutes.
+    step_lease_seconds: int = Field(default=300, ge=1)
+    max_attempts: int = Field(default=5, ge=1, le=99)
     # A submitted task neither reported nor found finished after this long is failed (retryably).
     task_timeout_seconds: int = Field(default=6 * 3600, ge=1)
     account_id: str | None = None

@@ -96,6 +96,16 @@ def _undeclared_sub_name(template: dict[str, Any]) -> None:
 
 
 CASES: dict[str, tuple[Breakage, str, str]] = {
+    "timeout at the lease": (
+        _set("on_notify", "Timeout", 600),
+        "timeout-below-lease",
+        "Resources/audiochain/on_notify/Properties/Timeout",
+    ),
+    "lease shortened below the timeout": (
+        _env("fetch_results", "AUDIOCHAIN_STEP_LEASE_SECONDS", "50"),
+        "timeout-below-lease",
+        "Resources/audiochain/fetch_results/Properties/Timeout",
+    ),
     "runtime": (
         _set("api", "Runtime", "python3.9"),
         "runtime",

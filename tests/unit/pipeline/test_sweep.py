@@ -191,11 +191,11 @@ def test_a_task_whose_status_cannot_be_read_still_times_out_and_the_job_ends() -
     world.dashscope.get_task = unreachable  # type: ignore[method-assign,assignment]
     world.orchestrator.sweep()
     assert world.store.get(job_id).steps[1].attempt == 1  # a passing hiccup is simply tried again
-    for _ in range(3):
+    for _ in range(world.settings.max_attempts):
         world.clock.advance(seconds=3601)
         world.orchestrator.sweep()
     view = world.store.get(job_id)
-    assert view.state is JobState.FAILED and view.steps[1].attempt == 3
+    assert view.state is JobState.FAILED and view.steps[1].attempt == world.settings.max_attempts
     assert view.error is not None and view.error.code == RETRIES_EXHAUSTED
     assert TASK_TIMED_OUT in view.error.message
 

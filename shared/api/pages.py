@@ -17,6 +17,10 @@ the file system. Each answer carries a strict Content-Security-Policy (scripts, 
 from this origin only; audio also from the bucket's origin, where presigned result URLs point), an ETag
 (a repeat visit costs a 304), and `no-cache` so a redeploy is picked up at once.
 
+In the cloud a browser shows them only through a custom domain: on FC's default `*.fc.aliyuncs.com` trigger
+URL the platform forces `Content-Disposition: attachment` onto answers, and the page is downloaded
+(Alibaba Cloud, FC 2.0 user guide, "HTTP handlers": a function "may be downloaded in a forceful manner").
+
     >>> site = StaticPages()
     >>> site.is_public("/dashboard/app.js"), site.is_public("/v1/jobs")
     (True, False)

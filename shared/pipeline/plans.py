@@ -276,6 +276,7 @@ def plan_speech(record: JobRecord, settings: PipelineSettings) -> SpeechPlan:
         OutputConfig={"bucket": settings.bucket, "object": speech_object(settings, record.id)},
         InputConfig=job.text,
         Title=job.title or f"audiochain {record.id}",
+        **({"Description": job.description} if job.description is not None else {}),
         UserData=json.dumps(user_data, separators=(",", ":")),
         Overwrite=True,  # a retried attempt rewrites the same object
     )

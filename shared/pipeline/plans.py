@@ -141,11 +141,14 @@ def plan_normalize(record: JobRecord, settings: PipelineSettings) -> OssConvertP
 
 
 def plan_convert(record: JobRecord, settings: PipelineSettings) -> OssConvertPlan:
-    """A convert job: the caller's parameters, written to `outputs/<job_id>/converted.<ext>`."""
+    """A convert job: the caller's parameters, written to `outputs/<job_id>/<source stem>.<ext>`."""
     job = input_of(record.input, ConvertJobInput)
     request = AudioConvertRequest.build(
         params=job.params,
-        saveas={"bucket": settings.bucket, "object": converted_key(settings, record.id, job.params.f)},
+        saveas={
+            "bucket": settings.bucket,
+            "object": converted_key(settings, record.id, job.source, job.params.f),
+        },
         notify={"topic": settings.pipeline_topic},
     )
     return OssConvertPlan(job.source, request)

@@ -225,8 +225,8 @@ def test_a_finished_conversion_links_its_audio(api: Api) -> None:
     results = api.client.get(f"/v1/jobs/{job_id}/results").json()
     assert results["ready"] is True
     audio = results["outputs"]["audio"]
-    assert audio["key"] == f"outputs/{job_id}/converted.mp3"
-    assert audio["url"].startswith(f"https://{BUCKET}.oss.example/outputs/{job_id}/converted.mp3?")
+    assert audio["key"] == f"outputs/{job_id}/a.mp3"
+    assert audio["url"].startswith(f"https://{BUCKET}.oss.example/outputs/{job_id}/a.mp3?")
     assert audio["expires_at"].startswith("2025-01-15T14:00")  # the fake clock plus 6 hours
 
 

@@ -35,10 +35,10 @@ def test_a_convert_job_submits_audio_convert_and_finishes_on_its_notification(wo
     view = world.orchestrator.submit_api_job("convert", CONVERT, "key-1")
     (submission,) = world.oss.submissions
     assert submission.process.startswith("audio/convert,f_mp3,ab_128000|sys/saveas,")
-    assert submission.target == f"outputs/{view.id}/converted.mp3"
+    assert submission.target == f"outputs/{view.id}/a.mp3"
     done = world.orchestrator.handle_notification(notification_for(submission))
     assert done is not None and done.state is JobState.SUCCEEDED
-    assert done.outputs == {"audio": f"outputs/{view.id}/converted.mp3"}
+    assert done.outputs == {"audio": f"outputs/{view.id}/a.mp3"}
     assert json.loads(world.mns.published[0][1])["job_type"] == "convert"
 
 

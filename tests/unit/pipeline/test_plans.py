@@ -69,7 +69,7 @@ def test_a_convert_job_keeps_the_callers_parameters() -> None:
     )
     plan = plan_convert(record, SETTINGS)
     assert plan.request.to_process().startswith("audio/convert,f_opus,ab_96000,ar_48000|")
-    assert plan.target_key == f"outputs/{JOB_ID}/converted.opus"
+    assert plan.target_key == f"outputs/{JOB_ID}/a.opus"
     assert step_outputs(record, 0, SETTINGS) == {"audio": plan.target_key}
 
 
@@ -217,3 +217,19 @@ def test_preflight_refuses_what_planning_would_refuse_later() -> None:
         )
     assert caught.value.field == "params.ar"
     preflight(JobType.SPEECH, parse_job_input("speech", {"text": "hi"}), SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("media/会议 记录.m4a", "会议 记录.mp3"),
+        ("media/take.2.final.wav", "take.2.final.mp3"),
+        ("media/no-extension", "no-extension.mp3"),
+        ("media/..", "converted.mp3"),
+        ("media/.wav", "converted.mp3"),
+        ("media/" + "é" * 300 + ".wav", "é" * 100 + ".mp3"),  # 200 bytes of UTF-8, cut between characters
+    ],
+)
+def test_a_convert_output_is_named_after_its_source_inside_the_jobs_folder(source: str, name: str) -> None:
+    record = job(JobType.CONVERT, {"source": source, "params": {"f": "mp3"}})
+    assert plan_convert(record, SETTINGS).target_key == f"outputs/{JOB_ID}/{name}"

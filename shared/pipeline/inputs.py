@@ -87,6 +87,7 @@ class UploadInput(RequestModel):
         None, description="Tracks recognised separately; default: mixed to mono."
     )
     context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
+    callback_url: CallbackUrl | None = Field(None, description="From the upload rule: the job's webhook.")
 
 
 class ConvertJobInput(RequestModel):

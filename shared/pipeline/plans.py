@@ -166,6 +166,12 @@ def concat_expressible(job: MergeJobInput) -> str | None:
     return None
 
 
+def _concat_order_certain(job: MergeJobInput) -> bool:
+    """At most one clip before the first untrimmed one (the request's source): at most one `/pre`."""
+    first_whole = next((index for index, clip in enumerate(job.clips) if not (clip.ss or clip.t)), 0)
+    return first_whole <= 1
+
+
 def imm_expressible(job: MergeJobInput) -> str | None:
     """None when IMM CreateMediaConvertTask can run this merge, else the reason it cannot."""
     params = job.params
@@ -185,6 +191,11 @@ def choose_merge_engine(job: MergeJobInput, *, imm_available: bool) -> MergeEngi
     wanted = job.engine
     if wanted is MergeEngine.AUTO:
         wanted = MergeEngine.OSS if concat_problem is None else MergeEngine.IMM
+        order_in_doubt = not _concat_order_certain(job)
+        if wanted is MergeEngine.OSS and order_in_doubt and imm_available and imm_expressible(job) is None:
+            # Two or more trimmed clips before the first whole one must go as /pre, whose order the seed's
+            # prose and table read differently; IMM's ordered Sources list has no such doubt.
+            wanted = MergeEngine.IMM
     if wanted is MergeEngine.OSS and concat_problem is not None:
         raise InvalidRequestError.single("engine", "concat_unsupported", concat_problem, "merge job")
     if wanted is MergeEngine.IMM:

@@ -110,6 +110,20 @@ def test_a_merge_no_engine_can_run_is_refused_on_the_engine_field(
     assert (caught.value.field, caught.value.rule) == ("engine", rule)
 
 
+TRIMMED_TWICE_FIRST = [{"key": "a.mp3", "t": 500}, {"key": "b.mp3", "ss": 100}, {"key": "c.mp3"}]
+
+
+def test_a_merge_whose_concat_order_depends_on_the_reading_of_pre_goes_to_imm_when_it_can() -> None:
+    assert choose_merge_engine(merge_input(TRIMMED_TWICE_FIRST), imm_available=True) is MergeEngine.IMM
+    # Without IMM (or when asked for OSS) concat still runs it, by seed-notes' reading of the table.
+    assert choose_merge_engine(merge_input(TRIMMED_TWICE_FIRST), imm_available=False) is MergeEngine.OSS
+    asked = merge_input(TRIMMED_TWICE_FIRST, engine="oss")
+    assert choose_merge_engine(asked, imm_available=True) is MergeEngine.OSS
+    # One trimmed clip before the first whole one is a single /pre: no doubt, concat it is.
+    one_before = merge_input(TRIMMED_TWICE_FIRST[1:])
+    assert choose_merge_engine(one_before, imm_available=True) is MergeEngine.OSS
+
+
 def test_an_oss_merge_posts_to_an_untrimmed_clip_in_order() -> None:
     record = job(
         JobType.MERGE,

@@ -2,6 +2,7 @@
 
     work/<job_id>/normalized.flac       the upload, normalised for recognition (OSS audio/convert)
     work/<job_id>/transcription.json    the recogniser's answer, as received
+    work/<job_id>/merged.flac           a merge to oga/amr run by IMM, before its conversion
     outputs/<job_id>/<source stem>.<ext>  a convert job's result, named after its source
     outputs/<job_id>/merged.<ext>       a merge job's result
     outputs/<job_id>/speech.<ext>       a speech job's result
@@ -41,6 +42,7 @@ NORMALIZED_NAME = "normalized.flac"
 TRANSCRIPTION_NAME = "transcription.json"
 SPEECH_STEM = "speech"
 CONVERTED_STEM = "converted"
+MERGED_INTERMEDIATE_NAME = "merged.flac"
 _MAX_STEM_BYTES = 200
 _MAX_KEY_BYTES = 1023
 
@@ -107,6 +109,11 @@ def source_stem(source: str) -> str:
     return stem
 
 
+def merge_intermediate_key(settings: PipelineSettings, job_id: str) -> str:
+    """A merge to oga/amr that IMM runs: its lossless merge, before the conversion to the wanted format."""
+    return job_folder(settings, job_id) + MERGED_INTERMEDIATE_NAME
+
+
 def merged_key(settings: PipelineSettings, job_id: str, fmt: AudioFormat) -> str:
     return f"{result_folder(settings, job_id)}merged.{fmt.extension}"
 
@@ -152,6 +159,10 @@ def step_outputs(record: JobRecord, step_index: int, settings: PipelineSettings)
     job_id = record.id
     if step is StepName.CONVERT and record.type is JobType.TRANSCRIBE_UPLOAD:
         return {"normalized": normalized_key(settings, job_id)}
+    if step is StepName.CONVERT and record.type is JobType.MERGE:
+        return {"audio": merged_key(settings, job_id, input_of(record.input, MergeJobInput).params.f)}
+    if step is StepName.MERGE and StepName.CONVERT in record.steps:
+        return {"merged": merge_intermediate_key(settings, job_id)}
     if step is StepName.CONVERT:
         job = input_of(record.input, ConvertJobInput)
         return {"audio": converted_key(settings, job_id, job.source, job.params.f)}

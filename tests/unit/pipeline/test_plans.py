@@ -110,7 +110,11 @@ def test_a_merge_no_engine_can_run_is_refused_on_the_engine_field(
     assert (caught.value.field, caught.value.rule) == ("engine", rule)
 
 
-TRIMMED_TWICE_FIRST: list[dict[str, Any]] = [{"key": "a.mp3", "t": 500}, {"key": "b.mp3", "ss": 100}, {"key": "c.mp3"}]
+TRIMMED_TWICE_FIRST: list[dict[str, Any]] = [
+    {"key": "a.mp3", "t": 500},
+    {"key": "b.mp3", "ss": 100},
+    {"key": "c.mp3"},
+]
 
 
 def test_a_merge_whose_concat_order_depends_on_the_reading_of_pre_goes_to_imm_when_it_can() -> None:

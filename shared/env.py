@@ -39,6 +39,8 @@ AUDIOCHAIN_IMM_PROJECT = "AUDIOCHAIN_IMM_PROJECT"
 AUDIOCHAIN_API_TOKEN = "AUDIOCHAIN_API_TOKEN"
 # Signs job webhooks (HMAC-SHA256); a job with a callback_url is refused while it is unset.
 AUDIOCHAIN_WEBHOOK_SECRET = "AUDIOCHAIN_WEBHOOK_SECRET"
+# The wait before a failed webhook's second attempt, doubling after each failure; default 30.
+AUDIOCHAIN_WEBHOOK_RETRY_SECONDS = "AUDIOCHAIN_WEBHOOK_RETRY_SECONDS"
 # Chain tuning (defaults in shared/pipeline/settings.py).
 AUDIOCHAIN_INBOX_SUFFIXES = "AUDIOCHAIN_INBOX_SUFFIXES"  # comma-separated, case-insensitive: ".wav,.mp3"
 AUDIOCHAIN_SYNC_ASR_MAX_BYTES = "AUDIOCHAIN_SYNC_ASR_MAX_BYTES"  # 0 = always filetrans

@@ -124,10 +124,13 @@ class JobRecord(BaseModel):
     # SHA-256 of the canonical JSON of type + input: the same key with a different request is a conflict.
     input_digest: str
     input: dict[str, Any] = Field(default_factory=dict)
+    # Set when this job's steps differ from its type's (a merge IMM cannot write in the wanted container is
+    # merged, then converted); None: the type's steps.
+    step_names: tuple[StepName, ...] | None = None
 
     @property
     def steps(self) -> tuple[StepName, ...]:
-        return self.type.steps
+        return self.step_names or self.type.steps
 
 
 class StepEvent(BaseModel):

@@ -69,6 +69,7 @@ from shared.jobs.model import (
     JobView,
     StepError,
     StepEvent,
+    StepName,
     StepState,
     TaskRef,
     Transition,
@@ -134,9 +135,11 @@ class JobStore:
         input: BaseModel | Mapping[str, Any],
         idempotency_key: str,
         *,
+        steps: Sequence[StepName] | None = None,
         now: datetime | None = None,
     ) -> tuple[JobView, bool]:
-        """The job for `idempotency_key`, created from `input` if there is none: (view, created)."""
+        """The job for `idempotency_key`, created from `input` if there is none: (view, created). `steps`
+        replaces the type's steps for this job (derived from the input, so a replay derives the same)."""
         moment = self._now(now)
         kind = parse_job_type(job_type)
         key = check_idempotency_key(idempotency_key)
@@ -153,6 +156,7 @@ class JobStore:
                     idempotency_key=key,
                     input_digest=input_digest,
                     input=payload,
+                    step_names=tuple(steps) if steps and tuple(steps) != kind.steps else None,
                 )
                 if self.backend.put_if_absent(claim_key, encode(record)):
                     log.info("job.created", job_id=record.id, job_type=kind.value)

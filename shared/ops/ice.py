@@ -52,7 +52,7 @@ __all__ = [
 
 _INPUT_MAX_CHARACTERS = 2000
 _TITLE_MAX_BYTES = 128
-_DESCRIPTION_MAX_BYTES = 1024
+DESCRIPTION_MAX_BYTES = 1024
 _USER_DATA_MAX_BYTES = 512
 # `espeak:<voice>` is localcloud's twin only (its eSpeak voices); the pipeline lets it through only when ICE
 # is on loopback (shared.pipeline.voices).
@@ -248,7 +248,7 @@ class SubmitAudioProduceJobRequest(RequestModel):
     @field_validator("description")
     @classmethod
     def _description_size(cls, value: str | None) -> str | None:
-        return _bounded_text(value, _DESCRIPTION_MAX_BYTES, "leave Description out instead")
+        return _bounded_text(value, DESCRIPTION_MAX_BYTES, "leave Description out instead")
 
     @field_validator("user_data")
     @classmethod

@@ -28,9 +28,10 @@ from shared.errors import InvalidRequestError, rule_error
 from shared.jobs.model import JobType
 from shared.ops.base import RequestModel
 from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
+from shared.ops.ice import DESCRIPTION_MAX_BYTES
 from shared.ops.oss.common import raise_field_problems
 from shared.ops.oss.params import ConvertParams
-from shared.ops.wire import check_object_key, whole_number
+from shared.ops.wire import check_object_key, utf8_size, whole_number
 from shared.pipeline.callback_url import CallbackUrl
 from shared.pipeline.recognition import Channels
 
@@ -86,6 +87,7 @@ class UploadInput(RequestModel):
         None, description="Tracks recognised separately; default: mixed to mono."
     )
     context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
+    callback_url: CallbackUrl | None = Field(None, description="From the upload rule: the job's webhook.")
 
 
 class ConvertJobInput(RequestModel):
@@ -153,7 +155,17 @@ class SpeechJobInput(RequestModel):
     pitch_rate: JsonInt = Field(0, ge=-500, le=500)
     sample_rate: SampleRate | None = None
     title: str | None = Field(None, min_length=1, max_length=128)
+    description: str | None = Field(
+        None, min_length=1, description="ICE's job Description: at most 1,024 bytes of UTF-8."
+    )
     callback_url: CallbackUrl | None = Field(None, description=_CALLBACK_DESCRIPTION)
+
+    @field_validator("description")
+    @classmethod
+    def _description_size(cls, value: str | None) -> str | None:
+        if value is not None and utf8_size(value) > DESCRIPTION_MAX_BYTES:
+            raise rule_error("too_long", f"must be at most {DESCRIPTION_MAX_BYTES} bytes of UTF-8")
+        return value
 
     @field_validator("text")
     @classmethod

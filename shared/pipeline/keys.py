@@ -2,7 +2,8 @@
 
     work/<job_id>/normalized.flac       the upload, normalised for recognition (OSS audio/convert)
     work/<job_id>/transcription.json    the recogniser's answer, as received
-    outputs/<job_id>/converted.<ext>    a convert job's result
+    work/<job_id>/merged.flac           a merge to oga/amr run by IMM, before its conversion
+    outputs/<job_id>/<source stem>.<ext>  a convert job's result, named after its source
     outputs/<job_id>/merged.<ext>       a merge job's result
     outputs/<job_id>/speech.<ext>       a speech job's result
     outputs/<job_id>/transcript.{json,srt,vtt,txt}                an API transcribe job's transcripts
@@ -40,6 +41,9 @@ from shared.pipeline.settings import PipelineSettings
 NORMALIZED_NAME = "normalized.flac"
 TRANSCRIPTION_NAME = "transcription.json"
 SPEECH_STEM = "speech"
+CONVERTED_STEM = "converted"
+MERGED_INTERMEDIATE_NAME = "merged.flac"
+_MAX_STEM_BYTES = 200
 _MAX_KEY_BYTES = 1023
 
 
@@ -81,8 +85,33 @@ def transcription_key(settings: PipelineSettings, job_id: str) -> str:
     return job_folder(settings, job_id) + TRANSCRIPTION_NAME
 
 
-def converted_key(settings: PipelineSettings, job_id: str, fmt: AudioFormat) -> str:
-    return f"{result_folder(settings, job_id)}converted.{fmt.extension}"
+def converted_key(settings: PipelineSettings, job_id: str, source: str, fmt: AudioFormat) -> str:
+    """`outputs/<job_id>/<source stem>.<ext>`: named after the source, in the job's own folder, so two jobs
+    never write the same object, whatever their sources are called.
+
+    >>> from shared.pipeline.settings import PipelineSettings
+    >>> converted_key(PipelineSettings(), "j1", "media/Interview 3.final.wav", AudioFormat.MP3)
+    'outputs/j1/Interview 3.final.mp3'
+    >>> converted_key(PipelineSettings(), "j1", "media/.wav", AudioFormat.MP3)
+    'outputs/j1/converted.mp3'
+    """
+    return f"{result_folder(settings, job_id)}{source_stem(source)}.{fmt.extension}"
+
+
+def source_stem(source: str) -> str:
+    """The last segment of `source` without its extension, at most 200 bytes of UTF-8 (cut between
+    characters); `converted` when nothing usable is left (`.wav`, `..`)."""
+    name = source.rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = stem.encode("utf-8")[:_MAX_STEM_BYTES].decode("utf-8", errors="ignore")
+    if not stem.strip(". ") or not stem.isprintable():
+        return CONVERTED_STEM
+    return stem
+
+
+def merge_intermediate_key(settings: PipelineSettings, job_id: str) -> str:
+    """A merge to oga/amr that IMM runs: its lossless merge, before the conversion to the wanted format."""
+    return job_folder(settings, job_id) + MERGED_INTERMEDIATE_NAME
 
 
 def merged_key(settings: PipelineSettings, job_id: str, fmt: AudioFormat) -> str:
@@ -130,8 +159,13 @@ def step_outputs(record: JobRecord, step_index: int, settings: PipelineSettings)
     job_id = record.id
     if step is StepName.CONVERT and record.type is JobType.TRANSCRIBE_UPLOAD:
         return {"normalized": normalized_key(settings, job_id)}
+    if step is StepName.CONVERT and record.type is JobType.MERGE:
+        return {"audio": merged_key(settings, job_id, input_of(record.input, MergeJobInput).params.f)}
+    if step is StepName.MERGE and StepName.CONVERT in record.steps:
+        return {"merged": merge_intermediate_key(settings, job_id)}
     if step is StepName.CONVERT:
-        return {"audio": converted_key(settings, job_id, input_of(record.input, ConvertJobInput).params.f)}
+        job = input_of(record.input, ConvertJobInput)
+        return {"audio": converted_key(settings, job_id, job.source, job.params.f)}
     if step is StepName.MERGE:
         return {"audio": merged_key(settings, job_id, input_of(record.input, MergeJobInput).params.f)}
     if step is StepName.SYNTHESIZE:

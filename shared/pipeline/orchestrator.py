@@ -54,7 +54,7 @@ from shared.pipeline.inputs import (
     parse_job_input,
 )
 from shared.pipeline.keys import job_id_from_key, step_targets
-from shared.pipeline.plans import choose_merge_engine, preflight
+from shared.pipeline.plans import choose_merge_engine, job_steps, preflight
 from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort, MnsPort, OssPort
 from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
@@ -431,9 +431,10 @@ class Orchestrator:
         preflight(kind, job_input, self.settings)
         check_callback_allowed(job_input, self.settings)
         self._check_api_sources(kind, job_input)
-        for index in range(len(kind.steps)):
-            self._require_step_client(kind, job_input, kind.steps[index])
-        view, created = self.store.create_or_get(kind, job_input, key)
+        steps = job_steps(kind, job_input, self.settings)
+        for step in steps:
+            self._require_step_client(kind, job_input, step)
+        view, created = self.store.create_or_get(kind, job_input, key, steps=steps)
         if isinstance(job_input, (ConvertJobInput, TranscribeJobInput)):
             index_source(self.store, job_input.source, view.id)
         log.info("api.job.submitted", job_id=view.id, job_type=kind.value, created=created)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from shared.errors import ConfigurationError, InvalidRequestError
-from shared.jobs.model import JobRecord, JobType
+from shared.jobs.model import JobRecord, JobType, StepName
 from shared.ops.asr import ChatCompletionRequest, FiletransRequest, MultimodalGenerationRequest
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AudioFormat, ImmAudioCodec, ImmContainer
@@ -47,6 +47,7 @@ from shared.pipeline.inputs import (
 )
 from shared.pipeline.keys import (
     converted_key,
+    merge_intermediate_key,
     merged_key,
     normalized_key,
     oss_uri,
@@ -59,14 +60,15 @@ from shared.pipeline.voices import voice_problem
 # A well-formed id no real job has (its time part is the very end of the id range).
 PLACEHOLDER_JOB_ID = "j" + "0" * 26
 NORMALIZE_PARAMS = {"f": "flac", "ar": 16000, "ac": 1, "adepth": 16}
+# The audio containers IMM merging writes: seed imm-audio-merge.txt, "Supported formats" (AAC, MP3, WAV, FLAC,
+# WMA, AC3, Opus). A merge to oga or amr that needs IMM is merged to FLAC (lossless) in the job's work
+# folder, then converted with OSS audio/convert, which writes both (`job_steps`).
 _IMM_FORMATS: dict[AudioFormat, tuple[ImmContainer, ImmAudioCodec]] = {
     AudioFormat.MP3: (ImmContainer.MP3, ImmAudioCodec.MP3),
     AudioFormat.AAC: (ImmContainer.AAC, ImmAudioCodec.AAC),
     AudioFormat.FLAC: (ImmContainer.FLAC, ImmAudioCodec.FLAC),
-    AudioFormat.OGA: (ImmContainer.OGA, ImmAudioCodec.VORBIS),
     AudioFormat.AC3: (ImmContainer.AC3, ImmAudioCodec.AC3),
     AudioFormat.OPUS: (ImmContainer.OPUS, ImmAudioCodec.OPUS),
-    AudioFormat.AMR: (ImmContainer.AMR, ImmAudioCodec.AMR),
 }
 
 
@@ -140,12 +142,34 @@ def plan_normalize(record: JobRecord, settings: PipelineSettings) -> OssConvertP
     return OssConvertPlan(upload.key, request)
 
 
+def job_steps(job_type: JobType, job_input: BaseModel, settings: PipelineSettings) -> tuple[StepName, ...]:
+    """The steps of this job: its type's, except a merge that IMM must run into a container IMM does not
+    write (oga, amr), which is merged to FLAC and then converted."""
+    if job_type is JobType.MERGE and isinstance(job_input, MergeJobInput):
+        engine = choose_merge_engine(job_input, imm_available=settings.imm_project is not None)
+        if engine is MergeEngine.IMM and job_input.params.f not in _IMM_FORMATS:
+            return (StepName.MERGE, StepName.CONVERT)
+    return job_type.steps
+
+
 def plan_convert(record: JobRecord, settings: PipelineSettings) -> OssConvertPlan:
-    """A convert job: the caller's parameters, written to `outputs/<job_id>/converted.<ext>`."""
+    """A convert job: the caller's parameters, written to `outputs/<job_id>/<source stem>.<ext>`; or the
+    second step of a merge to oga/amr: its FLAC merge to `outputs/<job_id>/merged.<ext>`."""
+    if record.type is JobType.MERGE:
+        merge = input_of(record.input, MergeJobInput)
+        request = AudioConvertRequest.build(
+            params=merge.params,
+            saveas={"bucket": settings.bucket, "object": merged_key(settings, record.id, merge.params.f)},
+            notify={"topic": settings.pipeline_topic},
+        )
+        return OssConvertPlan(merge_intermediate_key(settings, record.id), request)
     job = input_of(record.input, ConvertJobInput)
     request = AudioConvertRequest.build(
         params=job.params,
-        saveas={"bucket": settings.bucket, "object": converted_key(settings, record.id, job.params.f)},
+        saveas={
+            "bucket": settings.bucket,
+            "object": converted_key(settings, record.id, job.source, job.params.f),
+        },
         notify={"topic": settings.pipeline_topic},
     )
     return OssConvertPlan(job.source, request)
@@ -161,6 +185,12 @@ def concat_expressible(job: MergeJobInput) -> str | None:
             "and every clip here is trimmed"
         )
     return None
+
+
+def _concat_order_certain(job: MergeJobInput) -> bool:
+    """At most one clip before the first untrimmed one (the request's source): at most one `/pre`."""
+    first_whole = next((index for index, clip in enumerate(job.clips) if not (clip.ss or clip.t)), 0)
+    return first_whole <= 1
 
 
 def imm_expressible(job: MergeJobInput) -> str | None:
@@ -182,6 +212,11 @@ def choose_merge_engine(job: MergeJobInput, *, imm_available: bool) -> MergeEngi
     wanted = job.engine
     if wanted is MergeEngine.AUTO:
         wanted = MergeEngine.OSS if concat_problem is None else MergeEngine.IMM
+        order_in_doubt = not _concat_order_certain(job)
+        if wanted is MergeEngine.OSS and order_in_doubt and imm_available and imm_expressible(job) is None:
+            # Two or more trimmed clips before the first whole one must go as /pre, whose order the seed's
+            # prose and table read differently; IMM's ordered Sources list has no such doubt.
+            wanted = MergeEngine.IMM
     if wanted is MergeEngine.OSS and concat_problem is not None:
         raise InvalidRequestError.single("engine", "concat_unsupported", concat_problem, "merge job")
     if wanted is MergeEngine.IMM:
@@ -220,15 +255,25 @@ def plan_merge(record: JobRecord, settings: PipelineSettings) -> OssConcatPlan |
         return OssConcatPlan(request)
     assert settings.imm_project is not None  # choose_merge_engine checked it
     params = job.params
-    container, codec = _IMM_FORMATS[params.f]
+    then_convert = StepName.CONVERT in record.steps
+    if then_convert:  # lossless FLAC at the wanted rate and channels; the conversion does the rest
+        target = merge_intermediate_key(settings, record.id)
+        container, codec = ImmContainer.FLAC, ImmAudioCodec.FLAC
+        wanted: tuple[tuple[str, object], ...] = (
+            ("Channel", params.ac),
+            ("SampleRate", int(params.ar) if params.ar is not None else None),
+        )
+    else:
+        container, codec = _IMM_FORMATS[params.f]
+        wanted = (
+            ("Bitrate", params.ab),
+            ("Quality", params.aq),
+            ("Channel", params.ac),
+            ("SampleRate", int(params.ar) if params.ar is not None else None),
+            ("BitsPerSample", int(params.adepth) if params.adepth is not None else None),
+        )
     transcode: dict[str, object] = {"Codec": codec.value}
-    for wire, value in (
-        ("Bitrate", params.ab),
-        ("Quality", params.aq),
-        ("Channel", params.ac),
-        ("SampleRate", int(params.ar) if params.ar is not None else None),
-        ("BitsPerSample", int(params.adepth) if params.adepth is not None else None),
-    ):
+    for wire, value in wanted:
         if value is not None:
             transcode[wire] = value
     sources = []
@@ -276,6 +321,7 @@ def plan_speech(record: JobRecord, settings: PipelineSettings) -> SpeechPlan:
         OutputConfig={"bucket": settings.bucket, "object": speech_object(settings, record.id)},
         InputConfig=job.text,
         Title=job.title or f"audiochain {record.id}",
+        **({"Description": job.description} if job.description is not None else {}),
         UserData=json.dumps(user_data, separators=(",", ":")),
         Overwrite=True,  # a retried attempt rewrites the same object
     )
@@ -353,11 +399,14 @@ def preflight(job_type: JobType, job_input: BaseModel, settings: PipelineSetting
         idempotency_key="preflight",
         input_digest="preflight",
         input=parse_job_input(job_type, job_input).model_dump(mode="json", by_alias=True, exclude_unset=True),
+        step_names=job_steps(job_type, job_input, settings),
     )
     if job_type is JobType.CONVERT:
         plan_convert(record, settings)
     elif job_type is JobType.MERGE:
         plan_merge(record, settings)
+        if StepName.CONVERT in record.steps:
+            plan_convert(record, settings)
     elif job_type is JobType.SPEECH:
         speech = input_of(record.input, SpeechJobInput)
         problem = voice_problem(speech.voice, settings) if speech.customized_voice is None else None

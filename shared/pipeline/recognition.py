@@ -30,6 +30,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, Ty
 
 from shared.errors import ConfigurationError
 from shared.ops.enums import AsrLanguage
+from shared.pipeline.callback_url import CallbackUrl
 
 __all__ = ["MAX_CHANNELS", "Channels", "UploadRule", "normalize_channel_count", "parse_rules", "rule_for"]
 
@@ -59,6 +60,10 @@ class UploadRule(BaseModel):
     language: AsrLanguage | None = None
     channels: Channels | None = None
     context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
+    callback_url: CallbackUrl | None = Field(
+        None,
+        description="Where the job's webhook goes (see the API's callback_url); needs the webhook secret.",
+    )
 
 
 _RULES = TypeAdapter(tuple[UploadRule, ...])

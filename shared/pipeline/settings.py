@@ -36,6 +36,7 @@ from shared.errors import ConfigurationError, InvalidRequestError, rule_of
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AsrLanguage
 from shared.ops.wire import check_bucket_name
+from shared.pipeline.callback_url import is_plain_http, loopback_http_allowed
 from shared.pipeline.recognition import UploadRule, parse_rules
 
 DEFAULT_SUFFIXES = (
@@ -87,6 +88,7 @@ _ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "subtitle_line_chars": (env.AUDIOCHAIN_SUBTITLE_LINE_CHARS,),
     "subtitle_lines": (env.AUDIOCHAIN_SUBTITLE_LINES,),
     "webhook_secret": (env.AUDIOCHAIN_WEBHOOK_SECRET,),
+    "webhook_retry_seconds": (env.AUDIOCHAIN_WEBHOOK_RETRY_SECONDS,),
 }
 # Optional settings an empty variable switches off (rather than leaving the default).
 _EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project", "webhook_secret"})
@@ -137,6 +139,8 @@ class PipelineSettings(BaseModel):
     dashscope_endpoint: str | None = None
     # Signs job webhooks (shared.auth.webhook); SecretStr keeps it out of reprs and logs.
     webhook_secret: SecretStr | None = None
+    # The wait before a failed webhook's second attempt; it doubles after each failure, up to an hour.
+    webhook_retry_seconds: int = Field(default=30, ge=1, le=3600)
 
     @field_validator("upload_rules", mode="before")
     @classmethod
@@ -203,7 +207,12 @@ class PipelineSettings(BaseModel):
 
     def validate(self) -> Self:  # type: ignore[override]  # pydantic's deprecated classmethod of this name
         """Refuse a configuration that cannot work (ConfigurationError listing every problem)."""
-        problems = [*self._prefix_problems(), *self._name_problems(), *self._limit_problems()]
+        problems = [
+            *self._prefix_problems(),
+            *self._name_problems(),
+            *self._limit_problems(),
+            *self._rule_problems(),
+        ]
         if problems:
             raise ConfigurationError("invalid pipeline settings: " + "; ".join(problems))
         return self
@@ -282,6 +291,19 @@ class PipelineSettings(BaseModel):
             value = getattr(self, name)
             if value is not None and not re.fullmatch(r"https?://[^\s/?#]+/?", value):
                 problems.append(f"{name}: {value!r} must be scheme and host, such as 'https://host:port'")
+        return problems
+
+    def _rule_problems(self) -> list[str]:
+        """An upload rule's webhook must be deliverable, as an API job's `callback_url` is at submission."""
+        problems = []
+        for index, rule in enumerate(self.upload_rules):
+            field = f"upload_rules[{index}].callback_url"
+            if rule.callback_url is None:
+                continue
+            if self.webhook_secret is None:
+                problems.append(f"{field}: AUDIOCHAIN_WEBHOOK_SECRET is not set, so no webhook can be signed")
+            elif is_plain_http(rule.callback_url) and not loopback_http_allowed(self.oss_endpoint):
+                problems.append(f"{field}: must be https:// (http:// only against localcloud)")
         return problems
 
     def _limit_problems(self) -> list[str]:

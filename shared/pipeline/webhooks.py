@@ -67,13 +67,13 @@ def delivery_id(job_id: str, state: str) -> str:
     return "whd_" + hashlib.sha256(f"{job_id}:{state}".encode()).hexdigest()[:32]
 
 
-def backoff(attempt: int) -> timedelta:
-    """The wait after failed attempt number `attempt` (1-based).
+def backoff(attempt: int, first: timedelta = FIRST_BACKOFF) -> timedelta:
+    """The wait after failed attempt number `attempt` (1-based): `first`, doubling, at most an hour.
 
     >>> [int(backoff(n).total_seconds()) for n in (1, 2, 3, 8, 12)]
     [30, 60, 120, 3600, 3600]
     """
-    wait: timedelta = FIRST_BACKOFF * (2 ** min(attempt - 1, 16))
+    wait: timedelta = first * (2 ** min(attempt - 1, 16))
     return min(wait, MAX_BACKOFF)
 
 
@@ -173,7 +173,8 @@ class WebhookDispatcher:
             error = f"the receiver answered HTTP {status}"
         if attempt.attempt >= MAX_ATTEMPTS:
             return attempt.model_copy(update={"outcome": "abandoned", "status": status, "error": error})
-        retry_at = attempt.at + backoff(attempt.attempt)
+        first = timedelta(seconds=self.settings.webhook_retry_seconds)
+        retry_at = attempt.at + backoff(attempt.attempt, first)
         return attempt.model_copy(
             update={"outcome": "failed", "status": status, "error": error, "next_attempt_at": retry_at}
         )

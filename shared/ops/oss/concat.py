@@ -163,10 +163,10 @@ class AudioConcatRequest(RequestModel):
         return self.clips[self.align]
 
     def source_index(self) -> int:
-        """Which clip is sent as the request's source object: the align clip when it is untrimmed (as in
-        both seed examples), otherwise the first untrimmed clip. Raises when no clip is untrimmed."""
-        if self.align_clip.untrimmed:
-            return self.align
+        """Which clip is sent as the request's source object: the first untrimmed one, so that as few clips
+        as possible go as `/pre`. The seed's prose ("before all previously listed clips") and its table
+        disagree on the order of several `/pre` clips; with none or one, both readings give the same
+        order (see `reading_independent`). Raises when no clip is untrimmed."""
         for index, clip in enumerate(self.clips):
             if clip.untrimmed:
                 return index
@@ -179,6 +179,10 @@ class AudioConcatRequest(RequestModel):
             "(an ordered Sources list)",
             CONCAT_ACTION,
         )
+
+    def reading_independent(self) -> bool:
+        """Whether the merged order is the same under both readings of `/pre` (at most one `/pre` clip)."""
+        return self.source_index() <= 1
 
     def to_wire(self) -> ConcatWire:
         """The source object to POST to and the process string (`/pre` before it, `/sur` after it)."""

@@ -225,8 +225,8 @@ def test_a_finished_conversion_links_its_audio(api: Api) -> None:
     results = api.client.get(f"/v1/jobs/{job_id}/results").json()
     assert results["ready"] is True
     audio = results["outputs"]["audio"]
-    assert audio["key"] == f"outputs/{job_id}/converted.mp3"
-    assert audio["url"].startswith(f"https://{BUCKET}.oss.example/outputs/{job_id}/converted.mp3?")
+    assert audio["key"] == f"outputs/{job_id}/a.mp3"
+    assert audio["url"].startswith(f"https://{BUCKET}.oss.example/outputs/{job_id}/a.mp3?")
     assert audio["expires_at"].startswith("2025-01-15T14:00")  # the fake clock plus 6 hours
 
 
@@ -416,3 +416,21 @@ def test_sources_under_the_inbox_and_the_outputs_are_readable(api: Api) -> None:
     for key in ("inbox/talk.wav", "outputs/j1/converted.mp3"):
         api.world.oss.add(BUCKET, key)
         assert api.submit("convert", {"source": key, "params": {"f": "mp3"}}).status_code == 202
+
+
+def test_a_speech_jobs_description_reaches_ice_and_shows_on_the_job(api: Api) -> None:
+    description = "Chapter 3 narration — 第三章"
+    created = api.submit("speech", {**SPEECH, "description": description})
+    assert created.status_code == 202
+    assert created.json()["input"]["description"] == description
+    (request,) = api.world.ice.submitted
+    assert request.description == description
+    assert api.client.get(f"/v1/jobs/{created.json()['id']}").json()["input"]["description"] == description
+
+
+def test_a_speech_description_over_1024_bytes_is_refused_naming_it(api: Api) -> None:
+    refused = api.submit("speech", {**SPEECH, "description": "章" * 342})  # 1,026 bytes of UTF-8
+    assert refused.status_code == 400
+    error = error_of(refused)
+    assert error["field"] == "description" and "1024 bytes" in error["message"]
+    assert api.world.ice.submitted == []

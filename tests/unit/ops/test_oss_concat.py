@@ -59,10 +59,17 @@ def simple_request(clips: list[dict[str, Any]], **extra: Any) -> AudioConcatRequ
     )
 
 
-def test_the_five_clip_example_is_reproduced_with_example_oga_as_the_source() -> None:
-    wire = five_clip_request().to_wire()
-    assert wire == ConcatWire(CONCAT_FIVE_CLIPS_SOURCE, CONCAT_FIVE_CLIPS_CLEAN)
-    assert AudioConcatRequest.from_wire(wire.source_key, wire.process) == five_clip_request()
+def test_the_five_clip_example_is_sent_so_that_both_readings_of_pre_give_its_order() -> None:
+    """The seed POSTs to example.oga with two /pre clips, whose order its prose and its table read
+    differently; the first clip is untrimmed, so it can be the source and everything else `/sur`."""
+    request = five_clip_request()
+    wire = request.to_wire()
+    assert request.reading_independent()
+    assert wire.source_key == "pre1.mp3"
+    assert "/pre" not in wire.process and wire.process.count("/sur,") == 4
+    assert AudioConcatRequest.from_wire(wire.source_key, wire.process) == request
+    # The seed's own string (cleaned of its newlines) still parses to the very same request.
+    assert AudioConcatRequest.from_wire(CONCAT_FIVE_CLIPS_SOURCE, CONCAT_FIVE_CLIPS_CLEAN) == request
 
 
 def test_the_five_clip_example_string_parses_to_the_tables_order_with_newline_names() -> None:
@@ -77,7 +84,7 @@ def test_the_five_clip_example_string_parses_to_the_tables_order_with_newline_na
     ]
     assert request.align_clip.object == "example.oga"
     assert request.saveas.object == "outobj.{autoext}\n"
-    assert request.to_wire() == ConcatWire(CONCAT_FIVE_CLIPS_SOURCE, CONCAT_FIVE_CLIPS)
+    assert AudioConcatRequest.from_wire(*_as_tuple(request.to_wire())) == request
     assert len(request.wire_warnings) == 5
     assert all("newline" in warning for warning in request.wire_warnings)
     assert request.wire_warnings[0].startswith("clips[0].o")
@@ -93,21 +100,28 @@ def test_the_quick_start_reproduces_mechanically_as_src1_src2_src1() -> None:
     ]
     assert request.align == 2
     assert request == quick_start_request()
-    assert quick_start_request().to_wire() == ConcatWire(CONCAT_QUICK_START_SOURCE, CONCAT_QUICK_START)
+    wire = quick_start_request().to_wire()  # src1 as the source, the rest /sur: the same order either way
+    assert (wire.source_key, wire.process.count("/sur,"), "/pre" in wire.process) == ("src1.mp3", 2, False)
     assert request.wire_warnings == []
 
 
 def test_the_go_quick_starts_padded_base64_parses_to_the_same_request() -> None:
     request = AudioConcatRequest.from_wire(CONCAT_QUICK_START_SOURCE, CONCAT_QUICK_START_GO)
     assert request == quick_start_request()
-    assert request.to_wire().process == CONCAT_QUICK_START
+    assert request == AudioConcatRequest.from_wire(CONCAT_QUICK_START_SOURCE, CONCAT_QUICK_START)
 
 
-def test_the_align_clip_is_the_source_when_it_is_untrimmed() -> None:
+def test_the_first_untrimmed_clip_is_the_source_wherever_align_points() -> None:
     request = simple_request([{"object": "a"}, {"object": "b"}, {"object": "c"}], align=1)
     wire = request.to_wire()
-    assert wire.source_key == "b"
-    assert wire.process == "audio/concat,f_mp3,align_1/pre,o_YQ/sur,o_Yw|sys/saveas,b_YWJj,o_bw"
+    assert wire.source_key == "a"
+    assert wire.process == "audio/concat,f_mp3,align_1/sur,o_Yg/sur,o_Yw|sys/saveas,b_YWJj,o_bw"
+
+
+def test_two_trimmed_clips_before_the_first_untrimmed_one_make_the_order_reading_dependent() -> None:
+    request = simple_request([{"object": "a", "t": 5}, {"object": "b", "t": 5}, {"object": "c"}])
+    assert request.source_index() == 2 and not request.reading_independent()
+    assert simple_request([{"object": "a", "t": 5}, {"object": "c"}]).reading_independent()
 
 
 def test_the_first_untrimmed_clip_is_the_source_when_the_align_clip_is_trimmed() -> None:
@@ -176,7 +190,7 @@ def test_a_default_align_is_left_out_and_an_explicit_one_is_written() -> None:
 
 def test_the_body_of_a_concat_request_is_the_raw_process_string() -> None:
     wire = quick_start_request().to_wire()
-    assert wire.body == async_process_body(CONCAT_QUICK_START)
+    assert wire.body == async_process_body(wire.process)
     assert wire.body.startswith(b"x-oss-async-process=audio/concat,")
 
 

@@ -35,10 +35,10 @@ def test_a_convert_job_submits_audio_convert_and_finishes_on_its_notification(wo
     view = world.orchestrator.submit_api_job("convert", CONVERT, "key-1")
     (submission,) = world.oss.submissions
     assert submission.process.startswith("audio/convert,f_mp3,ab_128000|sys/saveas,")
-    assert submission.target == f"outputs/{view.id}/converted.mp3"
+    assert submission.target == f"outputs/{view.id}/a.mp3"
     done = world.orchestrator.handle_notification(notification_for(submission))
     assert done is not None and done.state is JobState.SUCCEEDED
-    assert done.outputs == {"audio": f"outputs/{view.id}/converted.mp3"}
+    assert done.outputs == {"audio": f"outputs/{view.id}/a.mp3"}
     assert json.loads(world.mns.published[0][1])["job_type"] == "convert"
 
 
@@ -141,6 +141,40 @@ def test_an_imm_merge_without_a_notification_is_completed_by_polling(world: Worl
     world.imm.status["MediaConvert-1"] = "Succeeded"
     world.orchestrator.sweep()
     assert world.store.get(view.id).state is JobState.SUCCEEDED
+
+
+def test_a_twelve_clip_merge_to_mono_oga_is_merged_to_flac_by_imm_then_converted(world: World) -> None:
+    """IMM writes AAC, MP3, WAV, FLAC, WMA, AC3 and Opus (seed imm-audio-merge.txt), not oga: the merge goes
+    to lossless FLAC in the job's work folder, then OSS audio/convert writes the oga the caller asked for."""
+    body = {"clips": [{"key": "media/a.wav"}] * 12, "params": {"f": "oga", "ac": 1}}
+    view = world.orchestrator.submit_api_job("merge", body, "merge-oga")
+    assert [step.name.value for step in view.steps] == ["merge", "convert"]
+    (request,) = world.imm.created
+    (target,) = request.targets
+    assert (target.container.value, target.uri) == ("flac", f"oss://{BUCKET}/work/{view.id}/merged.flac")
+    assert target.audio is not None and target.audio.transcode_audio is not None
+    assert target.audio.transcode_audio.channel == 1
+    assert len(request.sources) == 12
+    note = TaskNotification.model_validate(
+        {"TaskId": "MediaConvert-1", "Status": "Succeeded", "UserData": json.dumps({"job_id": view.id})}
+    )
+    world.orchestrator.handle_notification(note)
+    (conversion,) = world.oss.submissions
+    assert (conversion.source, conversion.target) == (
+        f"work/{view.id}/merged.flac",
+        f"outputs/{view.id}/merged.oga",
+    )
+    assert conversion.process.startswith("audio/convert,f_oga,ac_1|")
+    done = world.orchestrator.handle_notification(notification_for(conversion))
+    assert done is not None and done.state is JobState.SUCCEEDED
+    assert done.outputs["audio"] == f"outputs/{view.id}/merged.oga"
+
+
+def test_a_merge_to_a_container_imm_writes_stays_one_step(world: World) -> None:
+    body = {"clips": [{"key": "media/a.wav"}] * 12, "params": {"f": "opus", "ar": 48000}}
+    view = world.orchestrator.submit_api_job("merge", body, "merge-opus")
+    assert [step.name.value for step in view.steps] == ["merge"]
+    assert world.imm.created[0].targets[0].container.value == "opus"
 
 
 def test_a_speech_job_runs_on_ice_and_finishes_on_its_callback(world: World) -> None:

@@ -69,7 +69,7 @@ def test_a_convert_job_keeps_the_callers_parameters() -> None:
     )
     plan = plan_convert(record, SETTINGS)
     assert plan.request.to_process().startswith("audio/convert,f_opus,ab_96000,ar_48000|")
-    assert plan.target_key == f"outputs/{JOB_ID}/converted.opus"
+    assert plan.target_key == f"outputs/{JOB_ID}/a.opus"
     assert step_outputs(record, 0, SETTINGS) == {"audio": plan.target_key}
 
 
@@ -108,6 +108,24 @@ def test_a_merge_no_engine_can_run_is_refused_on_the_engine_field(
     with pytest.raises(InvalidRequestError) as caught:
         choose_merge_engine(request, imm_available=imm)
     assert (caught.value.field, caught.value.rule) == ("engine", rule)
+
+
+TRIMMED_TWICE_FIRST: list[dict[str, Any]] = [
+    {"key": "a.mp3", "t": 500},
+    {"key": "b.mp3", "ss": 100},
+    {"key": "c.mp3"},
+]
+
+
+def test_a_merge_whose_concat_order_depends_on_the_reading_of_pre_goes_to_imm_when_it_can() -> None:
+    assert choose_merge_engine(merge_input(TRIMMED_TWICE_FIRST), imm_available=True) is MergeEngine.IMM
+    # Without IMM (or when asked for OSS) concat still runs it, by seed-notes' reading of the table.
+    assert choose_merge_engine(merge_input(TRIMMED_TWICE_FIRST), imm_available=False) is MergeEngine.OSS
+    asked = merge_input(TRIMMED_TWICE_FIRST, engine="oss")
+    assert choose_merge_engine(asked, imm_available=True) is MergeEngine.OSS
+    # One trimmed clip before the first whole one is a single /pre: no doubt, concat it is.
+    one_before = merge_input(TRIMMED_TWICE_FIRST[1:])
+    assert choose_merge_engine(one_before, imm_available=True) is MergeEngine.OSS
 
 
 def test_an_oss_merge_posts_to_an_untrimmed_clip_in_order() -> None:
@@ -217,3 +235,19 @@ def test_preflight_refuses_what_planning_would_refuse_later() -> None:
         )
     assert caught.value.field == "params.ar"
     preflight(JobType.SPEECH, parse_job_input("speech", {"text": "hi"}), SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("media/会议 记录.m4a", "会议 记录.mp3"),
+        ("media/take.2.final.wav", "take.2.final.mp3"),
+        ("media/no-extension", "no-extension.mp3"),
+        ("media/..", "converted.mp3"),
+        ("media/.wav", "converted.mp3"),
+        ("media/" + "é" * 300 + ".wav", "é" * 100 + ".mp3"),  # 200 bytes of UTF-8, cut between characters
+    ],
+)
+def test_a_convert_output_is_named_after_its_source_inside_the_jobs_folder(source: str, name: str) -> None:
+    record = job(JobType.CONVERT, {"source": source, "params": {"f": "mp3"}})
+    assert plan_convert(record, SETTINGS).target_key == f"outputs/{JOB_ID}/{name}"

@@ -104,3 +104,18 @@ def test_suffixes_are_normalised_to_lower_case_with_a_dot() -> None:
     assert not settings.matches_inbox("inbox/talk.mp3.json")
     assert not settings.matches_inbox("inbox/folder.wav/")
     assert not settings.matches_inbox("elsewhere/talk.wav")
+
+
+def test_an_upload_rules_webhook_must_be_deliverable() -> None:
+    rules = '[{"prefix": "calls/", "callback_url": "http://127.0.0.1:9/hook"}]'
+    with pytest.raises(
+        ConfigurationError, match=r"upload_rules\[0\]\.callback_url: AUDIOCHAIN_WEBHOOK_SECRET"
+    ):
+        PipelineSettings(upload_rules=rules).validate()
+    secret = "webhook-secret-for-settings-test-0123456789"
+    with pytest.raises(ConfigurationError, match=r"must be https://"):
+        PipelineSettings(upload_rules=rules, webhook_secret=secret).validate()
+    local = PipelineSettings(upload_rules=rules, webhook_secret=secret, oss_endpoint="http://127.0.0.1:9000")
+    assert local.validate().upload_rules[0].callback_url == "http://127.0.0.1:9/hook"
+    with pytest.raises(ConfigurationError, match="callback_url"):
+        PipelineSettings(upload_rules='[{"prefix": "a/", "callback_url": "ftp://x"}]')

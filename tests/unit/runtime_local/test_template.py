@@ -284,7 +284,7 @@ def test_function_lookup_names_the_known_functions() -> None:
 def test_the_repository_template_resolves_with_its_secrets_given(tmp_path: Path) -> None:
     template = load_template(
         REPO_TEMPLATE,
-        parameters={"ApiToken": "t" * 32, "DashScopeApiKey": "sk-test"},
+        parameters={"ApiToken": "t" * 32, "DashScopeApiKey": "sk-test", "WebhookSecret": "w" * 32},
         region=REGION,
         account_id=ACCOUNT,
     )
@@ -304,5 +304,5 @@ def test_the_repository_template_resolves_with_its_secrets_given(tmp_path: Path)
 
 def test_the_repository_template_without_its_secrets_names_them() -> None:
     document = yaml.safe_load(REPO_TEMPLATE.read_text(encoding="utf-8"))
-    with pytest.raises(TemplateError, match="ApiToken, DashScopeApiKey have no Default"):
+    with pytest.raises(TemplateError, match="ApiToken, WebhookSecret, DashScopeApiKey have no Default"):
         _parse(document)

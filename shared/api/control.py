@@ -38,7 +38,7 @@ _KIND_ORDER = {kind: order for order, kind in enumerate(EventKind)}
 class JobEvents(BaseModel):
     """`GET /v1/jobs/{job_id}/events`: every transition of the job, oldest first."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     job_id: str
     events: list[StepEvent] = Field(description="Claims, submissions, outcomes and controls, oldest first.")

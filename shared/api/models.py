@@ -33,7 +33,7 @@ __all__ = [
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-_ANSWER = ConfigDict(frozen=True)
+_ANSWER = ConfigDict(defer_build=True, frozen=True)
 
 
 class JobListQuery(RequestModel):

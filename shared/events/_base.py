@@ -23,7 +23,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 class EventModel(BaseModel):
     """Base of event models: wire names as aliases, unknown fields kept (platforms add fields), immutable."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="allow", frozen=True, populate_by_name=True)
 
 
 def field_path(location: tuple[int | str, ...], prefix: str = "") -> str:

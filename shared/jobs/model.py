@@ -98,7 +98,7 @@ RETRIES_EXHAUSTED = "StepRetriesExhausted"
 TASK_TIMED_OUT = "TaskTimedOut"
 JOB_CANCELLED = "JobCancelled"
 
-_STORED = ConfigDict(frozen=True, extra="ignore")
+_STORED = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
 
 class StepError(BaseModel):
@@ -161,7 +161,7 @@ class StepEvent(BaseModel):
 class StepView(BaseModel):
     """One step as the fold sees it. `attempt` is 0 until the step is first claimed."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     index: int
     name: StepName
@@ -188,7 +188,7 @@ class JobView(BaseModel):
     (False, None)
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     type: JobType

@@ -35,7 +35,7 @@ log = get_logger(__name__)
 class WebhookAttempt(BaseModel):
     """One POST of one delivery, as the job's timeline shows it."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     delivery_id: str = Field(description="The same on every attempt of one delivery.")
     state: str = Field(description="The job state the delivery announces.")

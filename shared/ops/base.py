@@ -17,7 +17,7 @@ from shared.errors import InvalidRequestError
 class RequestModel(BaseModel):
     """A request we build: every field validated, unknown fields refused, immutable once built."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, populate_by_name=True)
 
     # Human name of the operation, used in error messages ("invalid audio/convert request: ...").
     operation: ClassVar[str] = ""
@@ -46,7 +46,7 @@ class RequestModel(BaseModel):
 class ResponseModel(BaseModel):
     """A response we parse: lenient about extra fields, tolerant of services that add to their answers."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="allow", populate_by_name=True)
 
     @classmethod
     def parse(cls, data: Any) -> Self:

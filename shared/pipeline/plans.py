@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.jobs.model import JobRecord, JobType, StepName
-from shared.ops.asr import ChatCompletionRequest, FiletransRequest, MultimodalGenerationRequest
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AudioFormat, ImmAudioCodec, ImmContainer
-from shared.ops.ice import SubmitAudioProduceJobRequest
-from shared.ops.imm import CreateMediaConvertTaskRequest
 from shared.ops.oss import AudioConcatRequest, AudioConvertRequest
 from shared.ops.oss.concat import MAX_OBJECTS
 from shared.pipeline.inputs import (
@@ -56,6 +54,11 @@ from shared.pipeline.keys import (
 from shared.pipeline.recognition import normalize_channel_count
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.voices import voice_problem
+
+if TYPE_CHECKING:  # the service models load when a plan of their kind is made, not at every cold start
+    from shared.ops.asr import ChatCompletionRequest, FiletransRequest, MultimodalGenerationRequest
+    from shared.ops.ice import SubmitAudioProduceJobRequest
+    from shared.ops.imm import CreateMediaConvertTaskRequest
 
 # A well-formed id no real job has (its time part is the very end of the id range).
 PLACEHOLDER_JOB_ID = "j" + "0" * 26
@@ -284,6 +287,8 @@ def plan_merge(record: JobRecord, settings: PipelineSettings) -> OssConcatPlan |
         if clip.t:
             source["Duration"] = clip.t / 1000
         sources.append(source)
+    from shared.ops.imm import CreateMediaConvertTaskRequest
+
     imm_request = CreateMediaConvertTaskRequest.build(
         ProjectName=settings.imm_project,
         Sources=sources,
@@ -316,6 +321,8 @@ def plan_speech(record: JobRecord, settings: PipelineSettings) -> SpeechPlan:
     if job.sample_rate is not None:
         editing["sample_rate"] = int(job.sample_rate)
     user_data = {"NotifyAddress": settings.pipeline_topic, "job_id": record.id}
+    from shared.ops.ice import SubmitAudioProduceJobRequest
+
     request = SubmitAudioProduceJobRequest.build(
         EditingConfig=editing,
         OutputConfig={"bucket": settings.bucket, "object": speech_object(settings, record.id)},
@@ -336,6 +343,8 @@ def plan_transcription(
     Filetrans by default: it returns sentence and word timings, which subtitles need. The synchronous
     model is used below `settings.sync_asr_max_bytes` (0 turns that off) or when the job asks for it.
     """
+    from shared.ops.asr import ChatCompletionRequest, FiletransRequest, MultimodalGenerationRequest
+
     if record.type is JobType.TRANSCRIBE:
         job = input_of(record.input, TranscribeJobInput)
         mode, language, itn, words, context, channels = (

@@ -8,26 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from shared.clients.oss_models import ObjectInfo
-from shared.ops.asr import (
-    ChatCompletionChunk,
-    ChatCompletionRequest,
-    FiletransRequest,
-    MultimodalGenerationRequest,
-    MultimodalGenerationResponse,
-    TaskStatusResponse,
-    TaskSubmitResponse,
-    TranscriptionResult,
-)
-from shared.ops.ice import (
-    GetSmartHandleJobResponse,
-    SubmitAudioProduceJobRequest,
-    SubmitAudioProduceJobResponse,
-)
-from shared.ops.imm import CreateMediaConvertTaskRequest, CreateMediaConvertTaskResponse, GetTaskResponse
-from shared.ops.oss import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
+# Annotations only: importing the service models here would put them all on every cold start.
+if TYPE_CHECKING:
+    from shared.clients.oss_models import ObjectInfo
+    from shared.ops.asr import (
+        ChatCompletionChunk,
+        ChatCompletionRequest,
+        FiletransRequest,
+        MultimodalGenerationRequest,
+        MultimodalGenerationResponse,
+        TaskStatusResponse,
+        TaskSubmitResponse,
+        TranscriptionResult,
+    )
+    from shared.ops.ice import (
+        GetSmartHandleJobResponse,
+        SubmitAudioProduceJobRequest,
+        SubmitAudioProduceJobResponse,
+    )
+    from shared.ops.imm import CreateMediaConvertTaskRequest, CreateMediaConvertTaskResponse, GetTaskResponse
+    from shared.ops.oss import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
 
 
 class OssPort(Protocol):

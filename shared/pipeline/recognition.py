@@ -22,6 +22,7 @@ each speaker is recognised on a clean track and the transcript labels who said w
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -54,7 +55,7 @@ Channels = Annotated[
 class UploadRule(BaseModel):
     """What uploads under `prefix` (relative to the inbox) are recognised with."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     prefix: str = Field(min_length=1, description="Relative to the inbox prefix, e.g. 'calls/'.")
     language: AsrLanguage | None = None
@@ -66,14 +67,17 @@ class UploadRule(BaseModel):
     )
 
 
-_RULES = TypeAdapter(tuple[UploadRule, ...])
+@functools.cache
+def _rules_adapter() -> TypeAdapter[tuple[UploadRule, ...]]:
+    # Built on first use, not at import: most cold starts never parse rules (issue 11, cold start).
+    return TypeAdapter(tuple[UploadRule, ...])
 
 
 def parse_rules(value: str | Sequence[Any]) -> tuple[UploadRule, ...]:
     """Rules from JSON text or a list of mappings; ConfigurationError naming the rule and the field."""
     try:
         data = json.loads(value) if isinstance(value, str) else value
-        return _RULES.validate_python(data)
+        return _rules_adapter().validate_python(data)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(f"upload_rules: not JSON ({exc.msg} at character {exc.pos})") from None
     except ValidationError as exc:

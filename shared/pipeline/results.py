@@ -14,14 +14,13 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from shared.clients.errors import MalformedResponseError
 from shared.errors import InvalidRequestError
 from shared.jobs.model import JobRecord, JobType, JobView, StepName
-from shared.ops.asr import ChatCompletion, MultimodalGenerationResponse, TranscriptionResult
 from shared.ops.enums import AsrModel
 from shared.pipeline.inputs import (
     ConvertJobInput,
@@ -31,6 +30,9 @@ from shared.pipeline.inputs import (
     input_of,
 )
 from shared.transcripts import Transcript, TranscriptChannel, TranscriptSentence, TranscriptWord
+
+if TYPE_CHECKING:  # annotations only: the response models load when a result is read
+    from shared.ops.asr import ChatCompletion, MultimodalGenerationResponse, TranscriptionResult
 
 COMPLETION_MESSAGE_TYPE = "audiochain.job.finished"
 COMPLETION_SCHEMA_VERSION = 1

@@ -97,7 +97,7 @@ _EMPTY_MEANS_NONE = frozenset({"output_topic", "imm_project", "webhook_secret"})
 class PipelineSettings(BaseModel):
     """Everything the chain needs to know about where things are and how to run them."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     bucket: str = "audiochain"
     region: str = "cn-hangzhou"

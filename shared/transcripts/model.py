@@ -17,7 +17,7 @@ TRANSCRIPT_SCHEMA_VERSION = 1
 
 
 class TranscriptWord(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     begin_ms: int = Field(ge=0)
     end_ms: int = Field(ge=0)
@@ -32,7 +32,7 @@ class TranscriptWord(BaseModel):
 
 
 class TranscriptSentence(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     begin_ms: int = Field(ge=0)
     end_ms: int = Field(ge=0)
@@ -49,7 +49,7 @@ class TranscriptSentence(BaseModel):
 
 
 class TranscriptChannel(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     channel_id: int = Field(default=0, ge=0)
     sentences: tuple[TranscriptSentence, ...] = ()
@@ -62,7 +62,7 @@ class TranscriptChannel(BaseModel):
 class Transcript(BaseModel):
     """A whole transcript plus where it came from."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     schema_version: int = TRANSCRIPT_SCHEMA_VERSION
     language: str | None = None

@@ -113,21 +113,28 @@ class ObjectStore:
         _add_missing_columns(state)
         self.listeners: list[ObjectCreatedListener] = []
         self._listener_lock = threading.Lock()
+        # Every OSS request asks whether its bucket exists: answered from memory, not SQLite (issue 11).
+        # This process is the only writer of oss_buckets, so create/delete keep the set exact.
+        self._buckets_lock = threading.Lock()
+        self._buckets = {row["name"] for row in state.query("SELECT name FROM oss_buckets")}
 
     # --- buckets ---------------------------------------------------------------------------------------
 
     def create_bucket(self, name: str) -> bool:
         """Create a bucket; False when it already exists (creating it again is not an error here)."""
         check_bucket_name(name)
-        return (
-            self.state.execute(
-                "INSERT OR IGNORE INTO oss_buckets(name, created_at) VALUES (?, ?)", (name, time.time())
+        with self._buckets_lock:
+            created = (
+                self.state.execute(
+                    "INSERT OR IGNORE INTO oss_buckets(name, created_at) VALUES (?, ?)", (name, time.time())
+                )
+                == 1
             )
-            == 1
-        )
+            self._buckets.add(name)
+        return created
 
     def bucket_exists(self, name: str) -> bool:
-        return self.state.query_one("SELECT 1 FROM oss_buckets WHERE name = ?", (name,)) is not None
+        return name in self._buckets
 
     def require_bucket(self, name: str) -> None:
         if not self.bucket_exists(name):
@@ -143,10 +150,12 @@ class ObjectStore:
         not_empty = BUCKET_NOT_EMPTY("The bucket you tried to delete is not empty.", BucketName=name)
         if self.state.query_one("SELECT 1 FROM oss_objects WHERE bucket = ? LIMIT 1", (name,)):
             raise not_empty
-        try:
-            self.state.execute("DELETE FROM oss_buckets WHERE name = ?", (name,))
-        except sqlite3.IntegrityError:  # an object landed since the check: its foreign key keeps the bucket
-            raise not_empty from None
+        with self._buckets_lock:
+            try:
+                self.state.execute("DELETE FROM oss_buckets WHERE name = ?", (name,))
+            except sqlite3.IntegrityError:  # an object landed since the check: its foreign key keeps it
+                raise not_empty from None
+            self._buckets.discard(name)
 
     # --- objects ---------------------------------------------------------------------------------------
 

@@ -168,3 +168,20 @@ def test_a_body_left_half_written_by_a_crash_is_removed_on_the_next_start(tmp_pa
         leftovers = list(second.state.tmp_dir.iterdir())
 
     assert leftovers == []
+
+
+def test_the_buckets_answered_from_memory_are_the_ones_in_the_state_across_a_restart(tmp_path: Path) -> None:
+    """Bucket existence is kept in memory (no query per request): it follows create, delete and restart."""
+    config = make_config(tmp_path / "cloud")
+    with LocalCloud(config, services=("oss",)) as cloud:
+        client = _client(cloud)
+        assert not client.bucket_exists("kept") and not client.bucket_exists("dropped")
+        client.create_bucket("kept")
+        client.create_bucket("dropped")
+        _oss(cloud).store.delete_bucket("dropped")
+        assert client.bucket_exists("kept") and not client.bucket_exists("dropped")
+        client.close()
+    with LocalCloud(config, services=("oss",)) as cloud:
+        client = _client(cloud)
+        assert client.bucket_exists("kept") and not client.bucket_exists("dropped")
+        client.close()

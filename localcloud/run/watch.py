@@ -1,9 +1,11 @@
 """Following the run's uploads through the chain: find each upload's job, poll it, describe what changed.
 
-The jobs come from audiochain's own HTTP API (the `api` function, bearer token): `GET /v1/jobs` finds
-new `transcribe_upload` jobs, `GET /v1/jobs/{id}` gives each one's exact state (the listing reads
-snapshots that may lag a transition). A new job is matched to its upload by the key and ETag of its
-input, which every job view carries.
+The jobs come from audiochain's own HTTP API (the `api` function, bearer token). Each round is one
+listing of the run's `transcribe_upload` jobs (`GET /v1/jobs`, newest first, paged, stopping at the run's
+start): it finds new jobs, matched to their uploads by the key and ETag every job view carries, and shows
+what changed. A job is read on its own (`GET /v1/jobs/{id}`, exact) only when the listing shows it
+finished, and every job still running once every `FULL_REFRESH_ROUNDS` rounds, in case a listing view
+lags a transition. Following N uploads thus costs one listing per round, not N reads (issue 11).
 
     watcher = JobWatcher(JobsApi(runtime.http_url("api"), token), since)
     for tracked, text in watcher.poll(uploads, elapsed=3.2):
@@ -13,6 +15,7 @@ input, which every job view carries.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -117,22 +120,32 @@ class Tracked:
         return self.view is not None and self.view.state is JobState.SUCCEEDED
 
 
+# Every this many rounds, each unfinished job is read on its own as well (see the module docstring).
+FULL_REFRESH_ROUNDS = 20
+
+
 class JobWatcher:
     """Matches uploads to jobs and reports each change of a job's steps (see the module docstring)."""
 
     def __init__(self, api: JobsApi, since: datetime) -> None:
         self.api = api
         self.since = since - _LISTING_SLACK
+        self.rounds = 0
 
     def poll(self, uploads: list[Tracked], elapsed: float) -> list[tuple[Tracked, str]]:
-        """One round: match new jobs, refresh unfinished ones; (upload, what changed) for each change."""
+        """One round: one listing matches new jobs and refreshes the others; (upload, what changed)."""
+        self.rounds += 1
+        listed = {view.id: view for view in self.api.recent_uploads(self.since)}
         if any(upload.job_id is None for upload in uploads):
-            self._match(uploads)
+            self._match(uploads, listed.values())
+        full = self.rounds % FULL_REFRESH_ROUNDS == 0
         changes: list[tuple[Tracked, str]] = []
         for upload in uploads:
             if upload.job_id is None or upload.finished:
                 continue
-            view = self.api.job(upload.job_id)
+            view = listed.get(upload.job_id)
+            if view is None or view.state.is_final or full:
+                view = self.api.job(upload.job_id)  # exact, where it matters
             text = describe_change(upload.view, view)
             upload.view = view
             if view.state.is_final:
@@ -141,9 +154,9 @@ class JobWatcher:
                 changes.append((upload, text))
         return changes
 
-    def _match(self, uploads: list[Tracked]) -> None:
+    def _match(self, uploads: list[Tracked], views: Iterable[JobView]) -> None:
         waiting = {upload.key: upload for upload in uploads if upload.job_id is None}
-        for view in self.api.recent_uploads(self.since):
+        for view in views:
             key, etag = view.input.get("key"), view.input.get("etag")
             if not isinstance(key, str) or key not in waiting:
                 continue

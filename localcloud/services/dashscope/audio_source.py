@@ -36,6 +36,7 @@ from localcloud.services.dashscope.errors import (
     FILE_TOO_LARGE,
     RecognitionFailure,
 )
+from localcloud.services.dashscope.uploads import upload_url
 from shared.ops.asr import AudioInput
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ class AudioFetcher:
 
     def _from_oss(self, url: str, max_bytes: int) -> FetchedAudio:
         where = _describe(url)
+        uploaded = upload_url(url)
+        if uploaded is not None:  # a file the SDK uploaded: its oss:// URL names the key, not a bucket
+            url = f"oss://{uploaded[0]}/{uploaded[1]}"
         try:
             oss = self.cloud.oss()
         except LookupError:

@@ -29,7 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from localcloud import authn
 from localcloud.services.base import BaseService, RequestContext, ServiceHttpError
-from localcloud.services.dashscope import compatible, filetrans, multimodal
+from localcloud.services.dashscope import compatible, filetrans, multimodal, uploads
 from localcloud.services.dashscope.audio_source import AudioFetcher
 from localcloud.services.dashscope.errors import (
     ErrorStyle,
@@ -53,10 +53,12 @@ if TYPE_CHECKING:
 log = get_logger("localcloud.dashscope")
 
 Handler = Callable[["DashScopeService", Request, str], Response]
+UPLOADS_PATH = "/api/v1/uploads"  # the SDK's OssUtils.get_upload_certificate (see uploads.py)
 _ROUTES: dict[str, tuple[str, Handler]] = {
     CHAT_COMPLETIONS_PATH: ("POST", compatible.chat_completions),
     MULTIMODAL_GENERATION_PATH: ("POST", multimodal.generation),
     TRANSCRIPTION_PATH: ("POST", filetrans.submit),
+    UPLOADS_PATH: ("GET", uploads.get_policy),
 }
 _TASKS_PREFIX = "/api/v1/tasks/"
 

@@ -36,7 +36,6 @@ from localcloud.services.dashscope.errors import (
     FILE_TOO_LARGE,
     RecognitionFailure,
 )
-from localcloud.services.dashscope.uploads import upload_url
 from shared.ops.asr import AudioInput
 
 if TYPE_CHECKING:
@@ -46,6 +45,9 @@ if TYPE_CHECKING:
 SYNC_AUDIO_LIMIT = 10 * 1024 * 1024
 FILETRANS_AUDIO_LIMIT = 2 * 1024 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0
+# Where files the dashscope SDK uploads for `file://` audio land (uploads.py hands out the policies).
+UPLOAD_BUCKET = "localcloud-dashscope-uploads"
+UPLOAD_DIR_ROOT = "dashscope-instant"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _EXTENSION = re.compile(r"\.[a-z0-9]{1,5}")
 _MEDIA_TYPE_EXTENSIONS = {
@@ -219,3 +221,17 @@ def _suffix(path: str) -> str:
     # The engine uses the extension to name the format ("m4a" rather than FFmpeg's "mov,mp4,m4a,...").
     suffix = PurePosixPath(unquote(path)).suffix.lower()
     return suffix if _EXTENSION.fullmatch(suffix) else ""
+
+
+def upload_url(url: str) -> tuple[str, str] | None:
+    """(bucket, key) when `url` is an `oss://` URL of a file uploaded through a policy of `get_policy`.
+
+    >>> upload_url("oss://dashscope-instant/2026-12-05/0f1e/talk.wav")
+    ('localcloud-dashscope-uploads', 'dashscope-instant/2026-12-05/0f1e/talk.wav')
+    >>> upload_url("oss://audiochain/work/j1/normalized.flac") is None
+    True
+    """
+    prefix = f"oss://{UPLOAD_DIR_ROOT}/"
+    if not url.startswith(prefix):
+        return None
+    return UPLOAD_BUCKET, url[len("oss://") :]

@@ -14,7 +14,7 @@ Here the policy is signed (OSS signature V1) with one of localcloud's own access
 uploads bucket `UPLOAD_BUCKET` only, under a directory of its own per policy (`dashscope-instant/<date>/
 <uuid>`, so files of the same name never collide), for `EXPIRE_SECONDS`, up to `MAX_FILE_SIZE_MB`.
 localcloud's OSS PostObject checks the signature and every condition. The `oss://` URL names the key,
-not a bucket, as DashScope's own do; `resolve_upload` maps it back to the object.
+not a bucket, as DashScope's own do; `audio_source.upload_url` maps it back to the object.
 """
 
 from __future__ import annotations
@@ -27,20 +27,19 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
+from localcloud.services.dashscope.audio_source import UPLOAD_BUCKET, UPLOAD_DIR_ROOT
 from localcloud.services.dashscope.errors import api_error
 from shared.auth import oss_v1_signature
 
 if TYPE_CHECKING:
-    from localcloud.services.dashscope.service import DashScopeService
+    from localcloud.services.dashscope.parts import DashScopeParts
 
-UPLOAD_BUCKET = "localcloud-dashscope-uploads"
-UPLOAD_DIR_ROOT = "dashscope-instant"
 EXPIRE_SECONDS = 3600
 MAX_FILE_SIZE_MB = 2048  # filetrans takes files up to 2 GB (the seed)
 CAPACITY_LIMIT_MB = 999999999
 
 
-def get_policy(service: DashScopeService, request: Request, request_id: str) -> Response:
+def get_policy(service: DashScopeParts, request: Request, request_id: str) -> Response:
     """`GET /api/v1/uploads?action=getPolicy&model=...`: a PostObject policy for one upload directory."""
     action = request.args.get("action", "")
     if action != "getPolicy":
@@ -75,17 +74,3 @@ def get_policy(service: DashScopeService, request: Request, request_id: str) -> 
     }
     body = json.dumps({"request_id": request_id, "data": data})
     return Response(body, status=200, content_type="application/json")
-
-
-def upload_url(url: str) -> tuple[str, str] | None:
-    """(bucket, key) when `url` is an `oss://` URL of a file uploaded through a policy of `get_policy`.
-
-    >>> upload_url("oss://dashscope-instant/2026-12-05/0f1e/talk.wav")
-    ('localcloud-dashscope-uploads', 'dashscope-instant/2026-12-05/0f1e/talk.wav')
-    >>> upload_url("oss://audiochain/work/j1/normalized.flac") is None
-    True
-    """
-    prefix = f"oss://{UPLOAD_DIR_ROOT}/"
-    if not url.startswith(prefix):
-        return None
-    return UPLOAD_BUCKET, url[len("oss://") :]

@@ -13,7 +13,7 @@ import pytest
 from dashscope.api_entities.dashscope_response import MultiModalConversationResponse
 
 from localcloud.server import LocalCloud
-from localcloud.services.dashscope.uploads import UPLOAD_BUCKET
+from localcloud.services.dashscope.audio_source import UPLOAD_BUCKET
 from tests.functional.conftest import API_KEY
 from tests.functional.dashscope.conftest import Speech, assert_recognised
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.chain_scale import SENTENCES as SCALE_SENTENCES
 from localcloud.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_ACCOUNT_ID
 from localcloud.run.inputs import Sample, synthesize_sample
 from shared.auth import Credentials, MnsAuth
@@ -44,13 +45,7 @@ BUCKET = "audiochain"
 OUTPUT_TOPIC = "audiochain-output"
 COUNT_QUEUE = "crash-bench-completions"
 TOKEN = "crash-bench-token-0123456789abcdefghijklmnop"
-SENTENCES = (
-    "The weather is nice today.",
-    "He drove his car to the city yesterday.",
-    "Hello everyone and welcome to the show.",
-    "I will send you the report tomorrow.",
-    "Please close the window before you leave.",
-)
+SENTENCES = SCALE_SENTENCES[:5]
 CREDENTIALS = Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
 
 

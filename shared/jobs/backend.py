@@ -8,9 +8,14 @@ one gets True, the others get False and read what the winner wrote.
     (True, False)
     >>> backend.get("jobs/a.json"), list(backend.list("jobs/"))
     (b'1', ['jobs/a.json'])
+    >>> for key in ("jobs/j1/job.json", "jobs/j1/state.json", "jobs/j2/job.json"):
+    ...     backend.put(key, b"{}")
+    >>> backend.list_folders("jobs/"), backend.list_folders("jobs/", start_after="jobs/j1/~", limit=5)
+    (['jobs/j1/', 'jobs/j2/'], ['jobs/j2/'])
 
 `OssBackend` maps the operations onto OSS: `x-oss-forbid-overwrite: true` for create-if-absent (OSS
-answers 409 FileAlreadyExists to the loser), GET, PUT, ListObjectsV2 and DELETE.
+answers 409 FileAlreadyExists to the loser), GET, PUT, ListObjectsV2 (`delimiter=/` for
+`list_folders`) and DELETE.
 """
 
 from __future__ import annotations
@@ -48,6 +53,16 @@ class ObjectBackend(Protocol):
     def delete(self, key: str) -> None:
         """Remove `key`; removing a missing key succeeds."""
         ...
+
+    def list_folders(self, prefix: str, start_after: str = "", limit: int = 1000) -> builtins.list[str]:
+        """Up to `limit` (1..1000) folders right under `prefix` that sort after `start_after`, ascending:
+        the common prefixes a `/`-delimited listing rolls the keys up into. One request, whatever the
+        folders hold (ListObjectsV2 with `delimiter`, `max-keys` and `start-after`)."""
+        ...
+
+
+# Sorts after every character a key continues with: bisecting to `folder + _PAST_FOLDER` skips the folder.
+_PAST_FOLDER = "\U0010ffff"
 
 
 class InMemoryBackend:
@@ -92,6 +107,26 @@ class InMemoryBackend:
             if self._objects.pop(key, None) is not None:
                 self._sorted.pop(bisect.bisect_left(self._sorted, key))
 
+    def list_folders(self, prefix: str, start_after: str = "", limit: int = 1000) -> builtins.list[str]:
+        folders: builtins.list[str] = []
+        with self._lock:
+            position = bisect.bisect_left(self._sorted, prefix)
+            if start_after:
+                position = max(position, bisect.bisect_right(self._sorted, start_after))
+            while position < len(self._sorted) and len(folders) < limit:
+                key = self._sorted[position]
+                if not key.startswith(prefix):
+                    break
+                slash = key.find("/", len(prefix))
+                if slash < 0:
+                    position += 1
+                    continue
+                folder = key[: slash + 1]
+                if folder > start_after:
+                    folders.append(folder)
+                position = bisect.bisect_left(self._sorted, folder + _PAST_FOLDER, position)
+        return folders
+
     def all_keys(self) -> builtins.list[str]:
         """Every key, sorted (for tests and debugging)."""
         with self._lock:
@@ -135,3 +170,9 @@ class OssBackend:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(self.bucket, key)
+
+    def list_folders(self, prefix: str, start_after: str = "", limit: int = 1000) -> builtins.list[str]:
+        page = self.client.list_objects_v2(
+            self.bucket, prefix, delimiter="/", max_keys=limit, start_after=start_after or None
+        )
+        return [folder for folder in page.common_prefixes if folder > start_after]

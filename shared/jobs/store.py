@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from shared.auth.clock import Clock, as_utc, utc_now
 from shared.errors import AudiochainError, InvalidRequestError
@@ -74,12 +74,15 @@ from shared.jobs.model import (
     TaskRef,
     Transition,
 )
+from shared.jobs.snapshot import decode_snapshot, encode_snapshot, listed_view
 from shared.logging import get_logger
 from shared.runtime.redaction import scrub_text
 
 DEFAULT_LEASE = timedelta(minutes=10)
 DEFAULT_MAX_ATTEMPTS = 3
 _MAX_LIST = 1000
+_SCAN_LIMIT = 1000  # jobs one filtered listing call examines at most (a GET each)
+_SETTLE_ROUNDS = 4  # each round needs a new racing event to be needed again: a handful is plenty
 
 log = get_logger(__name__)
 
@@ -92,6 +95,7 @@ class JobSnapshot:
     events: tuple[StepEvent, ...]
     facts: tuple[StepFacts, ...]
     view: JobView
+    folded_at: datetime  # the "now" the fold judged leases and timeouts against
 
 
 class JobStore:
@@ -165,6 +169,9 @@ class JobStore:
             record = JobRecord.model_validate_json(raw)
             if record.input_digest != input_digest:
                 raise IdempotencyConflict(record.id)
+            # job.json is checked on its own: the snapshot alone does not prove the creator got that far.
+            if self.backend.get(self.layout.job(record.id)) is None:
+                return self._materialize(record, moment).view, False
             snapshot = self._load(record.id, moment, missing_ok=True)
             return (snapshot or self._materialize(record, moment)).view, False
         raise AudiochainError(f"the idempotency claim {claim_key} vanished while it was being read")
@@ -197,7 +204,13 @@ class JobStore:
         cursor: str | None = None,
     ) -> JobPage:
         """Jobs newest first, from their `state.json` snapshots (which may lag a transition behind; `get`
-        is exact). Pass the page's `next_cursor` back as `cursor` for the next page."""
+        is exact). Pass the page's `next_cursor` back as `cursor` for the next page.
+
+        The job folders are the index: ids sort newest first, so a `/`-delimited listing from the cursor
+        names the next jobs without reading their keys, and a page costs one LIST and a GET per job
+        whatever the number of jobs. With a filter, one call examines at most _SCAN_LIMIT jobs: a page
+        can then hold fewer than `limit` jobs with a `next_cursor` to continue from.
+        """
         kind = parse_job_type(job_type) if job_type is not None else None
         wanted = parse_job_state(state) if state is not None else None
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_LIST:
@@ -205,18 +218,25 @@ class JobStore:
         start = (
             self.layout.after_job(check_job_id(cursor, "cursor")) if cursor else self.layout.first_job_marker
         )
+        filtered = kind is not None or wanted is not None
         jobs: list[JobView] = []
-        for key in self.backend.list(self.layout.prefix, start_after=start):
-            job_id = key[len(self.layout.prefix) :].partition("/")[0]
-            if key != self.layout.job(job_id) or not is_job_id(job_id):
-                continue
-            view = self._listed_view(job_id)
-            if view is None or (kind and view.type is not kind) or (wanted and view.state is not wanted):
-                continue
-            jobs.append(view)
-            if len(jobs) == limit:
-                return JobPage(jobs, next_cursor=view.id)
-        return JobPage(jobs, next_cursor=None)
+        scanned = 0
+        while True:
+            batch = _MAX_LIST if filtered else limit - len(jobs)
+            folders = self.backend.list_folders(self.layout.prefix, start_after=start, limit=batch)
+            for folder in folders:
+                job_id = folder[len(self.layout.prefix) : -1]
+                start = self.layout.after_job(job_id)
+                scanned += 1
+                view = self._listed_view(job_id) if is_job_id(job_id) else None
+                if view is not None and _matches(view, kind, wanted):
+                    jobs.append(view)
+                if len(jobs) == limit:
+                    return JobPage(jobs, next_cursor=job_id)
+                if scanned == _SCAN_LIMIT:
+                    return JobPage(jobs, next_cursor=job_id if is_job_id(job_id) else None)
+            if len(folders) < batch:
+                return JobPage(jobs, next_cursor=None)
 
     def find_task(self, task_id: str) -> TaskRef | None:
         """Which job, step and attempt submitted the service task `task_id` (None when not recorded)."""
@@ -420,22 +440,39 @@ class JobStore:
         return as_utc(now if now is not None else self.clock())
 
     def _load(self, job_id: str, now: datetime, *, missing_ok: bool = False) -> JobSnapshot | None:
-        raw = self.backend.get(self.layout.job(job_id))
-        if raw is None:
-            if missing_ok:
-                return None
-            raise JobNotFound(job_id)
-        record = JobRecord.model_validate_json(raw)
-        return self._fold(record, self._read_events(job_id), now)
+        """GET the snapshot and LIST the events: an event the snapshot lacks is read and the snapshot
+        repaired; with no usable snapshot the job is folded from job.json and every event."""
+        raw = self.backend.get(self.layout.state(job_id))
+        document = decode_snapshot(raw, job_id) if raw is not None else None
+        if document is not None:
+            record, known = document.record, document.events
+        else:
+            raw = self.backend.get(self.layout.job(job_id))
+            if raw is None:
+                if missing_ok:
+                    return None
+                raise JobNotFound(job_id)
+            record, known = JobRecord.model_validate_json(raw), {}
+        events, fresh = self._read_events(job_id, known)
+        snapshot = self._fold(record, events, now)
+        if fresh or document is None:
+            self._write_snapshot(snapshot)  # the repair path: the next read is O(1) again
+        return snapshot
 
     def _fold(self, record: JobRecord, events: tuple[StepEvent, ...], now: datetime) -> JobSnapshot:
         facts = tuple(fold_steps(record, events, now=now, max_attempts=self.max_attempts))
         updated = max((event.at for event in events), default=record.created_at)
-        return JobSnapshot(record, events, facts, view_of(record, [f.view for f in facts], updated))
+        view = view_of(record, [f.view for f in facts], updated)
+        return JobSnapshot(record, events, facts, view, now)
 
-    def _read_events(self, job_id: str) -> tuple[StepEvent, ...]:
-        events = []
+    def _read_events(self, job_id: str, known: Mapping[str, StepEvent]) -> tuple[tuple[StepEvent, ...], bool]:
+        """The job's events: those in `known` (a snapshot's) and every other one listed, read on its own.
+        Also whether any had to be read (then the snapshot was behind)."""
+        events = dict(known)
+        fresh = False
         for key in self.backend.list(self.layout.events(job_id)):
+            if key in events:
+                continue
             identity = self.layout.parse_event(key)
             raw = self.backend.get(key) if identity is not None else None
             if raw is None:
@@ -445,10 +482,16 @@ class JobStore:
                 event is not None
                 and (event.step_index, event.step.value, event.attempt, event.kind.value) == identity
             ):
-                events.append(event)
+                events[key] = event
+                fresh = True
             elif event is not None:
                 log.warning("job.event.key_mismatch_ignored", key=key)
-        return tuple(events)
+        return tuple(events[key] for key in sorted(events)), fresh
+
+    def _event_key(self, event: StepEvent) -> str:
+        return self.layout.event(
+            event.job_id, event.step_index, event.step.value, event.attempt, event.kind.value
+        )
 
     def _materialize(self, record: JobRecord, now: datetime) -> JobSnapshot:
         """Write what follows a won claim: the active marker, job.json, the first snapshot.
@@ -476,9 +519,7 @@ class JobStore:
         )
 
     def _write(self, snapshot: JobSnapshot, event: StepEvent, now: datetime) -> Transition:
-        key = self.layout.event(
-            event.job_id, event.step_index, event.step.value, event.attempt, event.kind.value
-        )
+        key = self._event_key(event)
         recorded = self.backend.put_if_absent(key, encode(event))
         standing: StepEvent | None = event
         if not recorded:
@@ -491,7 +532,9 @@ class JobStore:
         if snapshot.view.state.is_final and not updated.view.state.is_final:
             # A late success undid a failure: the job runs again, so the sweep must see it again.
             self.backend.put(self.layout.active(event.job_id), b"")
-        self._write_snapshot(updated)
+        updated = self._write_snapshot(updated)
+        if recorded:
+            updated = self._settle(updated, now)
         if recorded:
             log.info(
                 "job.step.transition",
@@ -503,38 +546,64 @@ class JobStore:
             )
         return Transition(updated.view, recorded)
 
-    def _write_snapshot(self, snapshot: JobSnapshot) -> None:
-        """Rewrite state.json unless a snapshot folded from more events is already there.
+    def _write_snapshot(self, snapshot: JobSnapshot) -> JobSnapshot:
+        """Merge `snapshot` with the stored one (a union of their events) and write the result unless
+        the stored one holds it all already; returns the merged snapshot.
 
-        Two writers can still interleave; state.json is a convenience for listings and `get` folds.
+        The union means a snapshot never loses an event another writer put there, whatever the order in
+        which racing writers get here; `_settle` catches the events neither of them had seen.
         """
         key = self.layout.state(snapshot.record.id)
         current = self.backend.get(key)
-        if current is not None:
-            try:
-                if int(json.loads(current).get("event_count", 0)) > len(snapshot.events):
-                    return
-            except (ValueError, TypeError, AttributeError):
-                pass  # an unreadable snapshot is simply replaced
-        document = {"event_count": len(snapshot.events), "view": snapshot.view.model_dump(mode="json")}
-        data = json.dumps(document, ensure_ascii=False).encode("utf-8")
-        if data != current:
-            self.backend.put(key, data)
+        stored = decode_snapshot(current, snapshot.record.id) if current is not None else None
+        mine = {self._event_key(event): event for event in snapshot.events}
+        if stored is not None and stored.record == snapshot.record:
+            if mine.keys() <= stored.events.keys():
+                if mine.keys() == stored.events.keys():
+                    return snapshot
+                return self._fold(snapshot.record, _sorted_events(stored.events), snapshot.folded_at)
+            if stored.events.keys() - mine.keys():
+                mine.update(stored.events)
+                snapshot = self._fold(snapshot.record, _sorted_events(mine), snapshot.folded_at)
+        self.backend.put(key, encode_snapshot(snapshot.record, mine, snapshot.view))
+        return snapshot
+
+    def _settle(self, snapshot: JobSnapshot, now: datetime) -> JobSnapshot:
+        """After writing an event and the snapshot: LIST the events once more and fold in any a racing
+        writer added meanwhile, so the last snapshot written holds every event.
+
+        Why it converges: every writer writes its event before its snapshot and lists after it. The
+        writer whose snapshot write came last therefore lists every event written before it, and rewrites
+        the snapshot if one is missing (its rewrite is then the last, and it lists again).
+        """
+        for _ in range(_SETTLE_ROUNDS):
+            have = {self._event_key(event): event for event in snapshot.events}
+            events, fresh = self._read_events(snapshot.record.id, have)
+            if not fresh:
+                return snapshot
+            snapshot = self._write_snapshot(self._fold(snapshot.record, events, now))
+        return snapshot
 
     def _listed_view(self, job_id: str) -> JobView | None:
         raw = self.backend.get(self.layout.state(job_id))
-        if raw is not None:
-            try:
-                return JobView.model_validate(json.loads(raw)["view"])
-            except (ValueError, KeyError, TypeError, ValidationError):
-                pass  # rebuild it from the events
-        snapshot = self._load(job_id, self._now(None), missing_ok=True)
+        view = listed_view(raw, job_id) if raw is not None else None
+        if view is not None:
+            return view
+        snapshot = self._load(job_id, self._now(None), missing_ok=True)  # rebuilds the snapshot
         return snapshot.view if snapshot is not None else None
 
     def _attempt(self, snapshot: JobSnapshot, step_index: int, attempt: int | None) -> int:
         if attempt is not None:
             return check_attempt(attempt)
         return max(snapshot.facts[step_index].view.attempt, 1)
+
+
+def _matches(view: JobView, kind: JobType | None, state: JobState | None) -> bool:
+    return (kind is None or view.type is kind) and (state is None or view.state is state)
+
+
+def _sorted_events(events: Mapping[str, StepEvent]) -> tuple[StepEvent, ...]:
+    return tuple(events[key] for key in sorted(events))
 
 
 def _announced_state(message: bytes) -> str | None:

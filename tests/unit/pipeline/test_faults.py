@@ -7,6 +7,7 @@ import pytest
 
 from shared.jobs.control import retry_job
 from shared.jobs.model import RETRIES_EXHAUSTED, JobState
+from shared.jobs.snapshot import decode_snapshot
 from tests.unit.pipeline.faults import duplicate_delivery, faulty_chain
 
 
@@ -39,6 +40,12 @@ def test_every_chain_ends_under_faults_and_a_dropped_notification_window(seed: i
     for _ in range(5):
         run.tick()
     assert run.complete() == 5
+    for (job_id,) in jobs.values():  # every snapshot a read trusts holds every event written
+        raw = run.world.backend.get(f"jobs/{job_id}/state.json")
+        document = decode_snapshot(raw or b"", job_id)
+        assert document is not None
+        assert set(document.events) == set(run.world.backend.list(f"jobs/{job_id}/events/"))
+        assert document.view.model_dump() == run.world.store.get(job_id).model_dump()
 
 
 def test_a_lost_upload_event_is_recovered_by_the_timer() -> None:

@@ -1,0 +1,221 @@
+"""Reading a job costs O(1) requests: the `state.json` snapshot (record + events) is kept current by each
+winning writer, checked against one listing of the events, and repaired from the events when it lags."""
+
+from __future__ import annotations
+
+import builtins
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import shared.jobs.store as store_module
+from shared.jobs.backend import InMemoryBackend
+from shared.jobs.codec import encode
+from shared.jobs.model import EventKind, JobState, StepEvent, StepState
+from shared.jobs.snapshot import decode_snapshot
+from shared.jobs.store import JobStore
+from tests.unit.jobs.conftest import Clock
+
+
+class CountingBackend(InMemoryBackend):
+    """Counts the requests a store makes (what OSS would bill)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def get(self, key: str) -> bytes | None:
+        self.calls["get"] += 1
+        return super().get(key)
+
+    def list(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        self.calls["list"] += 1
+        return super().list(prefix, start_after)
+
+    def list_folders(self, prefix: str, start_after: str = "", limit: int = 1000) -> builtins.list[str]:
+        self.calls["list"] += 1
+        return super().list_folders(prefix, start_after, limit)
+
+
+def finished_job(store: JobStore) -> str:
+    view, _ = store.create_or_get("transcribe_upload", {"source": "in/a.wav"}, "upload-1")
+    for index in range(3):
+        claim = store.claim_step(view.id, index)
+        assert claim is not None
+        store.record_submitted(view.id, index, claim.attempt, service="oss", task_id=f"t-{index}")
+        store.record_succeeded(view.id, index, claim.attempt, outputs={f"o{index}": f"work/{index}"})
+    assert store.get(view.id).state is JobState.SUCCEEDED
+    return view.id
+
+
+def stored_snapshot_keys(backend: InMemoryBackend, job_id: str) -> set[str]:
+    raw = backend.get(f"jobs/{job_id}/state.json")
+    assert raw is not None
+    document = decode_snapshot(raw, job_id)
+    assert document is not None
+    return set(document.events)
+
+
+def event_keys(backend: InMemoryBackend, job_id: str) -> set[str]:
+    return set(backend.list(f"jobs/{job_id}/events/"))
+
+
+def test_a_read_is_one_get_and_one_list_whatever_the_history(clock: Clock) -> None:
+    backend = CountingBackend()
+    store = JobStore(backend, clock=clock)
+    job_id = finished_job(store)
+    assert len(event_keys(backend, job_id)) == 9
+    backend.calls.clear()
+    view = store.get(job_id)
+    assert view.state is JobState.SUCCEEDED and view.outputs == {
+        "o0": "work/0",
+        "o1": "work/1",
+        "o2": "work/2",
+    }
+    assert backend.calls == Counter({"get": 1, "list": 1})
+
+
+def test_every_transition_leaves_a_snapshot_holding_every_event(
+    clock: Clock, backend: InMemoryBackend
+) -> None:
+    store = JobStore(backend, clock=clock)
+    job_id = finished_job(store)
+    assert stored_snapshot_keys(backend, job_id) == event_keys(backend, job_id)
+
+
+def test_an_event_whose_writer_stopped_before_the_snapshot_is_read_and_repaired(clock: Clock) -> None:
+    backend = CountingBackend()
+    store = JobStore(backend, clock=clock)
+    view, _ = store.create_or_get("convert", {"source": "in/a.wav"}, "upload-1")
+    claim = store.claim_step(view.id, 0)
+    assert claim is not None
+    # A writer that won the `submitted` event and stopped before rewriting the snapshot.
+    lost = StepEvent(
+        job_id=view.id, step_index=0, step="convert", attempt=1, kind=EventKind.SUBMITTED, at=clock.now,
+        service="oss", task_id="t-1",
+    )  # fmt: skip
+    assert backend.put_if_absent(f"jobs/{view.id}/events/00-convert/01-submitted.json", encode(lost))
+    assert store.get(view.id).steps[0].state is StepState.SUBMITTED  # exact: the listing showed it
+    assert stored_snapshot_keys(backend, view.id) == event_keys(backend, view.id)  # and repaired
+    backend.calls.clear()
+    store.get(view.id)
+    assert backend.calls == Counter({"get": 1, "list": 1})
+
+
+def test_a_writer_folding_a_stale_snapshot_settles_on_every_event(
+    clock: Clock, backend: InMemoryBackend
+) -> None:
+    store = JobStore(backend, clock=clock)
+    view, _ = store.create_or_get("convert", {"source": "in/a.wav"}, "upload-1")
+    assert store.claim_step(view.id, 0) is not None
+    stale = store.load(view.id)  # read before the racing `submitted` below
+    raced = StepEvent(
+        job_id=view.id, step_index=0, step="convert", attempt=1, kind=EventKind.SUBMITTED, at=clock.now,
+        service="oss", task_id="t-1",
+    )  # fmt: skip
+    assert backend.put_if_absent(f"jobs/{view.id}/events/00-convert/01-submitted.json", encode(raced))
+    transition = store.record_control(stale, 0, 1, EventKind.CANCELLED)
+    assert transition.recorded
+    assert stored_snapshot_keys(backend, view.id) == event_keys(backend, view.id)
+    assert {step.task_id for step in transition.view.steps} == {"t-1"}  # the raced event is folded in
+
+
+def test_an_unreadable_or_old_layout_snapshot_is_rebuilt_from_the_events(
+    clock: Clock, backend: InMemoryBackend
+) -> None:
+    store = JobStore(backend, clock=clock)
+    job_id = finished_job(store)
+    for junk in (b"not json", b'{"event_count": 9, "view": {}}'):
+        backend.put(f"jobs/{job_id}/state.json", junk)
+        assert store.get(job_id).state is JobState.SUCCEEDED
+        assert stored_snapshot_keys(backend, job_id) == event_keys(backend, job_id)
+        backend.put(f"jobs/{job_id}/state.json", junk)
+        assert [job.id for job in store.list().jobs] == [job_id]  # the listing rebuilds it too
+
+
+class SlowSnapshotBackend(InMemoryBackend):
+    """Yields the thread around every operation and stalls snapshot writes, so racing writers' event
+    and snapshot writes interleave in every order."""
+
+    def get(self, key: str) -> bytes | None:
+        time.sleep(0)
+        return super().get(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        time.sleep(0.001 if key.endswith("state.json") else 0)
+        super().put(key, data)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        time.sleep(0)
+        return super().put_if_absent(key, data)
+
+    def list(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        time.sleep(0)
+        return super().list(prefix, start_after)
+
+
+def race_four_transitions(store: JobStore, job_id: str) -> None:
+    snapshot = store.load(job_id)
+    writers: list[Callable[[], object]] = [
+        lambda: store.record_submitted(job_id, 0, 1, service="oss", task_id="t-1"),
+        lambda: store.record_succeeded(job_id, 0, 1, outputs={"audio": "work/a.flac"}),
+        lambda: store.record_failed(job_id, 0, 1, code="Boom", message="boom", retryable=True),
+        lambda: store.record_control(snapshot, 1, 1, EventKind.CANCELLED),
+    ]
+    barrier = threading.Barrier(len(writers))
+
+    def run(write: Callable[[], object]) -> None:
+        barrier.wait()
+        write()
+
+    threads = [threading.Thread(target=run, args=(write,)) for write in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_racing_writers_of_different_transitions_leave_a_complete_snapshot(clock: Clock) -> None:
+    for _ in range(5):
+        backend = SlowSnapshotBackend()
+        store = JobStore(backend, clock=clock)
+        view, _ = store.create_or_get("transcribe_upload", {"source": "in/a.wav"}, "upload-1")
+        assert store.claim_step(view.id, 0) is not None
+        race_four_transitions(store, view.id)
+        assert stored_snapshot_keys(backend, view.id) == event_keys(backend, view.id)
+        listed = store.list().jobs[0]
+        exact = store.get(view.id)
+        assert listed.model_dump() == exact.model_dump()
+
+
+def test_listing_pages_by_folder_without_reading_the_jobs_keys(clock: Clock) -> None:
+    backend = CountingBackend()
+    store = JobStore(backend, clock=clock)
+    ids = []
+    for number in range(30):
+        clock.advance(seconds=1)
+        ids.append(store.create_or_get("convert", {"source": f"in/{number}.wav"}, f"k-{number}")[0].id)
+    newest_first = ids[::-1]
+    backend.calls.clear()
+    page = store.list(limit=10)
+    assert [job.id for job in page.jobs] == newest_first[:10] and page.next_cursor == newest_first[9]
+    assert backend.calls == Counter({"list": 1, "get": 10})  # one LIST, one GET per listed job
+    rest = store.list(limit=25, cursor=page.next_cursor)
+    assert [job.id for job in rest.jobs] == newest_first[10:] and rest.next_cursor is None
+
+
+def test_a_filtered_listing_examines_at_most_its_scan_limit_per_call(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "_SCAN_LIMIT", 4)
+    store = JobStore(InMemoryBackend(), clock=clock)
+    for number in range(6):
+        clock.advance(seconds=1)
+        store.create_or_get("convert", {"source": f"in/{number}.wav"}, f"k-{number}")
+    page = store.list(state="succeeded")
+    assert page.jobs == [] and page.next_cursor is not None
+    assert store.list(state="succeeded", cursor=page.next_cursor).next_cursor is None
+    assert len(store.list(state="queued", limit=10).jobs) == 4  # a short page, to be continued

@@ -55,14 +55,15 @@ def retry(call: ApiCall) -> HttpResponse:
     orchestrator = call.orchestrator()
     job_id = _job_id(call)
     retry_job(orchestrator.store, job_id)
-    return json_response(orchestrator.advance(job_id), 202)
+    return json_response(orchestrator.advance(job_id, recognise_now=False), 202)
 
 
 def cancel(call: ApiCall) -> HttpResponse:
     orchestrator = call.orchestrator()
     job_id = _job_id(call)
     cancel_job(orchestrator.store, job_id)
-    view: JobView = orchestrator.advance(job_id)  # finalises: the completion message says cancelled
+    # Finalises: the completion message says cancelled.
+    view: JobView = orchestrator.advance(job_id, recognise_now=False)
     return json_response(view)
 
 

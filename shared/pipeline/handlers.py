@@ -31,6 +31,7 @@ from shared.events.oss import OssEvent, OssRecord
 from shared.events.timer import TimerEvent
 from shared.logging import get_logger
 from shared.pipeline.decide import Accept, Ignore, decide_upload
+from shared.pipeline.handoff import JobDue, parse_job_due
 from shared.pipeline.orchestrator import Orchestrator
 from shared.pipeline.provider import PipelineProvider
 from shared.pipeline.reconcile import InboxReconciler
@@ -168,8 +169,14 @@ def handle_upload_event(event: bytes, orchestrator: Orchestrator) -> dict[str, A
 def handle_notification_event(event: bytes, orchestrator: Orchestrator) -> dict[str, Any]:
     """Record a task's completion and advance its job. Either MNS trigger format is accepted (the
     template uses JSON); a body that is no completion notification is refused (acknowledged, not
-    retried), and a notification for no job we know is acknowledged with `status: ignored`."""
+    retried), and a notification for no job we know is acknowledged with `status: ignored`.
+
+    A job-due message (`shared.pipeline.handoff`: the HTTP API's synchronous recognitions) advances its
+    job here, recognition included."""
     message = MnsMessage.from_bytes(event)
+    due = _job_due(message)
+    if due is not None:
+        return _handle_job_due(due, message, orchestrator)
     notification = parse_notification(message)
     task_id = notification.job_id if isinstance(notification, IceCallback) else notification.task_id
     status = getattr(notification.status, "value", notification.status)
@@ -230,6 +237,23 @@ def sweep_limit(event: bytes) -> int | None:
             "timer event",
         )
     return value
+
+
+def _job_due(message: MnsMessage) -> JobDue | None:
+    try:
+        document = message.body_json()
+    except InvalidRequestError:
+        return None  # parse_notification refuses it with its own, fuller message
+    return parse_job_due(document)
+
+
+def _handle_job_due(due: JobDue, message: MnsMessage, orchestrator: Orchestrator) -> dict[str, Any]:
+    bind_correlation(job_id=due.job_id, message_id=message.message_id)
+    view = orchestrator.handle_job_due(due)
+    summary: dict[str, Any] = {"message_id": message.message_id, "job_id": due.job_id, "reason": due.reason}
+    if view is None:
+        return {"status": "ignored", **summary, "reason": "unknown_job"}
+    return {"status": "handled", "job_state": view.state.value, **summary}
 
 
 def _ignored(index: int, record: OssRecord, reason: str, detail: str) -> dict[str, Any]:

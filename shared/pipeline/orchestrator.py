@@ -43,6 +43,7 @@ from shared.jobs.webhooks import WebhookLog
 from shared.logging import get_logger
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.pipeline.decide import Ignore, decide_upload
+from shared.pipeline.handoff import JobDue, publish_job_due, recognises_synchronously
 from shared.pipeline.inputs import (
     ConvertJobInput,
     MergeEngine,
@@ -53,7 +54,7 @@ from shared.pipeline.inputs import (
     api_job_type,
     parse_job_input,
 )
-from shared.pipeline.keys import job_id_from_key, step_targets
+from shared.pipeline.keys import job_id_from_key, step_targets, transcription_source
 from shared.pipeline.plans import choose_merge_engine, job_steps, preflight
 from shared.pipeline.ports import Clients, DashScopePort, IcePort, ImmPort, MnsPort, OssPort
 from shared.pipeline.recognition import rule_for
@@ -247,12 +248,15 @@ class Orchestrator:
 
     # Advancing ---------------------------------------------------------------------------------------
 
-    def advance(self, job_id: str, now: datetime | None = None) -> JobView:
+    def advance(self, job_id: str, now: datetime | None = None, *, recognise_now: bool = True) -> JobView:
         """Claim and run whatever step is due, as far as the job can go now; returns the job.
 
         A step that completes at once (synchronous recognition, publishing transcripts) is followed by
         the next; the loop stops at a step in flight or held by someone else, and after a failure (the
         sweep makes the next attempt, which spaces retries out). A finished job is finalised.
+
+        `recognise_now=False` (the HTTP API) stops before a synchronous recognition instead and hands it
+        to on_notify (`shared.pipeline.handoff`), so no request waits for one.
         """
         tried: set[int] = set()
         while True:
@@ -272,6 +276,9 @@ class Orchestrator:
                 self._fail_unrunnable(snapshot.record, index, now)
                 continue  # the reload finds the job failed and finalises it
             self._require_step_client(snapshot.record.type, job_input, snapshot.record.steps[index])
+            if not recognise_now and self._recognises_synchronously(snapshot.record, index):
+                publish_job_due(self.clients.mns, self.settings, job_id, snapshot.record.steps[index])
+                return view
             claim = self.store.claim_step(job_id, index, now=now)
             if claim is not None:
                 self.runner.run(claim)
@@ -427,7 +434,7 @@ class Orchestrator:
             # A replay answers the job the key made (or 409 for another body), whatever changed since:
             # its source may be gone by now, and checking it again would refuse a request that succeeded.
             view, created = self.store.create_or_get(kind, job_input, key)
-            return self.advance(view.id), created
+            return self.advance(view.id, recognise_now=False), created
         preflight(kind, job_input, self.settings)
         check_callback_allowed(job_input, self.settings)
         self._check_api_sources(kind, job_input)
@@ -438,7 +445,7 @@ class Orchestrator:
         if isinstance(job_input, (ConvertJobInput, TranscribeJobInput)):
             index_source(self.store, job_input.source, view.id)
         log.info("api.job.submitted", job_id=view.id, job_type=kind.value, created=created)
-        return self.advance(view.id), created
+        return self.advance(view.id, recognise_now=False), created
 
     def output_urls(self, view: JobView, expires: int | None = None) -> dict[str, str]:
         """Presigned GET URLs of a job's outputs (never log them)."""
@@ -482,6 +489,25 @@ class Orchestrator:
                 )
 
     # Clients -----------------------------------------------------------------------------------------
+
+    def _recognises_synchronously(self, record: JobRecord, index: int) -> bool:
+        def source_size() -> int | None:
+            try:
+                key = transcription_source(record, self.settings)
+                return self.clients.oss.head_object(self.settings.bucket, key).size
+            except ObjectNotFound:
+                return None  # the step fails on it when it runs, wherever that is
+
+        return recognises_synchronously(record, index, self.settings, source_size)
+
+    def handle_job_due(self, due: JobDue) -> JobView | None:
+        """A job-due message (on_notify): run what the job has due, synchronous recognition included;
+        None when no such job exists."""
+        try:
+            return self.advance(due.job_id)
+        except JobNotFound:
+            log.warning("handoff.unknown_job_ignored", job_id=due.job_id)
+            return None
 
     def _stored_input(self, record: JobRecord) -> BaseModel | None:
         """The job's input, or None when it no longer validates (accepted under rules this code no longer

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.jobs.model import JobRecord, JobType, StepName
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
-from shared.ops.enums import AudioFormat, ImmAudioCodec, ImmContainer
+from shared.ops.enums import AsrLanguage, AudioFormat, ImmAudioCodec, ImmContainer
 from shared.ops.oss import AudioConcatRequest, AudioConvertRequest
 from shared.ops.oss.concat import MAX_OBJECTS
 from shared.pipeline.inputs import (
@@ -335,6 +335,49 @@ def plan_speech(record: JobRecord, settings: PipelineSettings) -> SpeechPlan:
     return SpeechPlan(request)
 
 
+@dataclass(frozen=True)
+class RecognitionOptions:
+    """What a job asks of recognition, from an API job's input or an upload's (rule, metadata, defaults)."""
+
+    mode: TranscribeMode
+    language: AsrLanguage | None
+    enable_itn: bool
+    enable_words: bool | None
+    context: str | None
+    channels: tuple[int, ...] | None
+
+
+def recognition_options(record: JobRecord, settings: PipelineSettings) -> RecognitionOptions:
+    """The recognition options a job carries (an upload's mode is always `auto`)."""
+    if record.type is JobType.TRANSCRIBE:
+        job = input_of(record.input, TranscribeJobInput)
+        return RecognitionOptions(
+            job.mode, job.language, job.enable_itn, job.enable_words, job.context, job.channels
+        )
+    upload = input_of(record.input, UploadInput)
+    return RecognitionOptions(
+        TranscribeMode.AUTO,
+        upload.language or settings.asr_language,
+        False,
+        None,
+        upload.context,
+        upload.channels,
+    )
+
+
+def recognition_mode(
+    options: RecognitionOptions, source_size: int | None, settings: PipelineSettings
+) -> TranscribeMode:
+    """The connection type the job's recognition uses (never `auto`): channels need filetrans; `auto`
+    picks the synchronous model at most `settings.sync_asr_max_bytes` long (0: never)."""
+    if options.channels is not None:
+        return TranscribeMode.FILETRANS  # only filetrans recognises tracks separately
+    if options.mode is TranscribeMode.AUTO:
+        small = source_size is not None and 0 < source_size <= settings.sync_asr_max_bytes
+        return TranscribeMode.SYNC if small else TranscribeMode.FILETRANS
+    return options.mode
+
+
 def plan_transcription(
     record: JobRecord, source_size: int | None, audio_url: str, settings: PipelineSettings
 ) -> SyncPlan | CompatiblePlan | FiletransPlan:
@@ -345,29 +388,9 @@ def plan_transcription(
     """
     from shared.ops.asr import ChatCompletionRequest, FiletransRequest, MultimodalGenerationRequest
 
-    if record.type is JobType.TRANSCRIBE:
-        job = input_of(record.input, TranscribeJobInput)
-        mode, language, itn, words, context, channels = (
-            job.mode,
-            job.language,
-            job.enable_itn,
-            job.enable_words,
-            job.context,
-            job.channels,
-        )
-    else:
-        upload = input_of(record.input, UploadInput)
-        mode, itn, words = TranscribeMode.AUTO, False, None
-        language, context, channels = (
-            upload.language or settings.asr_language,
-            upload.context,
-            upload.channels,
-        )
-    if channels is not None:
-        mode = TranscribeMode.FILETRANS  # only filetrans recognises tracks separately
-    if mode is TranscribeMode.AUTO:
-        small = source_size is not None and 0 < source_size <= settings.sync_asr_max_bytes
-        mode = TranscribeMode.SYNC if small else TranscribeMode.FILETRANS
+    options = recognition_options(record, settings)
+    language, itn, context = options.language, options.enable_itn, options.context
+    mode = recognition_mode(options, source_size, settings)
     if mode in (TranscribeMode.SYNC, TranscribeMode.COMPATIBLE):
         if source_size is not None and source_size > MAX_REQUEST_BYTES:
             raise InvalidRequestError.single(
@@ -385,6 +408,7 @@ def plan_transcription(
             audio_url, context=context, language=language, enable_itn=itn
         )
         return SyncPlan(sync)
+    words = options.enable_words
     if words is None:
         words = settings.asr_enable_words and (language is None or language.supports_words)
     filetrans = FiletransRequest.for_file(
@@ -393,7 +417,7 @@ def plan_transcription(
         enable_itn=itn,
         enable_words=words,
         context=context,
-        channel_ids=channels or (0,),
+        channel_ids=options.channels or (0,),
     )
     return FiletransPlan(filetrans)
 

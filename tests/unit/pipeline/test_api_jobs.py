@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 
-from shared.errors import ConfigurationError, InvalidRequestError
+from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.events.notifications import IceCallback, TaskNotification, parse_notification
 from shared.jobs.backend import InMemoryBackend
 from shared.jobs.errors import IdempotencyConflict
-from shared.jobs.model import JobState, StepState
+from shared.jobs.model import JobState, JobView, StepState
 from shared.jobs.store import JobStore
+from shared.pipeline.handlers import handle_notification_event
 from shared.pipeline.orchestrator import Orchestrator
 from shared.pipeline.settings import PipelineSettings
+from tests.unit.functions.helpers import mns_json_event
 from tests.unit.pipeline.fakes import FakeOss, World, make_world, notification_for
 
 BUCKET = "audiochain"
@@ -198,24 +200,44 @@ def test_a_failed_speech_job_is_found_by_polling(world: World) -> None:
     assert failed.state is JobState.FAILED and failed.error is not None and failed.error.code == "TaskFailed"
 
 
-def test_a_synchronous_transcription_finishes_within_the_request(world: World) -> None:
+def deliver_job_due(world: World) -> JobView | None:
+    """What the pipeline topic's trigger does with the API's hand-off: on_notify handles it."""
+    body = [body for topic, body in world.mns.published if topic == world.settings.pipeline_topic][-1]
+    answer = handle_notification_event(mns_json_event(body), world.orchestrator)
+    assert answer["status"] == "handled", answer
+    return world.store.get(answer["job_id"])
+
+
+def test_a_synchronous_transcription_is_answered_at_once_and_recognised_by_on_notify(world: World) -> None:
     view = world.orchestrator.submit_api_job(
         "transcribe", {"source": "media/short.wav", "mode": "sync"}, "asr-1"
     )
-    assert view.state is JobState.SUCCEEDED
-    assert [step.state for step in view.steps] == [StepState.SUCCEEDED, StepState.SUCCEEDED]
+    # The request recognised nothing: the step was never claimed, and on_notify was asked to run it.
+    assert view.state is JobState.QUEUED and world.dashscope.sync == []
+    assert [step.state for step in view.steps] == [StepState.PENDING, StepState.PENDING]
+    assert json.loads(world.mns.published[-1][1]) == {
+        "kind": "audiochain.job_due",
+        "job_id": view.id,
+        "step": "transcribe",
+        "reason": "synchronous_recognition",
+    }
+    done = deliver_job_due(world)
+    assert done is not None and done.state is JobState.SUCCEEDED
+    assert [step.state for step in done.steps] == [StepState.SUCCEEDED, StepState.SUCCEEDED]
     (request,) = world.dashscope.sync
     assert str(request.audio).startswith(f"https://{BUCKET}.oss.example/media/short.wav?")
     text = world.oss.objects[(BUCKET, f"outputs/{view.id}/transcript.txt")]
     assert text == b"Welcome to Alibaba Cloud.\n"
-    assert view.steps[1].result["excerpt"] == "Welcome to Alibaba Cloud."
+    assert done.steps[1].result["excerpt"] == "Welcome to Alibaba Cloud."
 
 
-def test_an_openai_compatible_transcription_streams_and_finishes_within_the_request(world: World) -> None:
+def test_an_openai_compatible_transcription_is_handed_off_and_streams_in_on_notify(world: World) -> None:
     view = world.orchestrator.submit_api_job(
         "transcribe", {"source": "media/short.wav", "mode": "compatible", "language": "en"}, "asr-2"
     )
-    assert view.state is JobState.SUCCEEDED
+    assert view.state is JobState.QUEUED and world.dashscope.compatible == []
+    done = deliver_job_due(world)
+    assert done is not None and done.state is JobState.SUCCEEDED
     (request,) = world.dashscope.compatible
     body = request.to_body()
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
@@ -225,6 +247,64 @@ def test_an_openai_compatible_transcription_streams_and_finishes_within_the_requ
     transcript = json.loads(world.oss.objects[(BUCKET, f"outputs/{view.id}/transcript.json")])
     assert transcript["engine"]["mode"] == "compatible"
     assert world.dashscope.sync == [] and world.dashscope.filetrans == []
+
+
+def test_automatic_mode_below_the_synchronous_threshold_is_handed_off_too() -> None:
+    world = make_world(sync_asr_max_bytes=1024)
+    world.oss.add(BUCKET, "media/short.wav", b"x" * 512)
+    view = world.orchestrator.submit_api_job("transcribe", {"source": "media/short.wav"}, "asr-3")
+    assert view.state is JobState.QUEUED and world.dashscope.sync == []
+    done = deliver_job_due(world)
+    assert done is not None and done.state is JobState.SUCCEEDED and len(world.dashscope.sync) == 1
+
+
+def test_a_lost_hand_off_is_made_good_by_the_sweep(world: World) -> None:
+    world.mns.fail = ServiceError("the topic is unreachable", service="mns", code="ServiceUnavailable")
+    view = world.orchestrator.submit_api_job(
+        "transcribe", {"source": "media/short.wav", "mode": "sync"}, "asr-4"
+    )
+    assert view.state is JobState.QUEUED and world.mns.published == []
+    world.mns.fail = None
+    world.orchestrator.sweep()
+    assert world.store.get(view.id).state is JobState.SUCCEEDED and len(world.dashscope.sync) == 1
+
+
+def test_a_repeated_or_late_hand_off_changes_nothing(world: World) -> None:
+    world.orchestrator.submit_api_job("transcribe", {"source": "media/short.wav", "mode": "sync"}, "asr-5")
+    first = deliver_job_due(world)
+    again = deliver_job_due(world)
+    assert first is not None and again is not None and again.state is JobState.SUCCEEDED
+    assert len(world.dashscope.sync) == 1
+
+
+def test_a_replayed_key_hands_off_again_without_recognising_in_the_request(world: World) -> None:
+    body = {"source": "media/short.wav", "mode": "sync"}
+    first = world.orchestrator.submit_api_job("transcribe", body, "asr-6")
+    again = world.orchestrator.submit_api_job("transcribe", body, "asr-6")
+    assert again.id == first.id and world.dashscope.sync == []
+    assert [json.loads(body)["job_id"] for _, body in world.mns.published] == [first.id, first.id]
+
+
+def test_a_job_due_message_for_no_job_is_acknowledged_as_ignored(world: World) -> None:
+    body = {"kind": "audiochain.job_due", "job_id": "j7ydecbtyzz0000000000000000", "step": "transcribe"}
+    answer = handle_notification_event(mns_json_event(body), world.orchestrator)
+    assert (answer["status"], answer["reason"]) == ("ignored", "unknown_job")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "audiochain.job_due", "job_id": "../etc", "step": "transcribe"}, "job_id"),
+        ({"kind": "audiochain.job_due", "job_id": "j7ydecbtyzz0000000000000000", "step": "dance"}, "step"),
+        ({"kind": "audiochain.job_due", "step": "transcribe"}, "job_id"),
+    ],
+)
+def test_a_malformed_job_due_message_is_refused_naming_the_field(
+    world: World, body: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        handle_notification_event(mns_json_event(body), world.orchestrator)
+    assert caught.value.field == field
 
 
 def test_automatic_mode_picks_filetrans_above_the_threshold(world: World) -> None:
@@ -256,9 +336,9 @@ def test_an_orchestrator_refuses_a_store_under_another_prefix() -> None:
 
 
 def test_output_urls_presign_every_output(world: World) -> None:
-    view = world.orchestrator.submit_api_job(
-        "transcribe", {"source": "media/short.wav", "mode": "sync"}, "asr-1"
-    )
+    world.orchestrator.submit_api_job("transcribe", {"source": "media/short.wav", "mode": "sync"}, "asr-1")
+    view = deliver_job_due(world)
+    assert view is not None
     urls = world.orchestrator.output_urls(view, expires=600)
     assert set(urls) == {"transcription", "json", "srt", "vtt", "txt"}
     assert urls["srt"].startswith(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from enum import Enum
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from xml.etree import ElementTree
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, field_validator, model_validator
@@ -88,6 +88,10 @@ class UploadInput(RequestModel):
     )
     context: str | None = Field(None, min_length=1, max_length=MAX_CONTEXT_CHARACTERS)
     callback_url: CallbackUrl | None = Field(None, description="From the upload rule: the job's webhook.")
+    options_from: dict[Literal["language", "channels", "context"], str] | None = Field(
+        None,
+        description="Where each option came from: 'metadata' (x-oss-meta-*) or 'rule <prefix>'.",
+    )
 
 
 class ConvertJobInput(RequestModel):

@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from shared.auth.clock import Clock, as_utc, utc_now
 from shared.clients.errors import ObjectNotFound
+from shared.clients.oss_models import ObjectInfo
 from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.events.notifications import IceCallback, TaskNotification
 from shared.events.oss import OssRecord
@@ -63,6 +64,7 @@ from shared.pipeline.retry import retry_due
 from shared.pipeline.reupload import INVALID_UPLOAD, retry_after_reupload
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
+from shared.pipeline.upload_options import upload_options
 from shared.pipeline.webhooks import WebhookDispatcher, WebhookSender, check_callback_allowed, send_with_httpx
 
 log = get_logger(__name__)
@@ -131,13 +133,16 @@ class Orchestrator:
         found = self._resolve_upload(decision.candidate_keys, decision.etag)
         if found is None:
             return None
-        key, etag = found
+        key, etag, info = found
         fields: dict[str, Any] = {"bucket": decision.bucket, "key": key, "etag": etag}
         fields["relative_key"] = relative_key = key[len(self.settings.inbox_prefix) :]
         rule = rule_for(self.settings.upload_rules, relative_key)
-        if rule is not None:  # how the rule says to recognise it, recorded on the job
-            fields.update(rule.model_dump(exclude={"prefix"}, exclude_none=True))
         try:
+            # How the rule and the object's metadata say to recognise it, recorded on the job.
+            options = upload_options(rule, info.metadata)
+            fields.update(options.fields)
+            if options.sources:
+                fields["options_from"] = options.sources
             job_input: BaseModel | dict[str, Any] = UploadInput.build(**fields)
         except InvalidRequestError as error:
             return self._reject_upload(decision.idempotency_key, fields, error)
@@ -165,8 +170,11 @@ class Orchestrator:
         views = (self.handle_upload(record) for record in records)
         return [view for view in views if view is not None]
 
-    def _resolve_upload(self, candidates: Iterable[str], etag: str | None) -> tuple[str, str | None] | None:
-        """The candidate key that exists (HEAD), or None when the object is gone, empty or replaced."""
+    def _resolve_upload(
+        self, candidates: Iterable[str], etag: str | None
+    ) -> tuple[str, str | None, ObjectInfo] | None:
+        """The candidate key that exists (HEAD, whose answer is kept: it carries the user metadata), or
+        None when the object is gone, empty or replaced."""
         for key in candidates:
             try:
                 info = self.clients.oss.head_object(self.settings.bucket, key)
@@ -179,7 +187,7 @@ class Orchestrator:
                 # A newer version replaced this one; its own event starts its own job.
                 log.info("upload.ignored", reason="superseded", key=key)
                 return None
-            return key, etag or info.etag or None
+            return key, etag or info.etag or None, info
         log.info("upload.ignored", reason="object_gone", candidates=list(candidates))
         return None
 

@@ -61,13 +61,18 @@ class FakeOss:
     submissions: list[Submission] = field(default_factory=list)
     puts: list[str] = field(default_factory=list)
     heads: list[str] = field(default_factory=list)
+    # User metadata (names without x-oss-meta-) that HEAD answers, by (bucket, key).
+    metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     # Called with each submission before submit_* returns (a notification racing the answer).
     on_submit: Callable[[Submission], None] | None = None
     fail_submit: Exception | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    def add(self, bucket: str, key: str, data: bytes = b"RIFF....WAVE") -> str:
+    def add(
+        self, bucket: str, key: str, data: bytes = b"RIFF....WAVE", metadata: dict[str, str] | None = None
+    ) -> str:
         self.objects[(bucket, key)] = data
+        self.metadata[(bucket, key)] = dict(metadata or {})
         return _etag(data)
 
     def iter_list_pages(
@@ -94,7 +99,13 @@ class FakeOss:
         if (bucket, key) not in self.objects:
             raise not_found(key)
         data = self.objects[(bucket, key)]
-        return ObjectInfo(size=len(data), etag=_etag(data), content_type=None, last_modified=None)
+        return ObjectInfo(
+            size=len(data),
+            etag=_etag(data),
+            content_type=None,
+            last_modified=None,
+            metadata=self.metadata.get((bucket, key), {}),
+        )
 
     def get_object_bytes(self, bucket: str, key: str) -> bytes:
         if (bucket, key) not in self.objects:

@@ -45,7 +45,11 @@ def list_page(
     page = ListingPage()
     cursor = after
     while True:
-        records = store.list(bucket, prefix=prefix, start_after=cursor, limit=_BATCH)
+        # No more rows than the page can still take (plus one, to know it is truncated): after a common
+        # prefix the walk restarts past it, and reading a whole batch under every prefix made a 20-entry
+        # page of job folders read 20,000 rows (issue 11's listing benchmark).
+        wanted = min(_BATCH, max(1, max_keys - page.count + 1))
+        records = store.list(bucket, prefix=prefix, start_after=cursor, limit=wanted)
         if not records:
             return page
         for record in records:

@@ -49,15 +49,25 @@ _MAX_KEY_BYTES = 1023
 
 @dataclass(frozen=True)
 class OutputKeys:
-    """The four transcript renderings of one job."""
+    """The four transcript renderings of one job; with several channels recognised, each channel's own
+    SRT, VTT and TXT beside them (`transcript.ch1.srt`, named `srt_ch1` among the outputs)."""
 
     json: str
     srt: str
     vtt: str
     txt: str
+    channels: tuple[int, ...] = ()
+
+    def per_channel(self, channel_id: int, ext: str) -> str:
+        return self.json.removesuffix("transcript.json") + f"transcript.ch{channel_id + 1}.{ext}"
 
     def as_dict(self) -> dict[str, str]:
-        return {"json": self.json, "srt": self.srt, "vtt": self.vtt, "txt": self.txt}
+        keys = {"json": self.json, "srt": self.srt, "vtt": self.vtt, "txt": self.txt}
+        if len(self.channels) > 1:
+            for channel_id in self.channels:
+                for ext in ("srt", "vtt", "txt"):
+                    keys[f"{ext}_ch{channel_id + 1}"] = self.per_channel(channel_id, ext)
+        return keys
 
 
 def job_folder(settings: PipelineSettings, job_id: str) -> str:
@@ -143,7 +153,12 @@ def output_keys(record: JobRecord, settings: PipelineSettings) -> OutputKeys:
         fits = len((mirrored + "transcript.json").encode("utf-8")) <= _MAX_KEY_BYTES
         if fits and not has_unsafe_segments(relative):
             folder = mirrored
-    return OutputKeys(*(f"{folder}transcript.{ext}" for ext in ("json", "srt", "vtt", "txt")))
+    if record.type is JobType.TRANSCRIBE_UPLOAD:
+        channels = input_of(record.input, UploadInput).channels
+    else:
+        channels = input_of(record.input, TranscribeJobInput).channels
+    json_key, srt, vtt, txt = (f"{folder}transcript.{ext}" for ext in ("json", "srt", "vtt", "txt"))
+    return OutputKeys(json_key, srt, vtt, txt, tuple(channels or ()))
 
 
 def transcription_source(record: JobRecord, settings: PipelineSettings) -> str:

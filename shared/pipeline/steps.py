@@ -55,7 +55,14 @@ from shared.pipeline.results import (
 )
 from shared.pipeline.retry import task_failure_retryable
 from shared.pipeline.settings import PipelineSettings
-from shared.transcripts import SubtitleStyle, render_json, render_srt, render_txt, render_vtt
+from shared.transcripts import (
+    SubtitleStyle,
+    channel_transcript,
+    render_json,
+    render_srt,
+    render_txt,
+    render_vtt,
+)
 
 log = get_logger(__name__)
 ClientT = TypeVar("ClientT")
@@ -190,12 +197,21 @@ class StepRunner:
         style = SubtitleStyle(
             line_chars=self.settings.subtitle_line_chars, lines=self.settings.subtitle_lines
         )
-        for key, text in (
+        renderings = [
             (keys.json, render_json(transcript)),
             (keys.srt, render_srt(transcript, style)),
             (keys.vtt, render_vtt(transcript, style)),
             (keys.txt, render_txt(transcript)),
-        ):
+        ]
+        if len(keys.channels) > 1:  # each channel on its own too, unlabelled
+            for channel_id in keys.channels:
+                alone = channel_transcript(transcript, channel_id)
+                renderings += [
+                    (keys.per_channel(channel_id, "srt"), render_srt(alone, style)),
+                    (keys.per_channel(channel_id, "vtt"), render_vtt(alone, style)),
+                    (keys.per_channel(channel_id, "txt"), render_txt(alone)),
+                ]
+        for key, text in renderings:
             self.clients.oss.put_object(bucket, key, text.encode("utf-8"))
         summary = {
             "language": transcript.language,

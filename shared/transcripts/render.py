@@ -51,10 +51,25 @@ def render_json(transcript: Transcript) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+def channel_label(channel_id: int) -> str:
+    """How a merged rendering marks a channel's lines: `[ch1]` for channel_id 0 (people count from one).
+
+    >>> channel_label(0), channel_label(1)
+    ('[ch1]', '[ch2]')
+    """
+    return f"[ch{channel_id + 1}]"
+
+
+def channel_transcript(transcript: Transcript, channel_id: int) -> Transcript:
+    """The transcript of one channel only (what the per-channel files render)."""
+    kept = tuple(channel for channel in transcript.channels if channel.channel_id == channel_id)
+    return transcript.model_copy(update={"channels": kept})
+
+
 def render_txt(transcript: Transcript) -> str:
     """Plain text, one sentence per line; with several channels each line says which channel spoke."""
     multi = len(transcript.channels) > 1
-    lines = [f"[channel {ch}] {text}" if multi else text for _, _, text, ch in transcript.cues()]
+    lines = [f"{channel_label(ch)} {text}" if multi else text for _, _, text, ch in transcript.cues()]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -88,7 +103,7 @@ def _subtitle_cues(transcript: Transcript, style: SubtitleStyle) -> list[tuple[i
     multi = len(transcript.channels) > 1
     cues: list[tuple[int, int, str]] = []
     for channel in transcript.channels:
-        label = f"[{channel.channel_id}] " if multi else ""
+        label = f"{channel_label(channel.channel_id)} " if multi else ""
         timed = [
             cue for sentence in channel.sentences for cue in _split_sentence(sentence, style, len(label))
         ]

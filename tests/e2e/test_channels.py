@@ -59,7 +59,7 @@ def assert_both_speakers_labelled(transcript: Transcript, txt: str) -> None:
     assert_recognised(as_text(WEATHER), transcript.channels[0].text)
     assert_recognised(as_text(REPORT), transcript.channels[1].text)
     labels = {line.split("]")[0] + "]" for line in txt.splitlines() if line}
-    assert labels == {"[channel 0]", "[channel 1]"}, txt
+    assert labels == {"[ch1]", "[ch2]"}, txt
 
 
 def test_an_upload_under_a_channels_rule_yields_both_speakers_words_labelled(
@@ -76,6 +76,11 @@ def test_an_upload_under_a_channels_rule_yields_both_speakers_words_labelled(
     folder = "outputs/calls/support call.wav/"
     transcript = Transcript.model_validate_json(call_chain.text(folder + "transcript.json"))
     assert_both_speakers_labelled(transcript, call_chain.text(folder + "transcript.txt"))
+    # Each speaker on their own too, unlabelled, and listed among the job's outputs.
+    assert_recognised(as_text(WEATHER), call_chain.text(folder + "transcript.ch1.txt"))
+    assert_recognised(as_text(REPORT), call_chain.text(folder + "transcript.ch2.txt"))
+    assert "[ch" not in call_chain.text(folder + "transcript.ch1.srt")
+    assert view.outputs["vtt_ch2"] == folder + "transcript.ch2.vtt"
 
 
 def test_an_upload_outside_the_rule_is_mixed_to_one_channel(call_chain: Chain, speech: Speech) -> None:

@@ -53,8 +53,8 @@ def test_txt_is_one_sentence_per_line() -> None:
 
 def test_txt_and_srt_label_channels_when_there_are_several() -> None:
     transcript = _transcript(HELLO, channels=2)
-    assert render_txt(transcript) == "[channel 0] Hello world.\n[channel 1] Hello world.\n"
-    assert "[1] Hello world." in render_srt(transcript)
+    assert render_txt(transcript) == "[ch1] Hello world.\n[ch2] Hello world.\n"
+    assert "[ch2] Hello world." in render_srt(transcript)
 
 
 def test_json_round_trips_to_an_equal_transcript() -> None:

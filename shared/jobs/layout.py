@@ -10,6 +10,7 @@
     jobs/_tasks/<sha256 of task id>.json                service task → job, step, attempt
     jobs/_active/<job_id>                               unfinished jobs, for the timer's sweep
     jobs/_sources/<sha256 of source key>/<job_id>       jobs of one source object (`?source=`)
+    jobs/_due/<UTC time>/<job_id>                       when the sweep looks at an unfinished job again
 
 `_` sorts before `j`, so the index folders never interleave with job folders in a listing.
 
@@ -18,15 +19,21 @@
     'jobs/jabc/events/01-transcribe/02-submitted.json'
     >>> layout.parse_event("jobs/jabc/events/01-transcribe/02-submitted.json")
     (1, 'transcribe', 2, 'submitted')
+    >>> from datetime import datetime, timezone
+    >>> key = layout.due(datetime(2025, 1, 15, 8, 30, 5, 250000, tzinfo=timezone.utc), "jabc")
+    >>> key, layout.parse_due(key)[0].isoformat(), layout.parse_due(key)[1]
+    ('jobs/_due/20250115T083005.250Z/jabc', '2025-01-15T08:30:05.250000+00:00', 'jabc')
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime, timezone
 
 from shared.errors import InvalidRequestError
 
+_DUE_TAIL = re.compile(r"(\d{8}T\d{6}\.\d{3})Z/([^/]+)")
 _EVENT_TAIL = re.compile(r"(\d{2,})-([a-z_]+)/(\d{2,})-([a-z]+)\.json")
 
 
@@ -89,6 +96,23 @@ class JobLayout:
 
     def source(self, source_key: str, job_id: str) -> str:
         return f"{self.sources_folder(source_key)}{job_id}"
+
+    @property
+    def due_folder(self) -> str:
+        return f"{self.prefix}_due/"
+
+    def due(self, at: datetime, job_id: str) -> str:
+        """The due-index key of `job_id` at `at` (UTC to the millisecond: keys sort by time)."""
+        moment = at.astimezone(timezone.utc)
+        return f"{self.due_folder}{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z/{job_id}"
+
+    def parse_due(self, key: str) -> tuple[datetime, str] | None:
+        """(due time, job id) of a due-index key; None for any other key."""
+        match = _DUE_TAIL.fullmatch(key[len(self.due_folder) :]) if key.startswith(self.due_folder) else None
+        if match is None:
+            return None
+        at = datetime.strptime(match[1], "%Y%m%dT%H%M%S.%f").replace(tzinfo=timezone.utc)
+        return at, match[2]
 
     @property
     def active_folder(self) -> str:

@@ -30,6 +30,7 @@ what makes a listing come back newest first.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -96,6 +97,15 @@ class JobSnapshot:
     facts: tuple[StepFacts, ...]
     view: JobView
     folded_at: datetime  # the "now" the fold judged leases and timeouts against
+
+
+@dataclass(frozen=True)
+class DueEntry:
+    """One entry of the sweep's due index: look at `job_id` once `at` has come."""
+
+    at: datetime
+    job_id: str
+    key: str
 
 
 class JobStore:
@@ -255,6 +265,25 @@ class JobStore:
             job_id = key[len(folder) :]
             if is_job_id(job_id):
                 yield job_id
+
+    def due_index(self) -> builtins.list[DueEntry]:
+        """Every entry of the sweep's due index, earliest first (one LIST per 1,000 entries)."""
+        entries = []
+        for key in self.backend.list(self.layout.due_folder):
+            parsed = self.layout.parse_due(key)
+            if parsed is not None and is_job_id(parsed[1]):
+                entries.append(DueEntry(parsed[0], parsed[1], key))
+        return entries
+
+    def schedule(self, job_id: str, at: datetime) -> DueEntry:
+        """File the job in the due index at `at` (the sweep looks at it once `at` has come)."""
+        moment = as_utc(at)
+        key = self.layout.due(moment, check_job_id(job_id))
+        self.backend.put(key, b"")
+        return DueEntry(moment, job_id, key)
+
+    def unschedule(self, entry: DueEntry) -> None:
+        self.backend.delete(entry.key)
 
     # Transitions -------------------------------------------------------------------------------------
 
@@ -615,4 +644,11 @@ def _announced_state(message: bytes) -> str | None:
     return state if isinstance(state, str) else None
 
 
-__all__ = ["DEFAULT_LEASE", "DEFAULT_MAX_ATTEMPTS", "RETRIES_EXHAUSTED", "JobSnapshot", "JobStore"]
+__all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_MAX_ATTEMPTS",
+    "RETRIES_EXHAUSTED",
+    "DueEntry",
+    "JobSnapshot",
+    "JobStore",
+]

@@ -18,10 +18,9 @@ attempt whatever arrives twice.
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,7 +38,7 @@ from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
 from shared.jobs.outbox import CompletionOutbox, outcome_of
-from shared.jobs.store import JobSnapshot, JobStore
+from shared.jobs.store import DueEntry, JobSnapshot, JobStore
 from shared.jobs.webhooks import WebhookLog
 from shared.logging import get_logger
 from shared.ops.asr.audio import MAX_REQUEST_BYTES
@@ -62,6 +61,7 @@ from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
 from shared.pipeline.retry import retry_due
 from shared.pipeline.reupload import INVALID_UPLOAD, retry_after_reupload
+from shared.pipeline.schedule import next_check
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
 from shared.pipeline.upload_options import upload_options
@@ -81,6 +81,8 @@ class SweepReport:
     advanced: int = 0  # jobs whose next step was claimed and run
     finalized: int = 0  # finished jobs whose completion was published and marker removed
     errors: int = 0
+    polled: int = 0  # submitted tasks whose service was asked (or whose target was looked for)
+    waiting: int = 0  # unfinished jobs not due yet: not read at all
     stopped_early: bool = False  # the time budget ran out before every unfinished job was examined
 
 
@@ -266,18 +268,23 @@ class Orchestrator:
         `recognise_now=False` (the HTTP API) stops before a synchronous recognition instead and hands it
         to on_notify (`shared.pipeline.handoff`), so no request waits for one.
         """
+        return self._advance(job_id, now, recognise_now=recognise_now)[0].view
+
+    def _advance(
+        self, job_id: str, now: datetime | None, *, recognise_now: bool = True
+    ) -> tuple[JobSnapshot, bool]:
+        """`advance`, answering the job's last snapshot and whether it was finalised and deactivated."""
         tried: set[int] = set()
         while True:
             snapshot = self.store.load(job_id, now=now)
             view = snapshot.view
             if view.state.is_final:
-                self._finalize(snapshot, now)
-                return view
+                return snapshot, self._finalize(snapshot, now)
             index = view.current_step
             assert index is not None  # a job that is not final has a step left
             step = view.steps[index]
             if index in tried or step.state in (StepState.CLAIMED, StepState.SUBMITTED):
-                return view
+                return snapshot, False
             tried.add(index)
             job_input = self._stored_input(snapshot.record)
             if job_input is None:
@@ -286,18 +293,18 @@ class Orchestrator:
             self._require_step_client(snapshot.record.type, job_input, snapshot.record.steps[index])
             if not recognise_now and self._recognises_synchronously(snapshot.record, index):
                 publish_job_due(self.clients.mns, self.settings, job_id, snapshot.record.steps[index])
-                return view
+                return snapshot, False
             claim = self.store.claim_step(job_id, index, now=now)
             if claim is not None:
                 self.runner.run(claim)
 
-    def _finalize(self, snapshot: JobSnapshot, now: datetime | None = None) -> None:
+    def _finalize(self, snapshot: JobSnapshot, now: datetime | None = None) -> bool:
         """Publish the completion message once per outcome, deliver the job's webhook (if it has a
         callback_url), then drop the job from the sweep.
 
         The outbox hands the publishing turn to one finaliser (duplicate deliveries finalise at once);
         the others leave the job active, so the sweep checks again that the message went out. A webhook
-        whose retry is pending keeps the job in the sweep too.
+        whose retry is pending keeps the job in the sweep too. True when the job left the sweep.
         """
         view, record = snapshot.view, snapshot.record
         self.store.write_snapshot(snapshot)  # a racing recorder may have left a stale one for listings
@@ -306,10 +313,10 @@ class Orchestrator:
         if topic is not None and not self.outbox.sent(view.id, outcome):
             if self.clients.mns is None:
                 log.info("completion.deferred_to_mns_function", job_id=view.id)
-                return
+                return False
             turn = self.outbox.take_turn(view.id, outcome, as_utc(self.clock()))
             if turn is None:
-                return
+                return False
             message = completion_message(
                 view, record, self.settings.bucket, completion_id=f"{view.id}:{outcome}"
             )
@@ -318,12 +325,12 @@ class Orchestrator:
             except ServiceError as error:
                 log.warning("completion.publish_failed_sweep_retries", job_id=view.id, code=error.code)
                 self.outbox.release_turn(view.id, outcome, turn)
-                return
+                return False
             self.outbox.mark_sent(view.id, outcome, message)
             self.store.mark_completion_published(view.id, message)
         if not self.webhooks.deliver(view, record, as_utc(now if now is not None else self.clock())):
             log.info("webhook.pending_sweep_retries", job_id=view.id)
-            return
+            return False
         self.store.deactivate(view.id)
         if view.error is not None:
             log.warning(
@@ -335,6 +342,7 @@ class Orchestrator:
             )
         else:
             log.info("job.finished", job_id=view.id, job_type=view.type.value, state=view.state.value)
+        return True
 
     # The timer ---------------------------------------------------------------------------------------
 
@@ -344,24 +352,23 @@ class Orchestrator:
         *,
         limit: int | None = None,
         budget_seconds: float | None = None,
-        start: Callable[[int], int] | None = None,
     ) -> SweepReport:
-        """Look after every unfinished job: poll submitted tasks (DashScope, IMM, ICE; HEAD the target
-        of an OSS task whose notification never came), fail tasks past their timeout, retry stale or
-        retryably failed attempts, run steps never claimed, and finalise finished jobs.
+        """Look after the unfinished jobs that are due: poll submitted tasks (DashScope, IMM, ICE; HEAD
+        the target of an OSS task whose notification never came), fail tasks past their timeout, retry
+        stale or retryably failed attempts, run steps never claimed, and finalise finished jobs.
 
-        `budget_seconds` stops the sweep before the timer function's own timeout would kill it; the walk
-        over the unfinished jobs starts at a random position (`start(count)` picks it, for tests) and wraps
-        around, so when a backlog outlasts one sweep, the next ones reach the jobs this one did not.
+        Only jobs whose due time has come are read (the due index, `shared.pipeline.schedule`); each is
+        filed again at its next check. An unfinished job with no entry at all (new, or its entry was lost
+        with a sweep that stopped) is due at once, so the index needs no repair of its own: listing it and
+        the `_active/` markers costs a LIST per 1,000 jobs. The earliest due go first, and a job looked
+        at is filed later, so when a backlog outlasts one sweep (`budget_seconds` stops it before the
+        function's own timeout), the next ones reach the jobs this one did not.
         """
         moment = as_utc(now if now is not None else self.clock())
         report = SweepReport()
         deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
-        job_ids = list(self.store.active_jobs())
-        if job_ids:
-            first = (start or _random_start)(len(job_ids)) % len(job_ids)
-            job_ids = job_ids[first:] + job_ids[:first]
-        for job_id in job_ids:
+        due, report.waiting = self._due_jobs(moment)
+        for job_id, fired in due:
             if limit is not None and report.examined >= limit:
                 break
             if deadline is not None and time.monotonic() >= deadline:
@@ -369,42 +376,69 @@ class Orchestrator:
                 break
             report.examined += 1
             try:
-                self._sweep_job(job_id, moment, report)
+                after = self._sweep_job(job_id, moment, report)
+                if after is not None:
+                    timeout = self.settings.task_timeout
+                    self.store.schedule(job_id, next_check(after, moment, self.store.lease, timeout))
             except JobNotFound:
                 # The marker is written before job.json: a young one may belong to a creator still at
                 # work, so only a marker older than a lease counts as left behind.
                 if moment - job_id_time(job_id) > self.store.lease:
                     self.store.deactivate(job_id)
             except Exception:
-                # One job's trouble must not stop the others; the next sweep tries it again.
+                # One job's trouble must not stop the others; its entries stay due for the next sweep.
                 report.errors += 1
                 log.exception("sweep.job.failed", job_id=job_id)
+                continue
+            for entry in fired:
+                self.store.unschedule(entry)
         log.info("sweep.done", **vars(report))
         return report
 
-    def _sweep_job(self, job_id: str, now: datetime, report: SweepReport) -> None:
+    def _due_jobs(self, now: datetime) -> tuple[list[tuple[str, list[DueEntry]]], int]:
+        """The unfinished jobs due at `now`, earliest first, with the index entries that made each due;
+        and how many unfinished jobs are not due yet. Entries of finished jobs are dropped."""
+        active = list(self.store.active_jobs())
+        unfinished = set(active)
+        fired: dict[str, list[DueEntry]] = {}
+        filed: set[str] = set()
+        for entry in self.store.due_index():
+            if entry.job_id not in unfinished:
+                self.store.unschedule(entry)
+                continue
+            filed.add(entry.job_id)
+            if entry.at <= now:
+                fired.setdefault(entry.job_id, []).append(entry)
+        for job_id in reversed(active):  # oldest first
+            if job_id not in filed:
+                fired[job_id] = []
+        return list(fired.items()), len(unfinished) - len(fired)
+
+    def _sweep_job(self, job_id: str, now: datetime, report: SweepReport) -> JobSnapshot | None:
+        """Act on one due job; its snapshot to file it again by, or None when it left the sweep."""
         snapshot = self.store.load(job_id, now=now)
         view = snapshot.view
         if view.state.is_final:
-            self._finalize(snapshot, now)
             report.finalized += 1
-            return
+            return None if self._finalize(snapshot, now) else snapshot
         index = view.current_step
         assert index is not None
         step = view.steps[index]
         if step.state is StepState.CLAIMED:
-            return  # someone holds a live lease
+            return snapshot  # someone holds a live lease
         if step.state is StepState.RETRYING and now < retry_due(snapshot, index, self.store.lease):
-            return  # backing off: a throttled or failing service gets time to recover
+            return snapshot  # backing off: a throttled or failing service gets time to recover
         if step.state is StepState.SUBMITTED:
+            report.polled += 1
             if not self.runner.poll(snapshot, step, now):
-                return
+                return snapshot
             report.completed += 1
         else:
             report.advanced += 1
-        after = self.advance(job_id, now)
-        if after.state.is_final:
+        after, left = self._advance(job_id, now)
+        if after.view.state.is_final:
             report.finalized += 1
+        return None if left else after
 
     # The HTTP API ------------------------------------------------------------------------------------
 
@@ -566,7 +600,3 @@ def _user_data_job_id(notification: Notification) -> str | None:
         return None
     value = data.get("job_id") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
-
-
-def _random_start(count: int) -> int:
-    return secrets.randbelow(count)

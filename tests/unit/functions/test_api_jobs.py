@@ -267,10 +267,10 @@ def test_the_upload_chains_transcripts_are_results_too(api: Api) -> None:
         "job_id"
     ]
     api.world.oss.finish(api.world.oss.submissions[0])
-    api.world.orchestrator.sweep()
+    api.world.timer()
     (task_id,) = api.world.dashscope.status
     api.world.dashscope.status[task_id] = "SUCCEEDED"
-    api.world.orchestrator.sweep()
+    api.world.timer()
     results = api.client.get(f"/v1/jobs/{job_id}/results").json()
     assert results["outputs"]["txt"]["key"] == "outputs/talk.wav/transcript.txt"
     assert "normalized" not in results["outputs"] and results["transcript"] is not None
@@ -281,7 +281,7 @@ def test_a_failed_job_answers_its_error(api: Api) -> None:
     for _ in range(api.world.settings.max_attempts):  # a transient failure is resubmitted: fail each try
         for task_id in api.world.dashscope.status:
             api.world.dashscope.status[task_id] = "FAILED"
-        api.world.orchestrator.sweep()
+        api.world.timer()
     results = api.client.get(f"/v1/jobs/{job_id}/results").json()
     assert (results["state"], results["ready"]) == ("failed", False)
     assert results["error"]["code"] == "StepRetriesExhausted"

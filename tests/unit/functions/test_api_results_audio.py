@@ -63,10 +63,10 @@ def test_a_finished_upload_links_its_normalised_audio(api: Api) -> None:
     accepted = upload_handler(provider)(oss_event(("inbox/talk.wma", etag, 10)), context())["accepted"]
     job_id = accepted[0]["job_id"]
     api.world.oss.finish(api.world.oss.submissions[0])
-    api.world.orchestrator.sweep()
+    api.world.timer()
     (task_id,) = api.world.dashscope.status
     api.world.dashscope.status[task_id] = "SUCCEEDED"
-    api.world.orchestrator.sweep()
+    api.world.timer()
     audio = api.client.get(f"/v1/jobs/{job_id}/results").json()["source_audio"]
     # The FLAC the recogniser heard (browsers play it; they may not play the upload's own format).
     assert audio["key"] == f"work/{job_id}/normalized.flac"

@@ -50,6 +50,7 @@ def test_a_sweep_carries_a_job_whose_notification_was_lost_to_the_end(world: Wor
     assert first["status"] == "swept" and first["completed"] == 1 and first["max_jobs"] is None
     (task_id,) = world.dashscope.status
     world.dashscope.status[task_id] = "SUCCEEDED"
+    world.clock.advance(minutes=1)  # the next tick
     second = handler(timer_event('{"sweep": true}'), context("fetch_results"))
     assert second["finalized"] == 1 and second["errors"] == 0
     assert world.store.get(job_id).state is JobState.SUCCEEDED
@@ -59,6 +60,7 @@ def test_a_sweep_carries_a_job_whose_notification_was_lost_to_the_end(world: Wor
 def test_the_payloads_max_jobs_caps_the_sweep(world: World, handler: Handler) -> None:
     start_uploads(world, 3)
     assert handler(timer_event('{"max_jobs": 2}'), context("fetch_results"))["examined"] == 2
+    world.clock.advance(minutes=1)  # the next tick: all three are due again
     assert handler(json.dumps(sample("timer.json")).encode(), context("fetch_results"))["examined"] == 3
 
 

@@ -34,7 +34,7 @@ from shared.ops.ice import (
 )
 from shared.ops.imm import CreateMediaConvertTaskRequest, CreateMediaConvertTaskResponse, GetTaskResponse
 from shared.ops.oss import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
-from shared.pipeline.orchestrator import Orchestrator
+from shared.pipeline.orchestrator import Orchestrator, SweepReport
 from shared.pipeline.settings import PipelineSettings
 from tests.unit.jobs.conftest import Clock
 from tests.unit.ops.asr_seed_examples import MULTIMODAL_RESPONSE, TRANSCRIPTION_RESULT, stream_wire_lines
@@ -254,6 +254,11 @@ class World:
     imm: FakeImm
     ice: FakeIce
     orchestrator: Orchestrator
+
+    def timer(self, **options: Any) -> SweepReport:
+        """The deployed timer: a minute passes, then a sweep (which reads only the jobs then due)."""
+        self.clock.advance(minutes=1)
+        return self.orchestrator.sweep(**options)
 
 
 def make_world(**settings: Any) -> World:

@@ -207,10 +207,10 @@ def test_a_retryable_task_failure_is_submitted_again_as_attempt_two(world: World
 def test_the_whole_chain_writes_four_transcripts_and_one_completion_message(world: World) -> None:
     job_id, submission = finished_convert(world)
     world.orchestrator.handle_notification(notification_for(submission))
-    world.orchestrator.sweep()  # the recognition is still running
+    world.timer()  # the recognition is still running
     assert world.store.get(job_id).state is JobState.RUNNING
     world.dashscope.status["asr-task-1"] = "SUCCEEDED"
-    report = world.orchestrator.sweep()
+    report = world.timer()
     assert (report.completed, report.finalized, report.errors) == (1, 1, 0)
     view = world.store.get(job_id)
     assert view.state is JobState.SUCCEEDED
@@ -224,7 +224,7 @@ def test_the_whole_chain_writes_four_transcripts_and_one_completion_message(worl
     message = json.loads(body)
     assert message["state"] == "succeeded" and message["transcript"]["language"] == "en"
     assert list(world.store.active_jobs()) == []
-    world.orchestrator.sweep()  # nothing left to do, nothing published twice
+    world.timer()  # nothing left to do, nothing published twice
     assert len(world.mns.published) == 1
 
 

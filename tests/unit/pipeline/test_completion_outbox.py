@@ -53,9 +53,9 @@ def test_finalisers_racing_between_the_check_and_the_record_publish_once(world: 
 def test_a_failed_publish_gives_the_claim_back_and_the_next_sweep_publishes_once(world: World) -> None:
     job_id = _finish_recognition(world)
     world.mns.fail = ServiceError("unavailable", service="mns", code="ServiceUnavailable", retryable=True)
-    world.orchestrator.sweep()
+    world.timer()
     assert world.mns.published == [] and list(world.store.active_jobs()) == [job_id]
     world.mns.fail = None
-    world.orchestrator.sweep()
-    world.orchestrator.sweep()
+    world.timer()
+    world.timer()
     assert len(world.mns.published) == 1 and list(world.store.active_jobs()) == []

@@ -38,26 +38,28 @@ DEFAULT_TTL_DAYS = 30
 DEFAULT_SHARDS = 2
 
 
-def check_project_name(name: str, operation: str = "Log Service") -> str:
-    if not isinstance(name, str) or not _PROJECT_NAME.fullmatch(name):
-        raise InvalidRequestError.single(
-            "project",
-            "sls_project_name",
-            "must be 3-63 of a-z, 0-9 and '-', not starting or ending with '-'",
-            operation,
-        )
+_NAME_RULES = {
+    "project": (_PROJECT_NAME, "must be 3-63 of a-z, 0-9 and '-', not starting or ending with '-'"),
+    "logstore": (
+        _LOGSTORE_NAME,
+        "must be 2-63 of a-z, 0-9, '_' and '-', not starting or ending with '_' or '-'",
+    ),
+}
+
+
+def _checked(kind: str, name: object, operation: str) -> str:
+    pattern, rule = _NAME_RULES[kind]
+    if not isinstance(name, str) or not pattern.fullmatch(name):
+        raise InvalidRequestError.single(kind, f"sls_{kind}_name", rule, operation)
     return name
+
+
+def check_project_name(name: str, operation: str = "Log Service") -> str:
+    return _checked("project", name, operation)
 
 
 def check_logstore_name(name: str, operation: str = "Log Service") -> str:
-    if not isinstance(name, str) or not _LOGSTORE_NAME.fullmatch(name):
-        raise InvalidRequestError.single(
-            "logstore",
-            "sls_logstore_name",
-            "must be 2-63 of a-z, 0-9, '_' and '-', not starting or ending with '_' or '-'",
-            operation,
-        )
-    return name
+    return _checked("logstore", name, operation)
 
 
 class SlsClient(ServiceClient):

@@ -174,3 +174,16 @@ def test_json_output_lists_what_was_done_before_a_failure(
     captured = capsys.readouterr()
     assert "NAME=VALUE" in captured.err
     assert json.loads(captured.out) == []
+
+
+def test_log_service_names_are_checked_before_anything_is_sent() -> None:
+    from shared.errors import InvalidRequestError
+
+    sls = FakeCloud().clients().sls
+    assert sls is not None
+    with pytest.raises(InvalidRequestError) as project:
+        sls.create_project("Bad_Project", "x")
+    assert (project.value.field, project.value.rule) == ("project", "sls_project_name")
+    with pytest.raises(InvalidRequestError) as logstore:
+        sls.create_logstore("media-logs", "-functions")
+    assert (logstore.value.field, logstore.value.rule) == ("logstore", "sls_logstore_name")

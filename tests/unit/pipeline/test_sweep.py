@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.errors import ServiceError, TransportError
 from shared.jobs.ids import new_job_id
@@ -277,3 +278,34 @@ def test_a_job_whose_stored_input_no_longer_validates_ends_failed_instead_of_err
     assert failed.error is not None and failed.error.code == "InvalidStoredInput"
     assert world.oss.submissions == []
     assert world.orchestrator.sweep().examined == 0  # finalised: no longer swept
+
+
+def test_a_sweep_reads_only_due_jobs_and_polls_a_long_task_with_backoff() -> None:
+    world = make_world()
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.timer()  # the conversion is found done; the recognition is submitted
+    polls = 0
+    original = world.dashscope.get_task
+
+    def counting(task_id: str) -> Any:
+        nonlocal polls
+        polls += 1
+        return original(task_id)
+
+    world.dashscope.get_task = counting  # type: ignore[method-assign]
+    for _ in range(60):  # an hour of ticks while the recognition runs
+        world.timer()
+    assert world.store.get(job_id).steps[1].state is StepState.SUBMITTED
+    assert 5 <= polls <= 20  # once a minute would be 60
+    assert world.orchestrator.sweep().waiting == 1  # not due at once after a poll: not read at all
+
+
+def test_an_unfinished_job_whose_due_entry_was_lost_is_swept_anyway() -> None:
+    world = make_world()
+    job_id = start(world)
+    world.timer()
+    for key in world.backend.list("jobs/_due/"):
+        world.backend.delete(key)
+    assert world.orchestrator.sweep().examined == 1
+    assert any(key.endswith(job_id) for key in world.backend.list("jobs/_due/"))

@@ -25,6 +25,37 @@ from pathlib import Path
 from typing import IO, Any
 
 
+# Surrogates cannot be stored as UTF-8 text: the next code point after U+D7FF that can is U+E000.
+_SURROGATES = range(0xD800, 0xE000)
+
+
+def prefix_range(prefix: str) -> tuple[str, str | None]:
+    """Bounds `(low, high)` with `low <= key < high` for exactly the keys that start with `prefix` (high is
+    None when no string bounds them), for a `WHERE key >= ? AND key < ?` an index can seek to.
+
+    A `substr(key, 1, n) = prefix` filter alone cannot use the index: SQLite then walks every row from the
+    start point to the end of the table, so listing one job's events read every object after it (issue 11).
+    Text sorts by code point (SQLite's binary collation of UTF-8), so raising the prefix's last character by
+    one bounds every continuation.
+
+    >>> prefix_range("jobs/j1/events/")
+    ('jobs/j1/events/', 'jobs/j1/events0')
+    >>> prefix_range("")
+    ('', None)
+    >>> prefix_range("a\ud7ff")[1] == "a\ue000"
+    True
+    """
+    if not prefix:
+        return "", None
+    last = ord(prefix[-1]) + 1
+    if last in _SURROGATES:
+        last = _SURROGATES.stop
+    if last > 0x10FFFF:
+        shorter = prefix_range(prefix[:-1])[1]
+        return prefix, shorter
+    return prefix, prefix[:-1] + chr(last)
+
+
 class StateStore:
     """The data directory: `state.db`, `blobs/` and `tmp/` (emptied on start: one process owns it)."""
 

@@ -12,7 +12,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from localcloud.config import DEFAULT_ACCESS_KEY_ID
@@ -27,7 +26,15 @@ from localcloud.run.inputs import (
     synthesize_sample,
 )
 from localcloud.run.report import FileResult, download_transcripts, file_result, problem_result, shown_path
-from localcloud.run.watch import JobsApi, JobWatcher, RunFailure, Tracked, heartbeats, progress_line
+from localcloud.run.watch import (
+    Completions,
+    JobsApi,
+    JobWatcher,
+    RunFailure,
+    Tracked,
+    heartbeats,
+    progress_line,
+)
 from localcloud.server import LocalCloud
 from shared.auth import Credentials
 from shared.clients.oss import OssClient
@@ -73,8 +80,13 @@ class RunSession:
         credentials = Credentials(key_id, cloud.config.credentials[key_id])
         self.oss = OssClient(cloud.endpoint, cloud.config.region, credentials)
         self.api = JobsApi(runtime.http_url(API_FUNCTION), token)
-        since = datetime.now(timezone.utc)
-        self.watcher = JobWatcher(self.api, since)
+        if not cloud.running("mns"):
+            raise RunFailure("localcloud runs no MNS, so the chain's notifications cannot flow")
+        self.mns = cloud.mns()
+        self.output_topic = parameters["OutputTopic"]
+        self.subscription = f"localcloud-{settings.run_id}"
+        self.completions = Completions()
+        self.watcher = JobWatcher(self.api, self.completions)
         self.problems: list[InputProblem] = []
         self.failed_uploads: list[FileResult] = []
         self.tracked: list[Tracked] = []
@@ -85,11 +97,16 @@ class RunSession:
 
     def run(self) -> bool:
         """Prepare, upload and follow every file; True when the timeout struck first."""
+        # Subscribed before the first upload, so no job's completion message can be missed.
+        self.mns.subscribe_local(
+            self.output_topic, self.subscription, self.completions.deliver, content_format="STREAM"
+        )
         try:
             with tempfile.TemporaryDirectory(prefix="localcloud-run-") as scratch:
                 self._upload(self._prepare(Path(scratch)))
             return self._follow()
         finally:
+            self.mns.unsubscribe_local(self.output_topic, self.subscription, drop_pending=True)
             self.api.close()
             self.oss.close()
 

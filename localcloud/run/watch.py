@@ -1,13 +1,17 @@
 """Following the run's uploads through the chain: find each upload's job, poll it, describe what changed.
 
-The jobs come from audiochain's own HTTP API (the `api` function, bearer token). Each round is one
-listing of the run's `transcribe_upload` jobs (`GET /v1/jobs`, newest first, paged, stopping at the run's
-start): it finds new jobs, matched to their uploads by the key and ETag every job view carries, and shows
-what changed. A job is read on its own (`GET /v1/jobs/{id}`, exact) only when the listing shows it
-finished, and every job still running once every `FULL_REFRESH_ROUNDS` rounds, in case a listing view
-lags a transition. Following N uploads thus costs one listing per round, not N reads (issue 11).
+The jobs come from audiochain's own HTTP API (the `api` function, bearer token). What a round costs does not
+grow with the run (issue 11):
 
-    watcher = JobWatcher(JobsApi(runtime.http_url("api"), token), since)
+- an upload not yet matched to its job is looked up by its key (`GET /v1/jobs?source=<key>`, the jobs of
+  that one object), and matched by the ETag every job view carries;
+- a job is read exactly (`GET /v1/jobs/{id}`) when the chain's output topic announces it finished (the
+  run subscribes to it: `Completions`), and a few running jobs per round are read in turn for the progress
+  lines, which also finds a job whose announcement was lost.
+
+Following N uploads thus costs a bounded number of reads per round, not N, and the run does O(N) work in all.
+
+    watcher = JobWatcher(JobsApi(runtime.http_url("api"), token), completions)
     for tracked, text in watcher.poll(uploads, elapsed=3.2):
         print(progress_line(3.2, tracked.item.name, 20, text))
     # [  3.2s] podcast-intro.mp3     convert: succeeded → transcribe: submitted
@@ -15,9 +19,9 @@ lags a transition. Following N uploads thus costs one listing per round, not N r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -27,14 +31,17 @@ from localcloud.run.inputs import RunInput
 from shared.api.models import MAX_PAGE_SIZE, JobList
 from shared.jobs.model import JobState, JobType, JobView, StepState, StepView
 
-__all__ = ["JobWatcher", "JobsApi", "RunFailure", "Tracked", "describe_change", "progress_line"]
+__all__ = [
+    "Completions",
+    "JobWatcher",
+    "JobsApi",
+    "RunFailure",
+    "Tracked",
+    "describe_change",
+    "progress_line",
+]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-# How far before the run's start a listed job may have been created and still be one of ours (clock
-# rounding); older jobs end the listing, which is newest first.
-_LISTING_SLACK = timedelta(minutes=1)
-
 
 class RunFailure(Exception):
     """The run cannot go on (the API or localcloud answered something unusable); the message says what."""
@@ -51,19 +58,11 @@ class JobsApi:
             transport=transport,
         )
 
-    def recent_uploads(self, since: datetime) -> list[JobView]:
-        """`transcribe_upload` jobs created at or after `since`, newest first (every page needed)."""
-        found: list[JobView] = []
-        params: dict[str, str] = {"type": JobType.TRANSCRIBE_UPLOAD.value, "limit": str(MAX_PAGE_SIZE)}
-        while True:
-            page = _parse(JobList, self._get("/v1/jobs", params), "GET /v1/jobs")
-            for view in page.jobs:
-                if view.created_at < since:
-                    return found
-                found.append(view)
-            if page.next_cursor is None:
-                return found
-            params["cursor"] = page.next_cursor
+    def jobs_of(self, key: str) -> list[JobView]:
+        """The `transcribe_upload` jobs of one uploaded object, newest first (one page: a run uploads each
+        key once, and a re-upload's job is the newest)."""
+        params = {"type": JobType.TRANSCRIBE_UPLOAD.value, "source": key, "limit": str(MAX_PAGE_SIZE)}
+        return _parse(JobList, self._get("/v1/jobs", params), "GET /v1/jobs").jobs
 
     def job(self, job_id: str) -> JobView:
         return _parse(JobView, self._get(f"/v1/jobs/{job_id}", {}), f"GET /v1/jobs/{job_id}")
@@ -120,52 +119,91 @@ class Tracked:
         return self.view is not None and self.view.state is JobState.SUCCEEDED
 
 
-# Every this many rounds, each unfinished job is read on its own as well (see the module docstring).
-FULL_REFRESH_ROUNDS = 20
+class Completions:
+    """Ids of the jobs the output topic announced finished; `deliver` is the run's subscription (it runs in
+    MNS's delivery thread, the watcher takes the ids in its own)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._job_ids: set[str] = set()
+
+    def deliver(self, body: bytes) -> None:
+        """One message as published (STREAM format). Anything but a completion message is ignored: the
+        topic is the user's too, and a bad message must not be redelivered forever."""
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return
+        job_id = message.get("job_id") if isinstance(message, dict) else None
+        if isinstance(job_id, str):
+            with self._lock:
+                self._job_ids.add(job_id)
+
+    def take(self) -> set[str]:
+        """The ids announced since the last call."""
+        with self._lock:
+            taken, self._job_ids = self._job_ids, set()
+        return taken
+
+
+# Running jobs read per round, in turn, for the progress lines (and to find a finished job whose
+# announcement was lost). Small runs see every change at once; large ones see each job every few seconds.
+REFRESH_PER_ROUND = 2
 
 
 class JobWatcher:
     """Matches uploads to jobs and reports each change of a job's steps (see the module docstring)."""
 
-    def __init__(self, api: JobsApi, since: datetime) -> None:
+    def __init__(
+        self, api: JobsApi, completions: Completions, *, refresh_per_round: int = REFRESH_PER_ROUND
+    ) -> None:
         self.api = api
-        self.since = since - _LISTING_SLACK
-        self.rounds = 0
+        self.completions = completions
+        self.refresh_per_round = refresh_per_round
+        self._announced: set[str] = set()
+        self._turn = 0  # where the next round's progress reads start among the running jobs
 
     def poll(self, uploads: list[Tracked], elapsed: float) -> list[tuple[Tracked, str]]:
-        """One round: one listing matches new jobs and refreshes the others; (upload, what changed)."""
-        self.rounds += 1
-        listed = {view.id: view for view in self.api.recent_uploads(self.since)}
-        if any(upload.job_id is None for upload in uploads):
-            self._match(uploads, listed.values())
-        full = self.rounds % FULL_REFRESH_ROUNDS == 0
+        """One round: match new uploads, read the announced jobs and a few running ones; (upload, change)."""
         changes: list[tuple[Tracked, str]] = []
         for upload in uploads:
-            if upload.job_id is None or upload.finished:
-                continue
-            view = listed.get(upload.job_id)
-            if view is None or view.state.is_final or full:
-                view = self.api.job(upload.job_id)  # exact, where it matters
-            text = describe_change(upload.view, view)
-            upload.view = view
-            if view.state.is_final:
-                upload.finished_at = elapsed
-            if text:
-                changes.append((upload, text))
+            if upload.job_id is None:
+                self._match(upload, elapsed, changes)
+        self._announced |= self.completions.take()
+        running = [upload for upload in uploads if upload.job_id is not None and not upload.finished]
+        announced = [upload for upload in running if upload.job_id in self._announced]
+        others = [upload for upload in running if upload.job_id not in self._announced]
+        if others:
+            start = self._turn % len(others)
+            turn = (others[start:] + others[:start])[: self.refresh_per_round]
+            self._turn = start + len(turn)
+        else:
+            turn = []
+        for upload in announced + turn:
+            assert upload.job_id is not None
+            self._update(upload, self.api.job(upload.job_id), elapsed, changes)
+            if upload.finished:
+                self._announced.discard(upload.job_id)
         return changes
 
-    def _match(self, uploads: list[Tracked], views: Iterable[JobView]) -> None:
-        waiting = {upload.key: upload for upload in uploads if upload.job_id is None}
-        for view in views:
-            key, etag = view.input.get("key"), view.input.get("etag")
-            if not isinstance(key, str) or key not in waiting:
-                continue
-            upload = waiting[key]
-            if _same_version(etag if isinstance(etag, str) else "", upload.etag):
+    def _match(self, upload: Tracked, elapsed: float, changes: list[tuple[Tracked, str]]) -> None:
+        for view in self.api.jobs_of(upload.key):
+            etag = view.input.get("etag")
+            if view.input.get("key") == upload.key and _same_version(
+                etag if isinstance(etag, str) else "", upload.etag
+            ):
                 upload.job_id = view.id
-                del waiting[key]
-            if not waiting:
+                self._update(upload, view, elapsed, changes)
                 return
+
+    @staticmethod
+    def _update(upload: Tracked, view: JobView, elapsed: float, changes: list[tuple[Tracked, str]]) -> None:
+        text = describe_change(upload.view, view)
+        upload.view = view
+        if view.state.is_final:
+            upload.finished_at = elapsed
+        if text:
+            changes.append((upload, text))
 
 
 def _same_version(recorded: str, uploaded: str) -> bool:

@@ -23,6 +23,8 @@ from localcloud.services.oss.store import ObjectStore
 # Sorts after every character a key can continue with: resuming here skips a whole common prefix.
 _PAST_PREFIX = "\U0010ffff"
 _BATCH = 1000
+# Rows read per query when rolling keys up by a delimiter: a folder's first key, and a few after it.
+_DELIMITED_BATCH = 16
 MAX_KEYS_LIMIT = 1000
 
 
@@ -45,20 +47,23 @@ def list_page(
     page = ListingPage()
     cursor = after
     while True:
-        # No more rows than the page can still take (plus one, to know it is truncated): after a common
-        # prefix the walk restarts past it, and reading a whole batch under every prefix made a 20-entry
-        # page of job folders read 20,000 rows (issue 11's listing benchmark).
+        # No more rows than the page can still take (plus one, to know it is truncated); with a delimiter
+        # fewer still, since every row under a common prefix after the first is skipped: the walk seeks past
+        # the prefix instead. Reading a whole batch under every prefix made a 20-entry page of job folders
+        # read 20,000 rows (issue 11's listing benchmark).
         wanted = min(_BATCH, max(1, max_keys - page.count + 1))
-        records = store.list(bucket, prefix=prefix, start_after=cursor, limit=wanted)
-        if not records:
-            return page
+        batch = min(wanted, _DELIMITED_BATCH) if delimiter else wanted
+        records = store.list(bucket, prefix=prefix, start_after=cursor, limit=batch)
+        skipping: str | None = None  # the common prefix whose keys are being passed over
         for record in records:
             cursor = record.key
+            if skipping is not None and record.key.startswith(skipping):
+                continue
+            skipping = None
             common = _common_prefix(record.key, prefix, delimiter)
             if common is not None and common <= after:
-                # Listed on an earlier page (the previous page ended on it, or inside it).
-                cursor = common + _PAST_PREFIX
-                break
+                skipping = common  # listed on an earlier page (it ended on it, or inside it)
+                continue
             if page.count == max_keys:
                 page.truncated = True
                 return page
@@ -68,8 +73,11 @@ def list_page(
                 continue
             page.prefixes.append(common)
             page.last = common
-            cursor = common + _PAST_PREFIX
-            break
+            skipping = common
+        if len(records) < batch:
+            return page
+        if skipping is not None:
+            cursor = skipping + _PAST_PREFIX
 
 
 def _common_prefix(key: str, prefix: str, delimiter: str) -> str | None:

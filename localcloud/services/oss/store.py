@@ -35,10 +35,13 @@ from localcloud.services.oss.errors import (
     NO_SUCH_BUCKET,
     NO_SUCH_KEY,
 )
-from localcloud.state import BlobInfo, StateStore
+from localcloud.state import BlobInfo, StateStore, prefix_range
 from shared.logging import get_logger
 
 log = get_logger("localcloud.oss")
+
+# Compares above every text (a BLOB sorts after all TEXT in SQLite): the upper bound of an unbounded range.
+_ABOVE_ALL = b"\xff"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS oss_buckets (
@@ -347,10 +350,11 @@ class ObjectStore:
     ) -> list[ObjectRecord]:
         """Objects whose key starts with `prefix` and sorts after `start_after`, in key order."""
         self.require_bucket(bucket)
+        low, high = prefix_range(prefix)
         rows = self.state.query(
-            "SELECT * FROM oss_objects WHERE bucket = ? AND key > ? AND substr(key, 1, ?) = ? "
-            "ORDER BY key LIMIT ?",
-            (bucket, start_after, len(prefix), prefix, limit),
+            "SELECT * FROM oss_objects WHERE bucket = ? AND key > ? AND key >= ? AND key < ? "
+            "AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?",
+            (bucket, start_after, low, high if high is not None else _ABOVE_ALL, len(prefix), prefix, limit),
         )
         return [self._record(row) for row in rows]
 

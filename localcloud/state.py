@@ -24,7 +24,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-
 # Surrogates cannot be stored as UTF-8 text: the next code point after U+D7FF that can is U+E000.
 _SURROGATES = range(0xD800, 0xE000)
 

@@ -43,6 +43,7 @@ __all__ = [
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+
 class RunFailure(Exception):
     """The run cannot go on (the API or localcloud answered something unusable); the message says what."""
 

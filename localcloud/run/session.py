@@ -9,6 +9,7 @@ their jobs while firing the fetch_results timer, copy the transcripts out, colle
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,10 +36,12 @@ from localcloud.run.watch import (
     heartbeats,
     progress_line,
 )
+from localcloud.runtime.execution import InvocationFailed
 from localcloud.server import LocalCloud
 from shared.auth import Credentials
 from shared.clients.oss import OssClient
 from shared.errors import InvalidRequestError, ServiceError
+from shared.logging import get_logger
 from shared.pipeline.settings import DEFAULT_SUFFIXES
 
 __all__ = ["API_FUNCTION", "SWEEP_FUNCTION", "RunSession", "SessionSettings"]
@@ -46,6 +49,10 @@ __all__ = ["API_FUNCTION", "SWEEP_FUNCTION", "RunSession", "SessionSettings"]
 API_FUNCTION = "api"
 SWEEP_FUNCTION = "fetch_results"
 POLL_SECONDS = 0.25
+# How long the end of a run waits for a sweep still running (it stops within its budget anyway).
+SWEEP_JOIN_SECONDS = 60.0
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class RunSession:
         self.subscription = f"localcloud-{settings.run_id}"
         self.completions = Completions()
         self.watcher = JobWatcher(self.api, self.completions)
+        self._sweep: threading.Thread | None = None
         self.problems: list[InputProblem] = []
         self.failed_uploads: list[FileResult] = []
         self.tracked: list[Tracked] = []
@@ -106,6 +114,8 @@ class RunSession:
                 self._upload(self._prepare(Path(scratch)))
             return self._follow()
         finally:
+            if self._sweep is not None:
+                self._sweep.join(SWEEP_JOIN_SECONDS)
             self.mns.unsubscribe_local(self.output_topic, self.subscription, drop_pending=True)
             self.api.close()
             self.oss.close()
@@ -189,11 +199,30 @@ class RunSession:
                     self._copy_transcripts(tracked)
             for tracked, text in heartbeats(self.tracked, last_said, elapsed):
                 self.say(self._line(tracked.item.name, text))
-            if time.monotonic() - last_tick >= self.settings.tick:
-                self.runtime.fire_timer(SWEEP_FUNCTION)
+            if time.monotonic() - last_tick >= self.settings.tick and self._start_sweep():
                 last_tick = time.monotonic()
             time.sleep(POLL_SECONDS)
         return False
+
+    def _start_sweep(self) -> bool:
+        """Start a fetch_results sweep unless the last one still runs; whether one started.
+
+        Deployed, the timer fires every minute and a sweep stops within its budget (the function's
+        timeout less a reserve), so sweeps never overlap. The run ticks every few seconds: firing
+        regardless would start sweeps on top of a slow one, each polling and recording the same due jobs
+        (at 200 files, five stored transcriptions per job)."""
+        if self._sweep is not None and self._sweep.is_alive():
+            return False
+        self._sweep = threading.Thread(target=self._sweep_once, name="localcloud-run-sweep", daemon=True)
+        self._sweep.start()
+        return True
+
+    def _sweep_once(self) -> None:
+        try:
+            self.runtime.run_timer(SWEEP_FUNCTION)
+        except InvocationFailed as failure:
+            # The function logged what went wrong; the next tick sweeps again, as a deployed timer would.
+            log.warning("run.sweep.failed", error=str(failure))
 
     def _copy_transcripts(self, tracked: Tracked) -> None:
         assert tracked.view is not None

@@ -195,6 +195,10 @@ class JobStore:
         snapshot = self._load(record.id, self._now(now), missing_ok=True)
         return (snapshot or self._materialize(record, self._now(now))).view
 
+    def has_job_for(self, idempotency_key: str) -> bool:
+        """Whether a job was created for `idempotency_key` (one GET; `find` reads the job as well)."""
+        return self.backend.get(self.layout.claim(check_idempotency_key(idempotency_key))) is not None
+
     def get(self, job_id: str, *, now: datetime | None = None) -> JobView:
         """The job folded from its events (exact); raises JobNotFound."""
         return self.load(job_id, now=now).view

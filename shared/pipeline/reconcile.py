@@ -104,13 +104,13 @@ class InboxReconciler:
 
     def _has_job(self, decision: Accept) -> bool:
         store = self.orchestrator.store
-        if store.find(decision.idempotency_key) is not None:
+        if store.has_job_for(decision.idempotency_key):
             return True
         # An event's ETag and a listing's may differ in case (producers disagree): try the other spelling.
         etag = decision.etag or ""
         for spelling in {etag.upper(), etag.lower()} - {etag}:
             key = decision.idempotency_key[: -len(etag)] + spelling if etag else ""
-            if key and store.find(key) is not None:
+            if key and store.has_job_for(key):
                 return True
         return False
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import pytest
+
 from shared.events.oss import OssEvent
 from shared.jobs.model import JobState
 from shared.pipeline.handlers import handle_timer_event
@@ -70,3 +72,22 @@ def test_a_young_upload_is_left_to_its_event() -> None:
     world.oss.iter_list_pages = listing_with_times  # type: ignore[method-assign]
     assert reconciler.run().started == 0
     assert world.store.list().jobs == []
+
+
+def test_an_upload_that_has_its_job_costs_one_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = make_world()
+    for n in range(20):
+        _upload(world, f"inbox/{n}.wav", deliver=True)
+    reads: list[str] = []
+    original = world.backend.get
+
+    def counting_get(key: str) -> bytes | None:
+        reads.append(key)
+        return original(key)
+
+    monkeypatch.setattr(world.backend, "get", counting_get)
+    monkeypatch.setattr(world.backend, "list", lambda *a, **k: pytest.fail("no job is listed"))
+    report = InboxReconciler(world.orchestrator).run(limit=100)
+    assert (report.listed, report.started) == (20, 0)
+    job_reads = [key for key in reads if key != "jobs/_reconcile/inbox.json"]
+    assert len(job_reads) == 20 and all(key.startswith("jobs/_claims/") for key in job_reads)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -58,6 +59,20 @@ class JobsApi:
             timeout=30.0,
             transport=transport,
         )
+
+    def recent_uploads(self, since: datetime) -> list[JobView]:
+        """`transcribe_upload` jobs created at or after `since`, newest first (every page needed)."""
+        found: list[JobView] = []
+        params: dict[str, str] = {"type": JobType.TRANSCRIBE_UPLOAD.value, "limit": str(MAX_PAGE_SIZE)}
+        while True:
+            page = _parse(JobList, self._get("/v1/jobs", params), "GET /v1/jobs")
+            for view in page.jobs:
+                if view.created_at < since:
+                    return found
+                found.append(view)
+            if page.next_cursor is None:
+                return found
+            params["cursor"] = page.next_cursor
 
     def jobs_of(self, key: str) -> list[JobView]:
         """The `transcribe_upload` jobs of one uploaded object, newest first (one page: a run uploads each

@@ -291,8 +291,19 @@ class JobStore:
 
     # Transitions -------------------------------------------------------------------------------------
 
-    def claim_step(self, job_id: str, step_index: int, now: datetime | None = None) -> Claim | None:
+    def claim_step(
+        self,
+        job_id: str,
+        step_index: int,
+        now: datetime | None = None,
+        *,
+        snapshot: JobSnapshot | None = None,
+    ) -> Claim | None:
         """Claim the next attempt of a step, leased until now + lease.
+
+        `snapshot`: the job as the caller loaded it a moment ago, so it is not read again (a GET and a
+        LIST saved per claim). An older one only makes the claim lose its race: the claim event is
+        written only if absent.
 
         None when the step cannot be claimed now: an earlier step has not succeeded, the step is done
         (succeeded or failed), an attempt holds a live claim or awaits its submitted task, or another
@@ -300,7 +311,8 @@ class JobStore:
         (StepRetriesExhausted) is written and None returned.
         """
         moment = self._now(now)
-        snapshot = self.load(job_id, now=moment)
+        if snapshot is None or snapshot.record.id != job_id:
+            snapshot = self.load(job_id, now=moment)
         record = snapshot.record
         check_step(record, step_index)
         if any(step.state is not StepState.SUCCEEDED for step in snapshot.view.steps[:step_index]):

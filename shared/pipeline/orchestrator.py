@@ -271,12 +271,19 @@ class Orchestrator:
         return self._advance(job_id, now, recognise_now=recognise_now)[0].view
 
     def _advance(
-        self, job_id: str, now: datetime | None, *, recognise_now: bool = True
+        self,
+        job_id: str,
+        now: datetime | None,
+        *,
+        recognise_now: bool = True,
+        loaded: JobSnapshot | None = None,
     ) -> tuple[JobSnapshot, bool]:
-        """`advance`, answering the job's last snapshot and whether it was finalised and deactivated."""
+        """`advance`, answering the job's last snapshot and whether it was finalised and deactivated.
+        `loaded`: the job as the caller just read it (nothing written since), used instead of a read."""
         tried: set[int] = set()
         while True:
-            snapshot = self.store.load(job_id, now=now)
+            snapshot = loaded if loaded is not None else self.store.load(job_id, now=now)
+            loaded = None
             view = snapshot.view
             if view.state.is_final:
                 return snapshot, self._finalize(snapshot, now)
@@ -294,7 +301,7 @@ class Orchestrator:
             if not recognise_now and self._recognises_synchronously(snapshot.record, index):
                 publish_job_due(self.clients.mns, self.settings, job_id, snapshot.record.steps[index])
                 return snapshot, False
-            claim = self.store.claim_step(job_id, index, now=now)
+            claim = self.store.claim_step(job_id, index, now=now, snapshot=snapshot)
             if claim is not None:
                 self.runner.run(claim)
 
@@ -433,9 +440,10 @@ class Orchestrator:
             if not self.runner.poll(snapshot, step, now):
                 return snapshot
             report.completed += 1
+            after, left = self._advance(job_id, now)  # the poll recorded the outcome: read it
         else:
             report.advanced += 1
-        after, left = self._advance(job_id, now)
+            after, left = self._advance(job_id, now, loaded=snapshot)
         if after.view.state.is_final:
             report.finalized += 1
         return None if left else after

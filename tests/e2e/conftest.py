@@ -26,7 +26,7 @@ import pytest
 from localcloud.engines.wer import wer_report
 from localcloud.ports import ObjectCreated
 from localcloud.run.inputs import Sample, synthesize_sample
-from localcloud.run.watch import JobsApi, JobWatcher, Tracked
+from localcloud.run.watch import Completions, JobsApi, JobWatcher, Tracked
 from localcloud.runtime import FunctionRuntime
 from localcloud.runtime.triggers import subscription_name
 from localcloud.server import LocalCloud
@@ -98,8 +98,8 @@ class Chain:
         return self.oss.put_object(BUCKET, key, data).etag
 
     def job_of(self, key: str, etag: str) -> str:
-        """The job the upload started, found the way `make run` finds it (API listing + job record)."""
-        watcher = JobWatcher(self.api, datetime(2000, 1, 1, tzinfo=timezone.utc))
+        """The job the upload started, found the way `make run` finds it (the jobs of the upload's key)."""
+        watcher = JobWatcher(self.api, Completions())
         tracked = Tracked(item=None, key=key, etag=etag, uploaded_at=0.0)  # type: ignore[arg-type]
 
         def found() -> bool:

@@ -351,10 +351,20 @@ class ObjectStore:
         """Objects whose key starts with `prefix` and sorts after `start_after`, in key order."""
         self.require_bucket(bucket)
         low, high = prefix_range(prefix)
+        # One lower bound, chosen here: given both `key > ?` and `key >= ?`, SQLite may seek by the prefix
+        # and walk every row up to the start point, which made deep pages of a large listing slow.
+        after = start_after >= low
         rows = self.state.query(
-            "SELECT * FROM oss_objects WHERE bucket = ? AND key > ? AND key >= ? AND key < ? "
+            f"SELECT * FROM oss_objects WHERE bucket = ? AND key {'>' if after else '>='} ? AND key < ? "
             "AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?",
-            (bucket, start_after, low, high if high is not None else _ABOVE_ALL, len(prefix), prefix, limit),
+            (
+                bucket,
+                start_after if after else low,
+                high if high is not None else _ABOVE_ALL,
+                len(prefix),
+                prefix,
+                limit,
+            ),
         )
         return [self._record(row) for row in rows]
 

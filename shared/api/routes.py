@@ -128,7 +128,9 @@ def _jobs_of_source(orchestrator: Orchestrator, query: JobListQuery) -> JobList:
 def _get_job(call: ApiCall) -> HttpResponse:
     orchestrator = call.orchestrator()
     view = _job(orchestrator, call.request.path_params["job_id"])
-    attempts = tuple(orchestrator.webhooks.log.attempts(view.id))
+    # Only a job with a callback_url has attempts: the others cost no listing (issue 11).
+    callback = view.input.get("callback_url")
+    attempts = tuple(orchestrator.webhooks.log.attempts(view.id)) if callback else ()
     return json_response(view.model_copy(update={"webhook_attempts": attempts}))
 
 

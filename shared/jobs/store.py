@@ -577,7 +577,9 @@ class JobStore:
         if snapshot.view.state.is_final and not updated.view.state.is_final:
             # A late success undid a failure: the job runs again, so the sweep must see it again.
             self.backend.put(self.layout.active(event.job_id), b"")
-        updated = self._write_snapshot(updated)
+        # A recorded event is settled next (a LIST after the write), which folds in whatever a racing
+        # writer added: the stored snapshot need not be read first to merge with it.
+        updated = self._write_snapshot(updated, merge=not recorded)
         if recorded:
             updated = self._settle(updated, now)
         if recorded:
@@ -591,14 +593,20 @@ class JobStore:
             )
         return Transition(updated.view, recorded)
 
-    def _write_snapshot(self, snapshot: JobSnapshot) -> JobSnapshot:
+    def _write_snapshot(self, snapshot: JobSnapshot, *, merge: bool = True) -> JobSnapshot:
         """Merge `snapshot` with the stored one (a union of their events) and write the result unless
         the stored one holds it all already; returns the merged snapshot.
 
         The union means a snapshot never loses an event another writer put there, whatever the order in
-        which racing writers get here; `_settle` catches the events neither of them had seen.
+        which racing writers get here; `_settle` catches the events neither of them had seen. A writer
+        that settles right after (`merge=False`) skips the read: every event a stored snapshot holds was
+        written before it, so the settling LIST finds it too.
         """
         key = self.layout.state(snapshot.record.id)
+        if not merge:
+            mine = {self._event_key(event): event for event in snapshot.events}
+            self.backend.put(key, encode_snapshot(snapshot.record, mine, snapshot.view))
+            return snapshot
         current = self.backend.get(key)
         stored = decode_snapshot(current, snapshot.record.id) if current is not None else None
         mine = {self._event_key(event): event for event in snapshot.events}

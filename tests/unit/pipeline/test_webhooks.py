@@ -115,3 +115,28 @@ def test_the_attempts_show_in_the_job_view_the_api_answers() -> None:
     attempts = answer.json()["webhook_attempts"]
     assert [(a["attempt"], a["outcome"], a["status"]) for a in attempts] == [(1, "failed", 500)]
     assert attempts[0]["next_attempt_at"] is not None
+
+
+def test_a_job_without_a_callback_url_costs_no_listing_of_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from shared.api.app import ApiApp
+    from shared.pipeline.provider import PipelineProvider
+
+    world = _world(Receiver(failures=0))
+    view = world.orchestrator.submit_api_job("convert", {"source": "media/a.wav", "params": {"f": "mp3"}})
+    listed: list[str] = []
+    original = world.backend.list
+
+    def counting_list(prefix: str, *args: object, **kwargs: object) -> object:
+        listed.append(prefix)
+        return original(prefix, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world.backend, "list", counting_list)
+    provider = PipelineProvider("api", environ={"AUDIOCHAIN_API_TOKEN": "t"})
+    provider.orchestrator = lambda context=None: world.orchestrator  # type: ignore[method-assign]
+    app = ApiApp(provider, environ={"AUDIOCHAIN_API_TOKEN": "t"})
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://api") as client:
+        answer = client.get(f"/v1/jobs/{view.id}", headers={"Authorization": "Bearer t"})
+    assert answer.status_code == 200 and answer.json()["webhook_attempts"] == []
+    assert not [prefix for prefix in listed if "webhooks" in prefix]

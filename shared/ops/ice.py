@@ -29,6 +29,7 @@ from typing_extensions import Self
 from shared.errors import InvalidRequestError, ServiceResponseError, rule_error, rule_of
 from shared.ops.base import RequestModel, ResponseModel
 from shared.ops.enums import IceJobState, IceOutputFormat, SampleRate
+from shared.ops.limits import ICE_DESCRIPTION_MAX_BYTES
 from shared.ops.wire import (
     check_bucket_name,
     check_object_key,
@@ -52,7 +53,7 @@ __all__ = [
 
 _INPUT_MAX_CHARACTERS = 2000
 _TITLE_MAX_BYTES = 128
-DESCRIPTION_MAX_BYTES = 1024
+DESCRIPTION_MAX_BYTES = ICE_DESCRIPTION_MAX_BYTES
 _USER_DATA_MAX_BYTES = 512
 # `espeak:<voice>` is localcloud's twin only (its eSpeak voices); the pipeline lets it through only when ICE
 # is on loopback (shared.pipeline.voices).

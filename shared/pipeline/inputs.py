@@ -28,7 +28,7 @@ from shared.errors import InvalidRequestError, rule_error
 from shared.jobs.model import JobType
 from shared.ops.base import RequestModel
 from shared.ops.enums import AsrLanguage, IceOutputFormat, SampleRate
-from shared.ops.ice import DESCRIPTION_MAX_BYTES
+from shared.ops.limits import ICE_DESCRIPTION_MAX_BYTES as DESCRIPTION_MAX_BYTES
 from shared.ops.oss.common import raise_field_problems
 from shared.ops.oss.params import ConvertParams
 from shared.ops.wire import check_object_key, utf8_size, whole_number

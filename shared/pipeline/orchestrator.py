@@ -41,7 +41,7 @@ from shared.jobs.outbox import CompletionOutbox, outcome_of
 from shared.jobs.store import DueEntry, JobSnapshot, JobStore
 from shared.jobs.webhooks import WebhookLog
 from shared.logging import get_logger
-from shared.ops.asr.audio import MAX_REQUEST_BYTES
+from shared.ops.limits import ASR_MAX_REQUEST_BYTES as MAX_REQUEST_BYTES
 from shared.pipeline.decide import Ignore, decide_upload
 from shared.pipeline.handoff import JobDue, publish_job_due, recognises_synchronously
 from shared.pipeline.inputs import (

@@ -28,8 +28,8 @@ from pydantic import BaseModel
 
 from shared.errors import ConfigurationError, InvalidRequestError
 from shared.jobs.model import JobRecord, JobType, StepName
-from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AsrLanguage, AudioFormat, ImmAudioCodec, ImmContainer
+from shared.ops.limits import ASR_MAX_REQUEST_BYTES as MAX_REQUEST_BYTES
 from shared.ops.oss import AudioConcatRequest, AudioConvertRequest
 from shared.ops.oss.concat import MAX_OBJECTS
 from shared.pipeline.inputs import (

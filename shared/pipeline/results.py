@@ -29,10 +29,10 @@ from shared.pipeline.inputs import (
     UploadInput,
     input_of,
 )
-from shared.transcripts import Transcript, TranscriptChannel, TranscriptSentence, TranscriptWord
 
-if TYPE_CHECKING:  # annotations only: the response models load when a result is read
+if TYPE_CHECKING:  # annotations only: the models load when a result is read (not at every cold start)
     from shared.ops.asr import ChatCompletion, MultimodalGenerationResponse, TranscriptionResult
+    from shared.transcripts import Transcript
 
 COMPLETION_MESSAGE_TYPE = "audiochain.job.finished"
 COMPLETION_SCHEMA_VERSION = 1
@@ -52,6 +52,8 @@ def transcript_from_filetrans(
     `duration_ms` defaults to the end of the last sentence (the result file has no duration).
     Raises MalformedResponseError when the result cannot be a transcript.
     """
+    from shared.transcripts import Transcript, TranscriptChannel, TranscriptSentence, TranscriptWord
+
     try:
         channels = tuple(
             TranscriptChannel(
@@ -150,6 +152,8 @@ def _single_sentence(
     source: Mapping[str, Any] | None,
     language: str | None,
 ) -> Transcript:
+    from shared.transcripts import Transcript, TranscriptChannel, TranscriptSentence
+
     text = (text or "").strip()
     duration_ms = seconds * 1000 if seconds is not None and seconds >= 0 else None
     detected = _text(annotation.language) if annotation else None

@@ -33,8 +33,8 @@ from typing_extensions import Self
 
 from shared import env
 from shared.errors import ConfigurationError, InvalidRequestError, rule_of
-from shared.ops.asr.audio import MAX_REQUEST_BYTES
 from shared.ops.enums import AsrLanguage
+from shared.ops.limits import ASR_MAX_REQUEST_BYTES as MAX_REQUEST_BYTES
 from shared.ops.wire import check_bucket_name
 from shared.pipeline.callback_url import is_plain_http, loopback_http_allowed
 from shared.pipeline.recognition import UploadRule, parse_rules

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -19,13 +19,6 @@ from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.jobs.model import TASK_TIMED_OUT, Claim, JobRecord, JobType, StepName, StepView
 from shared.jobs.store import JobSnapshot, JobStore
 from shared.logging import get_logger
-from shared.ops.asr import (
-    ChatCompletion,
-    MultimodalGenerationResponse,
-    TaskStatusResponse,
-    TranscriptionResult,
-    assemble_stream,
-)
 from shared.ops.enums import DashScopeTaskStatus, IceJobState, ImmTaskStatus
 from shared.pipeline.inputs import TranscribeJobInput, input_of
 from shared.pipeline.keys import (
@@ -55,14 +48,9 @@ from shared.pipeline.results import (
 )
 from shared.pipeline.retry import task_failure_retryable
 from shared.pipeline.settings import PipelineSettings
-from shared.transcripts import (
-    SubtitleStyle,
-    channel_transcript,
-    render_json,
-    render_srt,
-    render_txt,
-    render_vtt,
-)
+
+if TYPE_CHECKING:
+    from shared.ops.asr import TaskStatusResponse
 
 log = get_logger(__name__)
 ClientT = TypeVar("ClientT")
@@ -141,6 +129,8 @@ class StepRunner:
         plan = plan_transcription(record, info.size, url, self.settings)
         dashscope = self._dashscope()
         if isinstance(plan, CompatiblePlan):
+            from shared.ops.asr import assemble_stream  # recognition only: not at every cold start
+
             completion = assemble_stream(dashscope.chat_completion_stream(plan.request))
             seconds = completion.usage.seconds if completion.usage is not None else None
             document = {
@@ -166,6 +156,18 @@ class StepRunner:
         )
 
     def _publish_transcripts(self, claim: Claim) -> None:
+        # The recogniser's models and the renderers are imported by the step that needs them, so a
+        # function's cold start does not load them (issue 11).
+        from shared.ops.asr import ChatCompletion, MultimodalGenerationResponse, TranscriptionResult
+        from shared.transcripts import (
+            SubtitleStyle,
+            channel_transcript,
+            render_json,
+            render_srt,
+            render_txt,
+            render_vtt,
+        )
+
         record, bucket = claim.record, self.settings.bucket
         raw = self.clients.oss.get_object_bytes(bucket, transcription_key(self.settings, record.id))
         try:

@@ -13,19 +13,75 @@ credentials); never at import time. Every client shares `http` when one is given
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any, cast
+
 import httpx
 
 from shared.auth.clock import Clock, utc_now
 from shared.auth.credentials import Credentials, CredentialsProvider
-from shared.clients.dashscope import DashScopeClient
-from shared.clients.ice import IceClient
-from shared.clients.imm import ImmClient
 from shared.clients.mns import MnsClient
 from shared.clients.oss import OssClient
 from shared.jobs.backend import OssBackend
 from shared.jobs.store import JobStore
 from shared.pipeline.orchestrator import Orchestrator
+from shared.pipeline.ports import DashScopePort, IcePort, ImmPort
 from shared.pipeline.settings import PipelineSettings
+
+
+class OnFirstUse:
+    """A client made by `build` when one of its attributes is first used.
+
+    DashScope, IMM and ICE are called by some steps only: a function that never reaches one neither
+    constructs its client nor imports its module (and the models it loads) at cold start (issue 11).
+    Thread-safe: instances with `InstanceConcurrency > 1` build it once.
+
+    >>> made = []
+    >>> client = OnFirstUse(lambda: made.append(1) or "built")
+    >>> made
+    []
+    >>> client.upper(), made
+    ('BUILT', [1])
+    """
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def resolve(self) -> Any:
+        """The client, built now if it was not yet."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolve(), name)
+
+
+def _dashscope(endpoint: str, key: str, http: httpx.Client | None) -> DashScopePort:
+    from shared.clients.dashscope import DashScopeClient
+
+    return DashScopeClient(endpoint, key, http=http)
+
+
+def _imm(
+    endpoint: str, credentials: CredentialsProvider | Credentials, http: httpx.Client | None, clock: Clock
+) -> ImmPort:
+    from shared.clients.imm import ImmClient
+
+    return ImmClient(endpoint, credentials, http=http, clock=clock)
+
+
+def _ice(
+    endpoint: str, credentials: CredentialsProvider | Credentials, http: httpx.Client | None, clock: Clock
+) -> IcePort:
+    from shared.clients.ice import IceClient
+
+    return IceClient(endpoint, credentials, http=http, clock=clock)
 
 
 def build_orchestrator(
@@ -42,13 +98,17 @@ def build_orchestrator(
     mns = None
     if settings.mns_endpoint or settings.account_id:
         mns = MnsClient(settings.mns_endpoint_url, credentials, http=http, clock=clock)
-    dashscope = None
+    dashscope: DashScopePort | None = None
     if dashscope_api_key:
-        dashscope = DashScopeClient(settings.dashscope_endpoint_url, dashscope_api_key, http=http)
-    imm = None
+        key = dashscope_api_key
+        endpoint = settings.dashscope_endpoint_url
+        dashscope = cast(DashScopePort, OnFirstUse(lambda: _dashscope(endpoint, key, http)))
+    imm: ImmPort | None = None
     if settings.imm_project:
-        imm = ImmClient(settings.imm_endpoint_url, credentials, http=http, clock=clock)
-    ice = IceClient(settings.ice_endpoint_url, credentials, http=http, clock=clock)
+        imm_endpoint = settings.imm_endpoint_url
+        imm = cast(ImmPort, OnFirstUse(lambda: _imm(imm_endpoint, credentials, http, clock)))
+    ice_endpoint = settings.ice_endpoint_url
+    ice = cast(IcePort, OnFirstUse(lambda: _ice(ice_endpoint, credentials, http, clock)))
     store = JobStore(
         OssBackend(oss, settings.bucket),
         settings.jobs_prefix,

@@ -8,7 +8,7 @@ The seed allows three ways to hand audio to Qwen-ASR:
     data:audio/mpeg;base64,<data>     the audio itself, standard base64
 
 Size rule we adopt (the seed says "10 MB", base64 adds a third): the request body, encoded as compact
-JSON in UTF-8 (see `AsrBodyModel.to_json_bytes`), must not exceed MAX_REQUEST_BYTES = 10 * 1024 * 1024
+JSON in UTF-8 (see `AsrBodyModel.to_json_bytes`), must not exceed MAX_REQUEST_BYTES = ASR_MAX_REQUEST_BYTES
 bytes. The request models check it and name the data URL's field when the audio is what does not fit.
 """
 

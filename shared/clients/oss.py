@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import httpx
 
@@ -65,13 +65,9 @@ from shared.clients.oss_models import (
 )
 from shared.clients.xmlsafe import UnsafeXmlError
 from shared.errors import InvalidRequestError, TransportError
-from shared.ops.oss import (
-    ASYNC_PROCESS_PARAM,
-    AsyncProcessResponse,
-    AudioConcatRequest,
-    AudioConvertRequest,
-    async_process_body,
-)
+
+if TYPE_CHECKING:
+    from shared.ops.oss import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
 
 # Job records and other small documents; media goes through get_object / download_to.
 DEFAULT_DOCUMENT_LIMIT = 8 * 1024 * 1024
@@ -463,6 +459,9 @@ class OssClient(ServiceClient):
 
         The body is the raw bytes `x-oss-async-process=<process>` with no Content-Type, as the SDKs send.
         """
+        # The async-processing models load with the first submission, not at every cold start.
+        from shared.ops.oss import ASYNC_PROCESS_PARAM, AsyncProcessResponse, async_process_body
+
         operation = "AsyncProcessObject"
         check_bucket(bucket, operation)
         check_key(key, operation)

@@ -10,9 +10,11 @@ re-export the same names.
 
 from __future__ import annotations
 
-__all__ = ["ASR_MAX_REQUEST_BYTES", "ICE_DESCRIPTION_MAX_BYTES"]
+__all__ = ["ASR_MAX_REQUEST_BYTES", "ICE_DESCRIPTION_MAX_BYTES", "OSS_CONCAT_MAX_OBJECTS"]
 
 # Qwen-ASR: the whole request body (JSON, UTF-8), a data: URL's audio included, at most 10 MiB.
 ASR_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+# OSS audio/concat: at most 11 objects merged, the source object included.
+OSS_CONCAT_MAX_OBJECTS = 11
 # ICE SubmitAudioProduceJob: Description, at most 1,024 bytes.
 ICE_DESCRIPTION_MAX_BYTES = 1024

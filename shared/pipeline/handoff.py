@@ -58,7 +58,7 @@ _SYNCHRONOUS_MODES = (TranscribeMode.SYNC, TranscribeMode.COMPATIBLE)
 class JobDue(BaseModel):
     """A job with a step due that the publisher would not run itself."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     kind: Literal["audiochain.job_due"]
     job_id: str

@@ -30,8 +30,7 @@ from shared.errors import ConfigurationError, InvalidRequestError
 from shared.jobs.model import JobRecord, JobType, StepName
 from shared.ops.enums import AsrLanguage, AudioFormat, ImmAudioCodec, ImmContainer
 from shared.ops.limits import ASR_MAX_REQUEST_BYTES as MAX_REQUEST_BYTES
-from shared.ops.oss import AudioConcatRequest, AudioConvertRequest
-from shared.ops.oss.concat import MAX_OBJECTS
+from shared.ops.limits import OSS_CONCAT_MAX_OBJECTS as MAX_OBJECTS
 from shared.pipeline.inputs import (
     ConvertJobInput,
     MergeEngine,
@@ -59,6 +58,7 @@ if TYPE_CHECKING:  # the service models load when a plan of their kind is made, 
     from shared.ops.asr import ChatCompletionRequest, FiletransRequest, MultimodalGenerationRequest
     from shared.ops.ice import SubmitAudioProduceJobRequest
     from shared.ops.imm import CreateMediaConvertTaskRequest
+    from shared.ops.oss import AudioConcatRequest, AudioConvertRequest
 
 # A well-formed id no real job has (its time part is the very end of the id range).
 PLACEHOLDER_JOB_ID = "j" + "0" * 26
@@ -136,6 +136,8 @@ class FiletransPlan:
 def plan_normalize(record: JobRecord, settings: PipelineSettings) -> OssConvertPlan:
     """The chain's first step: the upload to FLAC, 16 kHz, 16-bit, notifying the pipeline topic; mono, or
     with its channels kept when the upload's rule asks for them to be recognised separately."""
+    from shared.ops.oss import AudioConvertRequest  # the request models load with the first plan (issue 11)
+
     upload = input_of(record.input, UploadInput)
     request = AudioConvertRequest.build(
         params={**NORMALIZE_PARAMS, "ac": normalize_channel_count(upload.channels)},
@@ -158,6 +160,8 @@ def job_steps(job_type: JobType, job_input: BaseModel, settings: PipelineSetting
 def plan_convert(record: JobRecord, settings: PipelineSettings) -> OssConvertPlan:
     """A convert job: the caller's parameters, written to `outputs/<job_id>/<source stem>.<ext>`; or the
     second step of a merge to oga/amr: its FLAC merge to `outputs/<job_id>/merged.<ext>`."""
+    from shared.ops.oss import AudioConvertRequest  # the request models load with the first plan (issue 11)
+
     if record.type is JobType.MERGE:
         merge = input_of(record.input, MergeJobInput)
         request = AudioConvertRequest.build(
@@ -239,6 +243,8 @@ def choose_merge_engine(job: MergeJobInput, *, imm_available: bool) -> MergeEngi
 
 def plan_merge(record: JobRecord, settings: PipelineSettings) -> OssConcatPlan | ImmMergePlan:
     """A merge job on the engine `choose_merge_engine` picks, written to `outputs/<job_id>/merged.<ext>`."""
+    from shared.ops.oss import AudioConcatRequest  # the request models load with the first plan (issue 11)
+
     job = input_of(record.input, MergeJobInput)
     target = merged_key(settings, record.id, job.params.f)
     engine = choose_merge_engine(job, imm_available=settings.imm_project is not None)

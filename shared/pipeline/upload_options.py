@@ -26,6 +26,7 @@ Other `x-oss-meta-*` names are the uploader's own business and are ignored.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,13 @@ OPTIONS = ("language", "channels", "context")
 MIX_DOWN = "mono"
 AUTO_LANGUAGE = "auto"
 _OPERATION = "upload metadata"
-_CHANNELS = TypeAdapter(Channels)
+
+
+@functools.cache
+def _channels_adapter() -> TypeAdapter[Channels]:
+    # Built on first use: a TypeAdapter made at import builds its schema (and loads pydantic's plugin
+    # machinery) at every cold start, for metadata most uploads do not carry (issue 11).
+    return TypeAdapter(Channels)
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ def _channels(value: str) -> tuple[int, ...] | None:
         message = f"must be {MIX_DOWN} or 0-based channel numbers like 0,1, got {value!r}"
         raise _problem("channels", "channel_list", message)
     try:
-        return _CHANNELS.validate_python(tuple(int(part) for part in parts))
+        return _channels_adapter().validate_python(tuple(int(part) for part in parts))
     except ValidationError as error:
         message = "; ".join(str(problem["msg"]) for problem in error.errors(include_url=False))
         raise _problem("channels", "channel_list", f"{message} (got {value!r})") from None

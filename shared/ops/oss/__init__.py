@@ -4,6 +4,7 @@ Build a request, send `async_process_body(request.to_process())` to `POST /<key>
 the answer with `AsyncProcessResponse.parse`. On the receiving side (localcloud), `parse_process` reads the
 string and says which action it is.
 
+    >>> from shared.ops.oss import AudioConvertRequest, parse_process
     >>> request = AudioConvertRequest.build(
     ...     params={"f": "mp3", "ar": 16000, "ac": 1},
     ...     saveas={"bucket": "work", "object": "norm/a.{autoext}"},
@@ -14,26 +15,62 @@ string and says which action it is.
     True
 
 Modules behind this one: `common` (the process-string grammar and the request body), `params`
-(output parameters and per-format limits), `saveas` (sys/saveas and notify), `convert`, `concat`.
+(output parameters and per-format limits), `saveas` (sys/saveas and notify), `convert`, `concat`, and
+`answer` (the service's answer, and reading a process string back). Each name loads its module on first use
+(PEP 562): the pipeline's job inputs need `params` alone, and a function's cold start must not load every
+request model with it (issue 11).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from shared.ops.base import ResponseModel
-from shared.ops.oss.common import (
-    ASYNC_PROCESS_PARAM,
-    CONCAT_ACTION,
-    CONVERT_ACTION,
-    async_process_body,
-    process_from_body,
-    split_process,
-)
-from shared.ops.oss.concat import MAX_OBJECTS, AudioConcatRequest, ConcatClip, ConcatWire, ParsedConcat
-from shared.ops.oss.convert import AudioConvertRequest
-from shared.ops.oss.params import CONCAT_ORDER, CONVERT_ORDER, FORMAT_LIMITS, ConvertParams, check_inherited
-from shared.ops.oss.saveas import Notify, SaveAs, resolve_autoext
+if TYPE_CHECKING:
+    from shared.ops.oss.answer import AsyncProcessResponse, parse_process
+    from shared.ops.oss.common import ASYNC_PROCESS_PARAM, async_process_body, process_from_body
+    from shared.ops.oss.concat import MAX_OBJECTS, AudioConcatRequest, ConcatClip, ConcatWire, ParsedConcat
+    from shared.ops.oss.convert import AudioConvertRequest
+    from shared.ops.oss.params import (
+        CONCAT_ORDER,
+        CONVERT_ORDER,
+        FORMAT_LIMITS,
+        ConvertParams,
+        check_inherited,
+    )
+    from shared.ops.oss.saveas import Notify, SaveAs, resolve_autoext
+
+_MODULE_OF = {
+    "ASYNC_PROCESS_PARAM": "shared.ops.oss.common",
+    "AsyncProcessResponse": "shared.ops.oss.answer",
+    "AudioConcatRequest": "shared.ops.oss.concat",
+    "AudioConvertRequest": "shared.ops.oss.convert",
+    "CONCAT_ORDER": "shared.ops.oss.params",
+    "CONVERT_ORDER": "shared.ops.oss.params",
+    "ConcatClip": "shared.ops.oss.concat",
+    "ConcatWire": "shared.ops.oss.concat",
+    "ConvertParams": "shared.ops.oss.params",
+    "FORMAT_LIMITS": "shared.ops.oss.params",
+    "MAX_OBJECTS": "shared.ops.oss.concat",
+    "Notify": "shared.ops.oss.saveas",
+    "ParsedConcat": "shared.ops.oss.concat",
+    "SaveAs": "shared.ops.oss.saveas",
+    "async_process_body": "shared.ops.oss.common",
+    "check_inherited": "shared.ops.oss.params",
+    "parse_process": "shared.ops.oss.answer",
+    "process_from_body": "shared.ops.oss.common",
+    "resolve_autoext": "shared.ops.oss.saveas",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ASYNC_PROCESS_PARAM",
@@ -56,28 +93,3 @@ __all__ = [
     "process_from_body",
     "resolve_autoext",
 ]
-
-
-class AsyncProcessResponse(ResponseModel):
-    """The JSON answer to an async-processing request.
-
-    >>> AsyncProcessResponse.parse({"EventId": "e", "RequestId": "r", "TaskId": "t"}).task_id
-    't'
-    """
-
-    event_id: str = Field(alias="EventId")
-    request_id: str = Field(alias="RequestId")
-    task_id: str = Field(alias="TaskId")
-
-
-def parse_process(process: str) -> AudioConvertRequest | ParsedConcat:
-    """Read a process string and dispatch on its action.
-
-    audio/concat comes back as a ParsedConcat (its `/pre` and `/sur` lists as written), because the source
-    object is in the request path, not in the string; call `.to_request(key)` for the ordered clip list.
-    """
-    parts = split_process(process)
-    if parts.action == CONVERT_ACTION:
-        return AudioConvertRequest.from_parts(parts)
-    assert parts.action == CONCAT_ACTION  # split_process admits only these two actions
-    return ParsedConcat.from_parts(parts)

@@ -19,6 +19,7 @@ from typing_extensions import Self
 from shared.encoding import b64url_encode
 from shared.errors import InvalidRequestError
 from shared.ops.base import RequestModel
+from shared.ops.limits import OSS_CONCAT_MAX_OBJECTS
 from shared.ops.oss.common import (
     CONCAT_ACTION,
     LITERAL_NAMES,
@@ -46,7 +47,7 @@ from shared.ops.oss.saveas import (
 from shared.ops.wire import check_object_key, describe_control_characters
 
 MIN_OBJECTS = 2
-MAX_OBJECTS = 11  # the source object included
+MAX_OBJECTS = OSS_CONCAT_MAX_OBJECTS  # the source object included
 _CLIP_KEYS = ("o", "ss", "t")
 _COUNT_RULE = f"audio/concat merges {MIN_OBJECTS} to {MAX_OBJECTS} objects, the source object included"
 

@@ -13,8 +13,9 @@ The definitions live in the modules of this package: audio (audio reference, siz
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shared.ops.lazy import names_loaded_on_use
 
 if TYPE_CHECKING:
     from shared.ops.asr.audio import (
@@ -103,13 +104,7 @@ _MODULE_OF = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = names_loaded_on_use(__name__, _MODULE_OF)
 
 
 __all__ = [

@@ -162,9 +162,9 @@ class Completions:
         return taken
 
 
-# Running jobs read per round, in turn, for the progress lines (and to find a finished job whose
+# Running jobs read per round (4 a second), in turn, for the progress lines (and to find a finished job whose
 # announcement was lost). Small runs see every change at once; large ones see each job every few seconds.
-REFRESH_PER_ROUND = 2
+REFRESH_PER_ROUND = 1
 
 
 class JobWatcher:

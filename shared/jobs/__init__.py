@@ -34,9 +34,15 @@ from shared.jobs.model import (
     StepState,
     StepView,
     TaskRef,
+)
+from shared.jobs.store import (
+    DEFAULT_LEASE,
+    DEFAULT_MAX_ATTEMPTS,
+    HeldClaim,
+    JobSnapshot,
+    JobStore,
     Transition,
 )
-from shared.jobs.store import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, JobSnapshot, JobStore
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -46,6 +52,7 @@ __all__ = [
     "TASK_TIMED_OUT",
     "Claim",
     "EventKind",
+    "HeldClaim",
     "IdempotencyConflict",
     "InMemoryBackend",
     "JobLayout",

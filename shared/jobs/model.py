@@ -230,18 +230,6 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class Transition:
-    """The job after a record_* call, and whether this call's event was the one written.
-
-    `recorded` is False when an identical transition had been written before (a duplicate or a lost
-    race); the view then includes the earlier event, which is what stands.
-    """
-
-    view: JobView
-    recorded: bool
-
-
-@dataclass(frozen=True)
 class JobPage:
     jobs: list[JobView]
     next_cursor: str | None

@@ -33,7 +33,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,7 +73,6 @@ from shared.jobs.model import (
     StepName,
     StepState,
     TaskRef,
-    Transition,
 )
 from shared.jobs.snapshot import decode_snapshot, encode_snapshot, listed_view
 from shared.logging import get_logger
@@ -97,6 +96,28 @@ class JobSnapshot:
     facts: tuple[StepFacts, ...]
     view: JobView
     folded_at: datetime  # the "now" the fold judged leases and timeouts against
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The job after a record_* call, and whether this call's event was the one written.
+
+    `recorded` is False when an identical transition had been written before (a duplicate or a lost
+    race); the view then includes the earlier event, which is what stands. `snapshot` is the job as the
+    write left it (settled: its events listed after the write), for the caller's next transition.
+    """
+
+    view: JobView
+    recorded: bool
+    snapshot: JobSnapshot = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class HeldClaim(Claim):
+    """A Claim with the job as the claim's write left it: the holder records its outcome on that instead
+    of reading the job again (a GET and a LIST saved per step)."""
+
+    snapshot: JobSnapshot = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -336,9 +357,12 @@ class JobStore:
         event = self._event(
             record, step_index, step.attempt + 1, EventKind.CLAIMED, moment, lease_expires_at=lease_end
         )
-        if not self._write(snapshot, event, moment).recorded:
+        written = self._write(snapshot, event, moment)
+        if not written.recorded:
             return None
-        return Claim(record, step_index, record.steps[step_index], event.attempt, lease_end)
+        return HeldClaim(
+            record, step_index, record.steps[step_index], event.attempt, lease_end, written.snapshot
+        )
 
     def record_submitted(
         self,
@@ -350,10 +374,12 @@ class JobStore:
         task_id: str,
         targets: Sequence[str] = (),
         now: datetime | None = None,
+        snapshot: JobSnapshot | None = None,
     ) -> Transition:
-        """An attempt handed its work to a service task (`targets`: the `oss://bucket/key`s it writes)."""
+        """An attempt handed its work to a service task (`targets`: the `oss://bucket/key`s it writes).
+        `snapshot`: the job as the caller's last transition left it (`HeldClaim.snapshot`), not re-read."""
         moment = self._now(now)
-        snapshot = self.load(job_id, now=moment)
+        snapshot = self._held_or_loaded(job_id, snapshot, moment)
         check_step(snapshot.record, step_index)
         check_attempt(attempt)
         if not isinstance(task_id, str) or not task_id:
@@ -383,11 +409,13 @@ class JobStore:
         result: Mapping[str, Any] | None = None,
         task_id: str | None = None,
         now: datetime | None = None,
+        snapshot: JobSnapshot | None = None,
     ) -> Transition:
         """The step's work is done. `attempt=None` means the step's current (latest) attempt, which is
-        what a completion notification that arrives before its `submitted` is recorded against."""
+        what a completion notification that arrives before its `submitted` is recorded against.
+        `snapshot` as for `record_submitted`."""
         moment = self._now(now)
-        snapshot = self.load(job_id, now=moment)
+        snapshot = self._held_or_loaded(job_id, snapshot, moment)
         check_step(snapshot.record, step_index)
         number = self._attempt(snapshot, step_index, attempt)
         event = self._event(
@@ -412,10 +440,12 @@ class JobStore:
         message: str,
         retryable: bool,
         now: datetime | None = None,
+        snapshot: JobSnapshot | None = None,
     ) -> Transition:
-        """The attempt failed; `retryable` says whether a new attempt may help (see the fold's rules)."""
+        """The attempt failed; `retryable` says whether a new attempt may help (see the fold's rules).
+        `snapshot` as for `record_submitted`."""
         moment = self._now(now)
-        snapshot = self.load(job_id, now=moment)
+        snapshot = self._held_or_loaded(job_id, snapshot, moment)
         check_step(snapshot.record, step_index)
         number = self._attempt(snapshot, step_index, attempt)
         # The message is kept in OSS and shown by the API and the completion message: a service's message
@@ -480,6 +510,17 @@ class JobStore:
         self.backend.delete(self.layout.active(check_job_id(job_id)))
 
     # Internals -----------------------------------------------------------------------------------------
+
+    def _held_or_loaded(self, job_id: str, held: JobSnapshot | None, now: datetime) -> JobSnapshot:
+        """`held` (the job as this caller's last transition left it), or the job read now.
+
+        A held snapshot may lack an event another writer added since (a notification racing the
+        submission): the transition's own event is still written only if absent, and its settling LIST
+        folds in whatever it lacked, so the outcome is what a fresh read would have given.
+        """
+        if held is not None and held.record.id == job_id:
+            return held
+        return self.load(job_id, now=now)
 
     def _now(self, now: datetime | None) -> datetime:
         return as_utc(now if now is not None else self.clock())
@@ -591,7 +632,7 @@ class JobStore:
                 kind=event.kind.value,
                 job_state=updated.view.state.value,
             )
-        return Transition(updated.view, recorded)
+        return Transition(updated.view, recorded, updated)
 
     def _write_snapshot(self, snapshot: JobSnapshot, *, merge: bool = True) -> JobSnapshot:
         """Merge `snapshot` with the stored one (a union of their events) and write the result unless
@@ -673,6 +714,8 @@ __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "RETRIES_EXHAUSTED",
     "DueEntry",
+    "HeldClaim",
     "JobSnapshot",
     "JobStore",
+    "Transition",
 ]

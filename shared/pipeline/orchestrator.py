@@ -303,7 +303,8 @@ class Orchestrator:
                 return snapshot, False
             claim = self.store.claim_step(job_id, index, now=now, snapshot=snapshot)
             if claim is not None:
-                self.runner.run(claim)
+                # The job as the step's record left it (settled): the next round goes on from it.
+                loaded = self.runner.run(claim)
 
     def _finalize(self, snapshot: JobSnapshot, now: datetime | None = None) -> bool:
         """Publish the completion message once per outcome, deliver the job's webhook (if it has a

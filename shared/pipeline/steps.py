@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from shared.clients.errors import MalformedResponseError, ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.jobs.model import TASK_TIMED_OUT, Claim, JobRecord, JobType, StepName, StepView
-from shared.jobs.store import JobSnapshot, JobStore
+from shared.jobs.store import HeldClaim, JobSnapshot, JobStore, Transition
 from shared.logging import get_logger
 from shared.ops.enums import DashScopeTaskStatus, IceJobState, ImmTaskStatus
 from shared.pipeline.inputs import TranscribeJobInput, input_of
@@ -69,18 +69,23 @@ class StepRunner:
 
     # Running a claimed attempt -----------------------------------------------------------------------
 
-    def run(self, claim: Claim) -> None:
-        """Do (or hand to a service) the claimed attempt's work, and record what happened."""
+    def run(self, claim: Claim) -> JobSnapshot:
+        """Do (or hand to a service) the claimed attempt's work, and record what happened; the job as
+        that record left it (the caller goes on from it without reading the job again)."""
+        held = claim.snapshot if isinstance(claim, HeldClaim) else None
         try:
             if claim.attempt > 1 and self._targets_exist(claim.record, claim.step_index):
                 # An earlier attempt's task finished after all (its notification was lost): reuse it.
-                self._succeed(
-                    claim.record, claim.step_index, claim.attempt, {"detected_by": "existing_target"}
-                )
-                return
-            self._dispatch(claim)
+                return self._succeed(
+                    claim.record,
+                    claim.step_index,
+                    claim.attempt,
+                    {"detected_by": "existing_target"},
+                    held=held,
+                ).snapshot
+            return self._dispatch(claim, held).snapshot
         except (InvalidRequestError, ServiceError) as error:
-            self.fail(claim.record, claim.step_index, claim.attempt, error)
+            return self.fail(claim.record, claim.step_index, claim.attempt, error, held=held).snapshot
         except Exception as error:
             # A fault of ours (a bug, an unexpected answer) must not hold the claim for a whole lease: the
             # attempt is recorded as failed, retryably, so a redelivery or the sweep tries the next one at
@@ -92,10 +97,11 @@ class StepRunner:
                 code="InternalError",
                 message=f"{type(error).__name__}: {error}",
                 retryable=True,
+                snapshot=held,
             )
             raise
 
-    def _dispatch(self, claim: Claim) -> None:
+    def _dispatch(self, claim: Claim, held: JobSnapshot | None) -> Transition:
         record, step = claim.record, claim.step
         bucket = self.settings.bucket
         oss = self.clients.oss
@@ -103,25 +109,24 @@ class StepRunner:
             plan = plan_normalize(record, self.settings) if record.type is JobType.TRANSCRIBE_UPLOAD else None
             plan = plan or plan_convert(record, self.settings)
             answer = oss.submit_convert(bucket, plan.source_key, plan.request)
-            self._submitted(claim, SERVICE_OSS, answer.task_id, plan.target_key)
+            return self._submitted(claim, SERVICE_OSS, answer.task_id, plan.target_key, held)
         elif step is StepName.MERGE:
             merge = plan_merge(record, self.settings)
             if isinstance(merge, OssConcatPlan):
                 answer = oss.submit_concat(bucket, merge.request)
-                self._submitted(claim, SERVICE_OSS, answer.task_id, merge.target_key)
+                return self._submitted(claim, SERVICE_OSS, answer.task_id, merge.target_key, held)
             else:
                 created = self._imm().create_media_convert_task(merge.request)
-                self._submitted(claim, SERVICE_IMM, created.task_id, merge.target_key)
+                return self._submitted(claim, SERVICE_IMM, created.task_id, merge.target_key, held)
         elif step is StepName.SYNTHESIZE:
             speech = plan_speech(record, self.settings)
             produced = self._ice().submit_audio_produce_job(speech.request)
-            self._submitted(claim, SERVICE_ICE, produced.job_id, speech.target_key)
+            return self._submitted(claim, SERVICE_ICE, produced.job_id, speech.target_key, held)
         elif step is StepName.TRANSCRIBE:
-            self._transcribe(claim)
-        else:
-            self._publish_transcripts(claim)
+            return self._transcribe(claim, held)
+        return self._publish_transcripts(claim, held)
 
-    def _transcribe(self, claim: Claim) -> None:
+    def _transcribe(self, claim: Claim, held: JobSnapshot | None) -> Transition:
         record, bucket = claim.record, self.settings.bucket
         key = transcription_source(record, self.settings)
         info = self.clients.oss.head_object(bucket, key)
@@ -140,22 +145,25 @@ class StepRunner:
             }
             self._store_transcription(record, document)
             summary = {"mode": "compatible", "seconds": seconds, "request_id": completion.id}
-            self._succeed(record, claim.step_index, claim.attempt, summary)
-            return
+            return self._succeed(record, claim.step_index, claim.attempt, summary, held=held)
         if isinstance(plan, SyncPlan):
             response = dashscope.multimodal_generation(plan.request)
             seconds = response.usage.seconds if response.usage is not None else None
             document = {"mode": "sync", "seconds": seconds, "result": response.model_dump(mode="json")}
             self._store_transcription(record, document)
             summary = {"mode": "sync", "seconds": seconds, "request_id": response.request_id}
-            self._succeed(record, claim.step_index, claim.attempt, summary)
-            return
+            return self._succeed(record, claim.step_index, claim.attempt, summary, held=held)
         submitted = dashscope.submit_filetrans(plan.request)
-        self.store.record_submitted(
-            record.id, claim.step_index, claim.attempt, service=SERVICE_DASHSCOPE, task_id=submitted.task_id
+        return self.store.record_submitted(
+            record.id,
+            claim.step_index,
+            claim.attempt,
+            service=SERVICE_DASHSCOPE,
+            task_id=submitted.task_id,
+            snapshot=held,
         )
 
-    def _publish_transcripts(self, claim: Claim) -> None:
+    def _publish_transcripts(self, claim: Claim, held: JobSnapshot | None) -> Transition:
         # The recogniser's models and the renderers are imported by the step that needs them, so a
         # function's cold start does not load them (issue 11).
         from shared.ops.asr import ChatCompletion, MultimodalGenerationResponse, TranscriptionResult
@@ -221,7 +229,7 @@ class StepRunner:
             "sentences": sum(len(channel.sentences) for channel in transcript.channels),
             "excerpt": transcript.excerpt(),
         }
-        self._succeed(record, claim.step_index, claim.attempt, summary)
+        return self._succeed(record, claim.step_index, claim.attempt, summary, held=held)
 
     # Completing a submitted attempt ------------------------------------------------------------------
 
@@ -340,7 +348,15 @@ class StepRunner:
         """A service reported its task done (a notification): the step's outputs exist."""
         self._succeed(record, step_index, attempt, {"detected_by": "notification"}, task_id)
 
-    def fail(self, record: JobRecord, step_index: int, attempt: int | None, error: Exception) -> None:
+    def fail(
+        self,
+        record: JobRecord,
+        step_index: int,
+        attempt: int | None,
+        error: Exception,
+        *,
+        held: JobSnapshot | None = None,
+    ) -> Transition:
         if isinstance(error, ServiceError):
             code, message, retryable = error.code, str(error), error.retryable
         else:
@@ -348,20 +364,23 @@ class StepRunner:
         log.warning(
             "job.step.failed", job_id=record.id, step_index=step_index, code=code, retryable=retryable
         )
-        self.store.record_failed(
-            record.id, step_index, attempt, code=code, message=message, retryable=retryable
+        return self.store.record_failed(
+            record.id, step_index, attempt, code=code, message=message, retryable=retryable, snapshot=held
         )
 
     # Helpers -----------------------------------------------------------------------------------------
 
-    def _submitted(self, claim: Claim, service: str, task_id: str, target_key: str) -> None:
-        self.store.record_submitted(
+    def _submitted(
+        self, claim: Claim, service: str, task_id: str, target_key: str, held: JobSnapshot | None
+    ) -> Transition:
+        return self.store.record_submitted(
             claim.job_id,
             claim.step_index,
             claim.attempt,
             service=service,
             task_id=task_id,
             targets=(oss_uri(self.settings.bucket, target_key),),
+            snapshot=held,
         )
 
     def _succeed(
@@ -371,10 +390,12 @@ class StepRunner:
         attempt: int | None,
         result: dict[str, Any],
         task_id: str | None = None,
-    ) -> None:
+        *,
+        held: JobSnapshot | None = None,
+    ) -> Transition:
         outputs = step_outputs(record, step_index, self.settings)
-        self.store.record_succeeded(
-            record.id, step_index, attempt, outputs=outputs, result=result, task_id=task_id
+        return self.store.record_succeeded(
+            record.id, step_index, attempt, outputs=outputs, result=result, task_id=task_id, snapshot=held
         )
 
     def _targets_exist(self, record: JobRecord, step_index: int) -> bool:

@@ -16,7 +16,7 @@ from shared.jobs.backend import InMemoryBackend
 from shared.jobs.codec import encode
 from shared.jobs.model import EventKind, JobState, StepEvent, StepState
 from shared.jobs.snapshot import decode_snapshot
-from shared.jobs.store import JobStore
+from shared.jobs.store import HeldClaim, JobStore
 from tests.unit.jobs.conftest import Clock
 
 
@@ -219,3 +219,39 @@ def test_a_filtered_listing_examines_at_most_its_scan_limit_per_call(
     assert page.jobs == [] and page.next_cursor is not None
     assert store.list(state="succeeded", cursor=page.next_cursor).next_cursor is None
     assert len(store.list(state="queued", limit=10).jobs) == 4  # a short page, to be continued
+
+
+def test_a_held_claim_records_its_outcome_without_reading_the_job_again() -> None:
+    backend = CountingBackend()
+    store = JobStore(backend)
+    view, _ = store.create_or_get("transcribe_upload", {"source": "in/a.wav"}, "upload-held")
+    claim = store.claim_step(view.id, 0)
+    assert isinstance(claim, HeldClaim)
+    backend.calls.clear()
+    submitted = store.record_submitted(
+        view.id, 0, claim.attempt, service="oss", task_id="t-0", snapshot=claim.snapshot
+    )
+    # The event (put_if_absent), the snapshot (put) and the settling LIST: no GET, one LIST.
+    assert (backend.calls["get"], backend.calls["list"]) == (0, 1)
+    succeeded = store.record_succeeded(
+        view.id, 0, claim.attempt, outputs={"o": "work/0"}, snapshot=submitted.snapshot
+    )
+    assert succeeded.view.steps[0].state is StepState.SUCCEEDED
+    assert store.get(view.id) == succeeded.view
+
+
+def test_an_event_written_after_the_claim_is_folded_in_by_the_settling_listing() -> None:
+    store = JobStore(InMemoryBackend())
+    view, _ = store.create_or_get("transcribe_upload", {"source": "in/a.wav"}, "upload-race")
+    claim = store.claim_step(view.id, 0)
+    assert isinstance(claim, HeldClaim)
+    # A completion notification records the success before the submitter records its submission.
+    store.record_succeeded(view.id, 0, None, outputs={"o": "work/0"})
+    late = store.record_submitted(
+        view.id, 0, claim.attempt, service="oss", task_id="t-0", snapshot=claim.snapshot
+    )
+    assert late.recorded and late.view.steps[0].state is StepState.SUCCEEDED
+    assert late.snapshot.view == store.get(view.id)
+    assert stored_snapshot_keys(store.backend, view.id) == {  # type: ignore[arg-type]
+        key for key in store.backend.list(f"jobs/{view.id}/events/")
+    }

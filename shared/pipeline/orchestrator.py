@@ -209,7 +209,7 @@ class Orchestrator:
                 status=getattr(notification.status, "value", notification.status),
             )
             return None
-        record, step_index, attempt = match
+        record, step_index, attempt, loaded = match
         task_id = _task_id(notification)
         if isinstance(notification, TaskNotification):
             final, succeeded = notification.is_final, notification.succeeded
@@ -218,20 +218,23 @@ class Orchestrator:
             final, succeeded = notification.is_final, notification.succeeded
             code, message = notification.error_code, notification.error_message
         if not final:
-            return self.store.get(record.id)
+            return loaded.view
+        # Recorded on the job as the match just read it, and advanced from what the record left: the
+        # job is read once per notification, not three times.
         if succeeded:
-            self.runner.succeed(record, step_index, attempt, task_id)
+            recorded = self.runner.succeed(record, step_index, attempt, task_id, held=loaded)
         else:
-            self.runner.task_failed(record, step_index, attempt, code, message)
-        return self.advance(record.id)
+            recorded = self.runner.task_failed(record, step_index, attempt, code, message, held=loaded)
+        return self._advance(record.id, None, loaded=recorded.snapshot)[0].view
 
-    def _match(self, notification: Notification) -> tuple[JobRecord, int, int | None] | None:
+    def _match(self, notification: Notification) -> tuple[JobRecord, int, int | None, JobSnapshot] | None:
+        """The job, step and attempt a notification is about, and the job as read to find them."""
         task_id = _task_id(notification)
         ref = self.store.find_task(task_id) if task_id else None
         if ref is not None:
             snapshot = self._load(ref.job_id)
             if snapshot is not None:
-                return snapshot.record, ref.step_index, ref.attempt
+                return snapshot.record, ref.step_index, ref.attempt, snapshot
         targets = notification.target_keys() if isinstance(notification, TaskNotification) else []
         for bucket, key in targets:
             job_id = job_id_from_key(key, self.settings)
@@ -240,14 +243,14 @@ class Orchestrator:
                 continue
             for index in range(len(snapshot.record.steps)):
                 if key in step_targets(snapshot.record, index, self.settings):
-                    return snapshot.record, index, None
+                    return snapshot.record, index, None, snapshot
         job_id = _user_data_job_id(notification)
         snapshot = self._load(job_id) if job_id else None
         if snapshot is not None:
             record = snapshot.record
             tasked = [i for i in range(len(record.steps)) if step_targets(record, i, self.settings)]
             if tasked:
-                return record, tasked[0], None
+                return record, tasked[0], None, snapshot
         return None
 
     def _load(self, job_id: str) -> JobSnapshot | None:

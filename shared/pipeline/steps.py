@@ -331,22 +331,40 @@ class StepRunner:
         return True
 
     def task_failed(
-        self, record: JobRecord, step_index: int, attempt: int | None, code: str | None, message: str | None
-    ) -> None:
-        """A service reported its task failed; retry only when the code says a retry can help."""
+        self,
+        record: JobRecord,
+        step_index: int,
+        attempt: int | None,
+        code: str | None,
+        message: str | None,
+        *,
+        held: JobSnapshot | None = None,
+    ) -> Transition:
+        """A service reported its task failed; retry only when the code says a retry can help. `held`:
+        the job as the caller just read it (not read again)."""
         error_code = code or "TaskFailed"
-        self.store.record_failed(
+        return self.store.record_failed(
             record.id,
             step_index,
             attempt,
             code=error_code,
             message=message or f"the task failed ({error_code})",
             retryable=task_failure_retryable(error_code),
+            snapshot=held,
         )
 
-    def succeed(self, record: JobRecord, step_index: int, attempt: int | None, task_id: str | None) -> None:
-        """A service reported its task done (a notification): the step's outputs exist."""
-        self._succeed(record, step_index, attempt, {"detected_by": "notification"}, task_id)
+    def succeed(
+        self,
+        record: JobRecord,
+        step_index: int,
+        attempt: int | None,
+        task_id: str | None,
+        *,
+        held: JobSnapshot | None = None,
+    ) -> Transition:
+        """A service reported its task done (a notification): the step's outputs exist. `held` as for
+        `task_failed`."""
+        return self._succeed(record, step_index, attempt, {"detected_by": "notification"}, task_id, held=held)
 
     def fail(
         self,

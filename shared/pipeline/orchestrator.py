@@ -441,10 +441,11 @@ class Orchestrator:
             return snapshot  # backing off: a throttled or failing service gets time to recover
         if step.state is StepState.SUBMITTED:
             report.polled += 1
-            if not self.runner.poll(snapshot, step, now):
+            recorded = self.runner.poll(snapshot, step, now)
+            if recorded is None:
                 return snapshot
             report.completed += 1
-            after, left = self._advance(job_id, now)  # the poll recorded the outcome: read it
+            after, left = self._advance(job_id, now, loaded=recorded)  # from what the poll's record left
         else:
             report.advanced += 1
             after, left = self._advance(job_id, now, loaded=snapshot)

@@ -233,24 +233,24 @@ class StepRunner:
 
     # Completing a submitted attempt ------------------------------------------------------------------
 
-    def poll(self, snapshot: JobSnapshot, step: StepView, now: datetime) -> bool:
-        """Ask the service about a submitted attempt; True when an outcome was recorded."""
+    def poll(self, snapshot: JobSnapshot, step: StepView, now: datetime) -> JobSnapshot | None:
+        """Ask the service about a submitted attempt; when an outcome was recorded (on `snapshot`, the job
+        as the sweep just read it), the job as that record left it, else None."""
         record = snapshot.record
         try:
-            done = self._poll_service(record, step)
+            done = self._poll_service(record, step, snapshot)
         except (InvalidRequestError, ServiceError) as error:
             if not (isinstance(error, ServiceError) and error.retryable):
-                self.fail(record, step.index, step.attempt, error)
-                return True
+                return self.fail(record, step.index, step.attempt, error, held=snapshot).snapshot
             # Tried again next sweep, but still under the task timeout below: a status that can never
             # be read must not keep the job running (and polled) for ever.
             log.warning("step.poll.failed_retry_next_sweep", job_id=record.id, code=error.code)
-            done = False
-        if done:
-            return True
+            done = None
+        if done is not None:
+            return done.snapshot
         started = step.submitted_at or step.started_at
         if started is not None and now - started > self.settings.task_timeout:
-            self.store.record_failed(
+            return self.store.record_failed(
                 record.id,
                 step.index,
                 step.attempt,
@@ -259,43 +259,56 @@ class StepRunner:
                 f"{self.settings.task_timeout_seconds} s",
                 retryable=True,
                 now=now,
-            )
-            return True
-        return False
+                snapshot=snapshot,
+            ).snapshot
+        return None
 
-    def _poll_service(self, record: JobRecord, step: StepView) -> bool:
+    def _poll_service(self, record: JobRecord, step: StepView, held: JobSnapshot) -> Transition | None:
+        """The outcome the service reports, recorded on `held`; None while the task runs (or an IMM/ICE
+        task in a state that is neither)."""
         task_id = step.task_id or ""
         if step.service == SERVICE_OSS:
             if not self._targets_exist(record, step.index):
-                return False
-            self._succeed(record, step.index, step.attempt, {"detected_by": "sweep"}, task_id)
-            return True
+                return None
+            return self._succeed(
+                record, step.index, step.attempt, {"detected_by": "sweep"}, task_id, held=held
+            )
         if step.service == SERVICE_DASHSCOPE:
             status = self._dashscope().get_task(task_id)
-            return self.complete_transcription(record, step.index, step.attempt, status)
+            return self.complete_transcription(record, step.index, step.attempt, status, held=held)
         if step.service == SERVICE_IMM:
             if self.settings.imm_project is None or self.clients.imm is None:
-                return False
+                return None
             task = self.clients.imm.get_task(self.settings.imm_project, task_id)
             if task.status is ImmTaskStatus.SUCCEEDED:
-                self._succeed(record, step.index, step.attempt, {"status": task.status.value}, task_id)
-            elif task.status.is_final:
-                self.task_failed(record, step.index, step.attempt, task.code, task.message)
-            return task.status.is_final
+                summary = {"status": task.status.value}
+                return self._succeed(record, step.index, step.attempt, summary, task_id, held=held)
+            if task.status.is_final:
+                return self.task_failed(record, step.index, step.attempt, task.code, task.message, held=held)
+            return None
         if step.service == SERVICE_ICE:
             job = self._ice().get_smart_handle_job(task_id)
             if job.state is IceJobState.FINISHED:
-                self._succeed(record, step.index, step.attempt, {"status": job.state.value}, task_id)
-            elif job.state is IceJobState.FAILED:
-                self.task_failed(record, step.index, step.attempt, job.error_code, job.error_message)
-            return job.state.is_final
+                summary = {"status": job.state.value}
+                return self._succeed(record, step.index, step.attempt, summary, task_id, held=held)
+            if job.state is IceJobState.FAILED:
+                return self.task_failed(
+                    record, step.index, step.attempt, job.error_code, job.error_message, held=held
+                )
+            return None
         log.warning("step.unknown_service", job_id=record.id, service=step.service)
-        return False
+        return None
 
     def complete_transcription(
-        self, record: JobRecord, step_index: int, attempt: int, status: TaskStatusResponse
-    ) -> bool:
-        """Record a filetrans task's end (downloading its result); False while it still runs."""
+        self,
+        record: JobRecord,
+        step_index: int,
+        attempt: int,
+        status: TaskStatusResponse,
+        *,
+        held: JobSnapshot | None = None,
+    ) -> Transition | None:
+        """Record a filetrans task's end (downloading its result); None while it still runs."""
         task_id = status.output.task_id
         if status.status is DashScopeTaskStatus.SUCCEEDED:
             url = status.transcription_url
@@ -313,22 +326,21 @@ class StepRunner:
             }
             self._store_transcription(record, document)
             summary = {"mode": "filetrans", "task_id": task_id, "seconds": seconds}
-            self._succeed(record, step_index, attempt, summary, task_id)
-            return True
+            return self._succeed(record, step_index, attempt, summary, task_id, held=held)
         failure = status.failure
         if failure is None:
-            return False
+            return None
         # UNKNOWN: the service lost the task (or it expired); a new submission can succeed.
         lost = status.status is DashScopeTaskStatus.UNKNOWN
-        self.store.record_failed(
+        return self.store.record_failed(
             record.id,
             step_index,
             attempt,
             code=failure.code,
             message=failure.message,
             retryable=lost or task_failure_retryable(failure.code),
+            snapshot=held,
         )
-        return True
 
     def task_failed(
         self,

@@ -9,7 +9,8 @@ grow with the run (issue 11):
   run subscribes to it: `Completions`), and a few running jobs per round are read in turn for the progress
   lines, which also finds a job whose announcement was lost.
 
-Following N uploads thus costs a bounded number of reads per round, not N, and the run does O(N) work in all.
+Following N uploads thus costs a bounded number of calls per round (LOOKUPS_PER_ROUND + REFRESH_PER_ROUND,
+plus one per announced job), not N, and the run does O(N) work in all.
 
     watcher = JobWatcher(JobsApi(runtime.http_url("api"), token), completions)
     for tracked, text in watcher.poll(uploads, elapsed=3.2):
@@ -165,6 +166,9 @@ class Completions:
 # Running jobs read per round (4 a second), in turn, for the progress lines (and to find a finished job whose
 # announcement was lost). Small runs see every change at once; large ones see each job every few seconds.
 REFRESH_PER_ROUND = 1
+# Uploads not yet matched to their job, looked up per round (in turn): right after a large upload, or for
+# an upload whose job never appears, a round still costs a bounded number of calls.
+LOOKUPS_PER_ROUND = 8
 
 
 class JobWatcher:
@@ -178,23 +182,20 @@ class JobWatcher:
         self.refresh_per_round = refresh_per_round
         self._announced: set[str] = set()
         self._turn = 0  # where the next round's progress reads start among the running jobs
+        self._lookup_turn = 0  # the same among the uploads not matched yet
 
     def poll(self, uploads: list[Tracked], elapsed: float) -> list[tuple[Tracked, str]]:
         """One round: match new uploads, read the announced jobs and a few running ones; (upload, change)."""
         changes: list[tuple[Tracked, str]] = []
-        for upload in uploads:
-            if upload.job_id is None:
-                self._match(upload, elapsed, changes)
+        unmatched = [upload for upload in uploads if upload.job_id is None]
+        lookups, self._lookup_turn = _in_turn(unmatched, self._lookup_turn, LOOKUPS_PER_ROUND)
+        for upload in lookups:
+            self._match(upload, elapsed, changes)
         self._announced |= self.completions.take()
         running = [upload for upload in uploads if upload.job_id is not None and not upload.finished]
         announced = [upload for upload in running if upload.job_id in self._announced]
         others = [upload for upload in running if upload.job_id not in self._announced]
-        if others:
-            start = self._turn % len(others)
-            turn = (others[start:] + others[:start])[: self.refresh_per_round]
-            self._turn = start + len(turn)
-        else:
-            turn = []
+        turn, self._turn = _in_turn(others, self._turn, self.refresh_per_round)
         for upload in announced + turn:
             assert upload.job_id is not None
             self._update(upload, self.api.job(upload.job_id), elapsed, changes)
@@ -220,6 +221,19 @@ class JobWatcher:
             upload.finished_at = elapsed
         if text:
             changes.append((upload, text))
+
+
+def _in_turn(items: list[Tracked], start: int, count: int) -> tuple[list[Tracked], int]:
+    """Up to `count` of `items` from position `start` on, wrapping; and where the next turn starts.
+
+    >>> _in_turn(list("abcde"), 4, 2)
+    (['e', 'a'], 6)
+    """
+    if not items:
+        return [], start
+    first = start % len(items)
+    chosen = (items[first:] + items[:first])[:count]
+    return chosen, first + len(chosen)
 
 
 def _same_version(recorded: str, uploaded: str) -> bool:

@@ -79,6 +79,8 @@ from shared.logging import get_logger
 from shared.runtime.redaction import scrub_text
 
 DEFAULT_LEASE = timedelta(minutes=10)
+# How old a caller's snapshot may be and still stand in for a read (`record_*(snapshot=...)`).
+HELD_SNAPSHOT_AGE = timedelta(seconds=1)
 DEFAULT_MAX_ATTEMPTS = 3
 _MAX_LIST = 1000
 _SCAN_LIMIT = 1000  # jobs one filtered listing call examines at most (a GET each)
@@ -217,8 +219,14 @@ class JobStore:
         return (snapshot or self._materialize(record, self._now(now))).view
 
     def has_job_for(self, idempotency_key: str) -> bool:
-        """Whether a job was created for `idempotency_key` (one GET; `find` reads the job as well)."""
-        return self.backend.get(self.layout.claim(check_idempotency_key(idempotency_key))) is not None
+        """Whether the job for `idempotency_key` was created in full: its claim and its job.json (two GETs;
+        `find` reads the whole job). A creator that stopped between the two left a job no sweep sees,
+        which only `create_or_get` completes: False then, so the caller starts the upload again."""
+        raw = self.backend.get(self.layout.claim(check_idempotency_key(idempotency_key)))
+        if raw is None:
+            return False
+        record = JobRecord.model_validate_json(raw)
+        return self.backend.get(self.layout.job(record.id)) is not None
 
     def get(self, job_id: str, *, now: datetime | None = None) -> JobView:
         """The job folded from its events (exact); raises JobNotFound."""
@@ -516,9 +524,11 @@ class JobStore:
 
         A held snapshot may lack an event another writer added since (a notification racing the
         submission): the transition's own event is still written only if absent, and its settling LIST
-        folds in whatever it lacked, so the outcome is what a fresh read would have given.
+        folds in whatever it lacked, so the outcome is what a fresh read would have given. One older than
+        HELD_SNAPSHOT_AGE (a long synchronous recognition since the claim) is read again anyway, so the
+        window in which the caller decides on stale state stays what a read-then-write always had.
         """
-        if held is not None and held.record.id == job_id:
+        if held is not None and held.record.id == job_id and now - held.folded_at <= HELD_SNAPSHOT_AGE:
             return held
         return self.load(job_id, now=now)
 
@@ -615,7 +625,8 @@ class JobStore:
         others = tuple(e for e in snapshot.events if e.identity != event.identity)
         events = (*others, standing) if standing is not None else others
         updated = self._fold(snapshot.record, events, now)
-        if snapshot.view.state.is_final and not updated.view.state.is_final:
+        revived = snapshot.view.state.is_final and not updated.view.state.is_final
+        if revived:
             # A late success undid a failure: the job runs again, so the sweep must see it again.
             self.backend.put(self.layout.active(event.job_id), b"")
         # A recorded event is settled next (a LIST after the write), which folds in whatever a racing
@@ -623,6 +634,10 @@ class JobStore:
         updated = self._write_snapshot(updated, merge=not recorded)
         if recorded:
             updated = self._settle(updated, now)
+            if not revived and not updated.view.state.is_final and self._was_final_without(updated, event):
+                # The same, seen only now: the caller's snapshot (held since its claim) predates the
+                # failure that ended the job, which the settling listing brought in.
+                self.backend.put(self.layout.active(event.job_id), b"")
         if recorded:
             log.info(
                 "job.step.transition",
@@ -661,6 +676,11 @@ class JobStore:
                 snapshot = self._fold(snapshot.record, _sorted_events(mine), snapshot.folded_at)
         self.backend.put(key, encode_snapshot(snapshot.record, mine, snapshot.view))
         return snapshot
+
+    def _was_final_without(self, snapshot: JobSnapshot, event: StepEvent) -> bool:
+        """Whether the job had ended before `event` (its other events fold to a final state)."""
+        others = tuple(e for e in snapshot.events if e.identity != event.identity)
+        return self._fold(snapshot.record, others, snapshot.folded_at).view.state.is_final
 
     def _settle(self, snapshot: JobSnapshot, now: datetime) -> JobSnapshot:
         """After writing an event and the snapshot: LIST the events once more and fold in any a racing

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from localcloud.ports import ObjectRecord
 from localcloud.services.oss.errors import INVALID_ARGUMENT
 from localcloud.services.oss.store import ObjectStore
+from localcloud.state import prefix_range
 
-# Sorts after every character a key can continue with: resuming here skips a whole common prefix.
-_PAST_PREFIX = "\U0010ffff"
 _BATCH = 1000
 # Rows read per query when rolling keys up by a delimiter: a folder's first key, and a few after it.
 _DELIMITED_BATCH = 16
@@ -46,6 +45,7 @@ def list_page(
     """Up to `max_keys` objects and common prefixes under `prefix` that sort after `after`."""
     page = ListingPage()
     cursor = after
+    resume_at: str | None = None  # past a common prefix: the first key that can follow all of its keys
     while True:
         # No more rows than the page can still take (plus one, to know it is truncated); with a delimiter
         # fewer still, since every row under a common prefix after the first is skipped: the walk seeks past
@@ -53,7 +53,7 @@ def list_page(
         # read 20,000 rows (issue 11's listing benchmark).
         wanted = min(_BATCH, max(1, max_keys - page.count + 1))
         batch = min(wanted, _DELIMITED_BATCH) if delimiter else wanted
-        records = store.list(bucket, prefix=prefix, start_after=cursor, limit=batch)
+        records = store.list(bucket, prefix=prefix, start_after=cursor, start_at=resume_at, limit=batch)
         skipping: str | None = None  # the common prefix whose keys are being passed over
         for record in records:
             cursor = record.key
@@ -77,7 +77,11 @@ def list_page(
         if len(records) < batch:
             return page
         if skipping is not None:
-            cursor = skipping + _PAST_PREFIX
+            # Every key under `skipping` sorts before this bound, whatever follows the delimiter (a key
+            # may continue with U+10FFFF, so "skipping + U+10FFFF" is not past them all).
+            resume_at = prefix_range(skipping)[1]
+            if resume_at is None:
+                return page
 
 
 def _common_prefix(key: str, prefix: str, delimiter: str) -> str | None:

@@ -346,25 +346,29 @@ class ObjectStore:
         return True
 
     def list(
-        self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        start_after: str = "",
+        start_at: str | None = None,
+        limit: int = 1000,
     ) -> list[ObjectRecord]:
-        """Objects whose key starts with `prefix` and sorts after `start_after`, in key order."""
+        """Objects whose key starts with `prefix`, sorts after `start_after` and not before `start_at`, in
+        key order."""
         self.require_bucket(bucket)
         low, high = prefix_range(prefix)
         # One lower bound, chosen here: given both `key > ?` and `key >= ?`, SQLite may seek by the prefix
         # and walk every row up to the start point, which made deep pages of a large listing slow.
-        after = start_after >= low
+        bound, inclusive = low, True
+        if start_at is not None and start_at > bound:
+            bound = start_at
+        if start_after >= bound:
+            bound, inclusive = start_after, False
         rows = self.state.query(
-            f"SELECT * FROM oss_objects WHERE bucket = ? AND key {'>' if after else '>='} ? AND key < ? "
+            f"SELECT * FROM oss_objects WHERE bucket = ? AND key {'>=' if inclusive else '>'} ? AND key < ? "
             "AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?",
-            (
-                bucket,
-                start_after if after else low,
-                high if high is not None else _ABOVE_ALL,
-                len(prefix),
-                prefix,
-                limit,
-            ),
+            (bucket, bound, high if high is not None else _ABOVE_ALL, len(prefix), prefix, limit),
         )
         return [self._record(row) for row in rows]
 

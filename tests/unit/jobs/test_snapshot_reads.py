@@ -255,3 +255,29 @@ def test_an_event_written_after_the_claim_is_folded_in_by_the_settling_listing()
     assert stored_snapshot_keys(store.backend, view.id) == {  # type: ignore[arg-type]
         key for key in store.backend.list(f"jobs/{view.id}/events/")
     }
+
+
+def test_a_late_success_on_a_held_snapshot_puts_the_revived_job_back_in_the_sweep() -> None:
+    store = JobStore(InMemoryBackend(), clock=Clock(), max_attempts=1)
+    view, _ = store.create_or_get("transcribe_upload", {"source": "in/a.wav"}, "upload-late")
+    claim = store.claim_step(view.id, 0)
+    assert isinstance(claim, HeldClaim)
+    # While the holder works, the attempt is failed for good and the job finalised (out of the sweep).
+    assert store.record_failed(view.id, 0, 1, code="Bad", message="bad", retryable=False).view.state.is_final
+    store.deactivate(view.id)
+    late = store.record_succeeded(view.id, 0, 1, outputs={"o": "work/0"}, snapshot=claim.snapshot)
+    assert late.view.state is JobState.RUNNING
+    assert list(store.active_jobs()) == [view.id]
+
+
+def test_a_held_snapshot_older_than_the_limit_is_read_again() -> None:
+    clock = Clock()
+    backend = CountingBackend()
+    store = JobStore(backend, clock=clock)
+    view, _ = store.create_or_get("transcribe_upload", {"source": "in/a.wav"}, "upload-old")
+    claim = store.claim_step(view.id, 0)
+    assert isinstance(claim, HeldClaim)
+    clock.advance(seconds=store_module.HELD_SNAPSHOT_AGE.total_seconds() + 1)
+    backend.calls.clear()
+    store.record_submitted(view.id, 0, claim.attempt, service="oss", task_id="t-0", snapshot=claim.snapshot)
+    assert backend.calls["get"] >= 1 and backend.calls["list"] == 2  # the read, then the settling LIST

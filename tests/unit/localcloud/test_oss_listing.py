@@ -33,7 +33,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[ObjectStore, list[s
     objects = ObjectStore(StateStore(Path(tmp_path_factory.mktemp("listing"))))
     objects.create_bucket("media")
     rng = random.Random(7)
-    keys = sorted({"/".join(rng.choice(PARTS) for _ in range(rng.randint(1, 4))) for _ in range(300)})
+    keys = sorted(
+        {"/".join(rng.choice(PARTS) for _ in range(rng.randint(1, 4))) for _ in range(300)}
+        # A folder fuller than one delimited batch, and keys continuing with the last code point: the walk
+        # must resume past every key of a common prefix, not at "prefix + U+10FFFF".
+        | {f"a/{n:02d}" for n in range(20)}
+        | {"a/\U0010ffffz", "b/\U0010ffff/x"}
+    )
     for key in keys:
         objects.put_stream("media", key, io.BytesIO(b"x"))
     return objects, keys

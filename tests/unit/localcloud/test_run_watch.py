@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from localcloud.run.inputs import RunInput
-from localcloud.run.watch import REFRESH_PER_ROUND, Completions, JobWatcher, Tracked
+from localcloud.run.watch import LOOKUPS_PER_ROUND, REFRESH_PER_ROUND, Completions, JobWatcher, Tracked
 from shared.jobs.model import JobView
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
@@ -59,18 +59,33 @@ def announce(completions: Completions, job_id: str) -> None:
     completions.deliver(json.dumps({"type": "audiochain.job.finished", "job_id": job_id}).encode())
 
 
-def test_fifty_running_jobs_cost_a_bounded_number_of_reads_per_round() -> None:
+def test_fifty_running_jobs_cost_a_bounded_number_of_calls_per_round() -> None:
     api = CountingApi({f"j{n}": view(n, "running", RUNNING) for n in range(50)})
     watcher = JobWatcher(api, Completions())  # type: ignore[arg-type]
     uploads = tracked(50)
-    first = watcher.poll(uploads, 1.0)
-    assert len(first) == 50 and all(upload.job_id is not None for upload in uploads)
-    assert len(api.lookups) == 50 and len(api.reads) <= REFRESH_PER_ROUND
+    rounds = -(-50 // LOOKUPS_PER_ROUND)
+    matched = 0
+    for _ in range(rounds):
+        before = (len(api.lookups), len(api.reads))
+        matched += len(watcher.poll(uploads, 1.0))
+        assert len(api.lookups) - before[0] <= LOOKUPS_PER_ROUND
+        assert len(api.reads) - before[1] <= REFRESH_PER_ROUND
+    assert matched == 50 and all(upload.job_id is not None for upload in uploads)
+    reads = len(api.reads)
     for _ in range(30):
         assert watcher.poll(uploads, 2.0) == []  # nothing changed: nothing said
     assert len(api.lookups) == 50  # matched uploads are never looked up again
-    assert len(api.reads) == 31 * REFRESH_PER_ROUND
-    assert len(set(api.reads)) == min(50, 31 * REFRESH_PER_ROUND)  # in turn, not the same ones
+    assert len(api.reads) - reads == 30 * REFRESH_PER_ROUND
+    assert len(set(api.reads)) == min(50, len(api.reads))  # in turn, not the same ones
+
+
+def test_an_upload_whose_job_never_appears_costs_at_most_the_lookups_of_a_round() -> None:
+    api = CountingApi({})
+    watcher = JobWatcher(api, Completions())  # type: ignore[arg-type]
+    uploads = tracked(40)
+    for _ in range(10):
+        watcher.poll(uploads, 1.0)
+    assert len(api.lookups) == 10 * LOOKUPS_PER_ROUND and len(set(api.lookups)) == 40
 
 
 def test_an_announced_job_is_read_at_once_and_then_never_again() -> None:
@@ -78,7 +93,8 @@ def test_an_announced_job_is_read_at_once_and_then_never_again() -> None:
     completions = Completions()
     watcher = JobWatcher(api, completions, refresh_per_round=0)  # type: ignore[arg-type]
     uploads = tracked(40)
-    watcher.poll(uploads, 1.0)
+    for _ in range(-(-40 // LOOKUPS_PER_ROUND)):
+        watcher.poll(uploads, 1.0)  # every upload matched
     api.jobs["j37"] = view(37, "succeeded", DONE)
     announce(completions, "j37")
     (change,) = watcher.poll(uploads, 2.0)

@@ -90,4 +90,27 @@ def test_an_upload_that_has_its_job_costs_one_read(monkeypatch: pytest.MonkeyPat
     report = InboxReconciler(world.orchestrator).run(limit=100)
     assert (report.listed, report.started) == (20, 0)
     job_reads = [key for key in reads if key != "jobs/_reconcile/inbox.json"]
-    assert len(job_reads) == 20 and all(key.startswith("jobs/_claims/") for key in job_reads)
+    assert len(job_reads) == 40  # each upload's claim and its job.json
+    assert sum(key.startswith("jobs/_claims/") for key in job_reads) == 20
+    assert sum(key.endswith("/job.json") for key in job_reads) == 20
+
+
+def test_a_job_whose_creator_stopped_after_its_claim_is_completed(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = make_world()
+    _upload(world, "inbox/half.wav", deliver=False)
+    original = world.backend.put
+
+    def failing_marker(key: str, data: bytes) -> None:
+        if "/_active/" in key:
+            raise OSError("the creator stopped here")
+        original(key, data)
+
+    monkeypatch.setattr(world.backend, "put", failing_marker)
+    with pytest.raises(OSError):
+        InboxReconciler(world.orchestrator).run(limit=100)  # the claim is written, the rest is not
+    monkeypatch.setattr(world.backend, "put", original)
+    assert list(world.store.active_jobs()) == []
+    report = InboxReconciler(world.orchestrator).run(limit=100)
+    assert report.started == 1
+    (job,) = world.store.list().jobs
+    assert list(world.store.active_jobs()) == [job.id] and job.state is JobState.RUNNING

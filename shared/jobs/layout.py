@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 
 from shared.errors import InvalidRequestError
 
-_DUE_TAIL = re.compile(r"(\d{8}T\d{6}\.\d{3})Z/([^/]+)")
+_DUE_TAIL = re.compile(r"(\d{8}T\d{6}\.\d{3})Z/([^/]+)(?:/([^/]+))?")
 _EVENT_TAIL = re.compile(r"(\d{2,})-([a-z_]+)/(\d{2,})-([a-z]+)\.json")
 
 
@@ -101,18 +101,20 @@ class JobLayout:
     def due_folder(self) -> str:
         return f"{self.prefix}_due/"
 
-    def due(self, at: datetime, job_id: str) -> str:
-        """The due-index key of `job_id` at `at` (UTC to the millisecond: keys sort by time)."""
+    def due(self, at: datetime, job_id: str, hint: str | None = None) -> str:
+        """The due-index key of `job_id` at `at` (UTC to the millisecond: keys sort by time), with the
+        sweep's `hint` (what to poll, `shared.pipeline.schedule.PollHint`) as a last segment."""
         moment = at.astimezone(timezone.utc)
-        return f"{self.due_folder}{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z/{job_id}"
+        key = f"{self.due_folder}{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z/{job_id}"
+        return f"{key}/{hint}" if hint else key
 
-    def parse_due(self, key: str) -> tuple[datetime, str] | None:
-        """(due time, job id) of a due-index key; None for any other key."""
+    def parse_due(self, key: str) -> tuple[datetime, str, str | None] | None:
+        """(due time, job id, hint or None) of a due-index key; None for any other key."""
         match = _DUE_TAIL.fullmatch(key[len(self.due_folder) :]) if key.startswith(self.due_folder) else None
         if match is None:
             return None
         at = datetime.strptime(match[1], "%Y%m%dT%H%M%S.%f").replace(tzinfo=timezone.utc)
-        return at, match[2]
+        return at, match[2], match[3]
 
     @property
     def active_folder(self) -> str:

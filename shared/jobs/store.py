@@ -129,6 +129,7 @@ class DueEntry:
     at: datetime
     job_id: str
     key: str
+    hint: str | None = None  # what the sweep may poll without reading the job (shared.pipeline.schedule)
 
 
 class JobStore:
@@ -305,15 +306,16 @@ class JobStore:
         for key in self.backend.list(self.layout.due_folder):
             parsed = self.layout.parse_due(key)
             if parsed is not None and is_job_id(parsed[1]):
-                entries.append(DueEntry(parsed[0], parsed[1], key))
+                entries.append(DueEntry(parsed[0], parsed[1], key, parsed[2]))
         return entries
 
-    def schedule(self, job_id: str, at: datetime) -> DueEntry:
-        """File the job in the due index at `at` (the sweep looks at it once `at` has come)."""
+    def schedule(self, job_id: str, at: datetime, hint: str | None = None) -> DueEntry:
+        """File the job in the due index at `at` (the sweep looks at it once `at` has come), with an
+        optional `hint`: one key segment saying what the sweep may poll without reading the job."""
         moment = as_utc(at)
-        key = self.layout.due(moment, check_job_id(job_id))
+        key = self.layout.due(moment, check_job_id(job_id), hint)
         self.backend.put(key, b"")
-        return DueEntry(moment, job_id, key)
+        return DueEntry(moment, job_id, key, hint)
 
     def unschedule(self, entry: DueEntry) -> None:
         self.backend.delete(entry.key)

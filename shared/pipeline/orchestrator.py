@@ -41,6 +41,7 @@ from shared.jobs.outbox import CompletionOutbox, outcome_of
 from shared.jobs.store import DueEntry, JobSnapshot, JobStore
 from shared.jobs.webhooks import WebhookLog
 from shared.logging import get_logger
+from shared.ops.enums import DashScopeTaskStatus
 from shared.ops.limits import ASR_MAX_REQUEST_BYTES as MAX_REQUEST_BYTES
 from shared.pipeline.decide import Ignore, decide_upload
 from shared.pipeline.handoff import JobDue, publish_job_due, recognises_synchronously
@@ -61,7 +62,7 @@ from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
 from shared.pipeline.retry import retry_due
 from shared.pipeline.reupload import INVALID_UPLOAD, retry_after_reupload
-from shared.pipeline.schedule import next_check
+from shared.pipeline.schedule import PollHint, next_check, next_poll, poll_hint
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
 from shared.pipeline.upload_options import upload_options
@@ -387,10 +388,22 @@ class Orchestrator:
                 break
             report.examined += 1
             try:
-                after = self._sweep_job(job_id, moment, report)
-                if after is not None:
-                    timeout = self.settings.task_timeout
-                    self.store.schedule(job_id, next_check(after, moment, self.store.lease, timeout))
+                timeout = self.settings.task_timeout
+                if self._still_running(fired, moment):
+                    # Only GetTask was needed: the job is filed again with its hint, never read.
+                    report.polled += 1
+                    hint = PollHint.parse(fired[-1].hint)
+                    assert hint is not None
+                    self.store.schedule(job_id, next_poll(hint.submitted_at, moment, timeout), hint.encode())
+                else:
+                    after = self._sweep_job(job_id, moment, report)
+                    if after is not None:
+                        hinted = poll_hint(after)
+                        self.store.schedule(
+                            job_id,
+                            next_check(after, moment, self.store.lease, timeout),
+                            hinted.encode() if hinted is not None else None,
+                        )
             except JobNotFound:
                 # The marker is written before job.json: a young one may belong to a creator still at
                 # work, so only a marker older than a lease counts as left behind.
@@ -405,6 +418,20 @@ class Orchestrator:
                 self.store.unschedule(entry)
         log.info("sweep.done", **vars(report))
         return report
+
+    def _still_running(self, fired: list[DueEntry], now: datetime) -> bool:
+        """Whether the DashScope task the job's latest entry names is still queued or running (then the
+        job need not be read). Anything else (no hint, past the task timeout, an error, an outcome) sends
+        the job down the full path, which reads it and polls again."""
+        hint = PollHint.parse(fired[-1].hint) if fired else None
+        dashscope = self.clients.dashscope
+        if hint is None or dashscope is None or now - hint.submitted_at > self.settings.task_timeout:
+            return False
+        try:
+            status = dashscope.get_task(hint.task_id)
+        except ServiceError:
+            return False
+        return status.status in (DashScopeTaskStatus.PENDING, DashScopeTaskStatus.RUNNING)
 
     def _due_jobs(self, now: datetime) -> tuple[list[tuple[str, list[DueEntry]]], int]:
         """The unfinished jobs due at `now`, earliest first, with the index entries that made each due;

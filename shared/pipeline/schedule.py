@@ -20,7 +20,9 @@ that is due, not the number of unfinished jobs. What a job is due for depends on
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from shared.jobs.model import StepState
 from shared.jobs.store import JobSnapshot
@@ -45,6 +47,55 @@ def poll_interval(age: timedelta) -> timedelta:
     return min(max(age / 4, _SDK_CEILING), POLL_CAP)
 
 
+def next_poll(started: datetime, now: datetime, task_timeout: timedelta) -> datetime:
+    """When a task submitted at `started` is polled next (never past its timeout plus a second)."""
+    timeout_at = started + task_timeout
+    return max(now, min(now + poll_interval(now - started), timeout_at + timedelta(seconds=1)))
+
+
+# The hint's one key segment: "dashscope~<submitted, ms since the epoch>~<task id>".
+_HINT = re.compile(r"dashscope~(\d{1,15})~([A-Za-z0-9-]{1,128})")
+
+
+@dataclass(frozen=True)
+class PollHint:
+    """A submitted recognition task the sweep may poll without reading its job, filed in the job's
+    due-index entry: most polls find the task still queued or running, and then only GetTask and the
+    refiling are needed (the job's GET and LIST were the larger part of a poll's cost, issue 11).
+
+    >>> hint = PollHint("8d2e-41", datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc))
+    >>> hint.encode(), PollHint.parse(hint.encode()) == hint, PollHint.parse("imm~1~x")
+    ('dashscope~1796472000000~8d2e-41', True, None)
+    """
+
+    task_id: str
+    submitted_at: datetime
+
+    def encode(self) -> str:
+        return f"dashscope~{int(self.submitted_at.timestamp() * 1000)}~{self.task_id}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> PollHint | None:
+        match = _HINT.fullmatch(text or "")
+        if match is None:
+            return None
+        return cls(match[2], datetime.fromtimestamp(int(match[1]) / 1000, tz=timezone.utc))
+
+
+def poll_hint(snapshot: JobSnapshot) -> PollHint | None:
+    """The hint for a job waiting on a DashScope task, else None (the sweep then reads the job)."""
+    view = snapshot.view
+    index = view.current_step
+    if view.state.is_final or index is None:
+        return None
+    step = view.steps[index]
+    started = step.submitted_at or step.started_at
+    if step.state is not StepState.SUBMITTED or step.service != "dashscope" or started is None:
+        return None
+    hint = PollHint(step.task_id or "", started.replace(microsecond=started.microsecond // 1000 * 1000))
+    return hint if PollHint.parse(hint.encode()) == hint else None
+
+
 def next_check(snapshot: JobSnapshot, now: datetime, lease: timedelta, task_timeout: timedelta) -> datetime:
     """When the sweep should look at this (unfinished or not yet finalised) job again."""
     view = snapshot.view
@@ -53,9 +104,7 @@ def next_check(snapshot: JobSnapshot, now: datetime, lease: timedelta, task_time
         return now + NEXT_TICK
     step = view.steps[index]
     if step.state is StepState.SUBMITTED:
-        started = step.submitted_at or step.started_at or now
-        timeout_at = started + task_timeout
-        return max(now, min(now + poll_interval(now - started), timeout_at + timedelta(seconds=1)))
+        return next_poll(step.submitted_at or step.started_at or now, now, task_timeout)
     # A claimed step is looked at on every sweep: its holder usually moves it on within seconds (a
     # submission, a notification), and only then does the job need the sweep, e.g. to poll a recognition.
     if step.state is StepState.RETRYING:
@@ -63,4 +112,4 @@ def next_check(snapshot: JobSnapshot, now: datetime, lease: timedelta, task_time
     return now + NEXT_TICK
 
 
-__all__ = ["NEXT_TICK", "POLL_CAP", "next_check", "poll_interval"]
+__all__ = ["NEXT_TICK", "POLL_CAP", "PollHint", "next_check", "next_poll", "poll_hint", "poll_interval"]

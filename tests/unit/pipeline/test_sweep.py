@@ -309,3 +309,31 @@ def test_an_unfinished_job_whose_due_entry_was_lost_is_swept_anyway() -> None:
         world.backend.delete(key)
     assert world.orchestrator.sweep().examined == 1
     assert any(key.endswith(job_id) for key in world.backend.list("jobs/_due/"))
+
+
+def test_a_running_recognition_is_polled_from_its_due_entry_without_reading_the_job() -> None:
+    world = make_world()
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.timer()  # the conversion is found done; the recognition is submitted
+    world.timer()  # its first poll files the task in the job's due entry
+    assert any("/dashscope~" in key for key in world.backend.list("jobs/_due/"))
+    reads: list[str] = []
+    original = world.backend.get
+
+    def counting(key: str) -> bytes | None:
+        reads.append(key)
+        return original(key)
+
+    world.backend.get = counting  # type: ignore[method-assign]
+    for _ in range(30):  # half an hour of ticks while the recognition runs
+        world.timer()
+    assert not [key for key in reads if key.startswith(f"jobs/{job_id}/")]
+    world.backend.get = original  # type: ignore[method-assign]
+    assert world.store.get(job_id).steps[1].state is StepState.SUBMITTED
+    for task_id in world.dashscope.status:
+        world.dashscope.status[task_id] = "SUCCEEDED"
+    for _ in range(10):
+        world.timer()
+    assert world.store.get(job_id).state is JobState.SUCCEEDED
+    assert not list(world.backend.list("jobs/_due/"))

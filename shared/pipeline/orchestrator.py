@@ -389,11 +389,10 @@ class Orchestrator:
             report.examined += 1
             try:
                 timeout = self.settings.task_timeout
-                if self._still_running(fired, moment):
+                hint = self._running_task(fired, moment)
+                if hint is not None:
                     # Only GetTask was needed: the job is filed again with its hint, never read.
                     report.polled += 1
-                    hint = PollHint.parse(fired[-1].hint)
-                    assert hint is not None
                     self.store.schedule(job_id, next_poll(hint.submitted_at, moment, timeout), hint.encode())
                 else:
                     after = self._sweep_job(job_id, moment, report)
@@ -419,19 +418,20 @@ class Orchestrator:
         log.info("sweep.done", **vars(report))
         return report
 
-    def _still_running(self, fired: list[DueEntry], now: datetime) -> bool:
-        """Whether the DashScope task the job's latest entry names is still queued or running (then the
-        job need not be read). Anything else (no hint, past the task timeout, an error, an outcome) sends
-        the job down the full path, which reads it and polls again."""
+    def _running_task(self, fired: list[DueEntry], now: datetime) -> PollHint | None:
+        """The hint of the job's latest entry when the DashScope task it names is still queued or running
+        (then the job need not be read). Anything else (no hint, past the task timeout, an error, an
+        outcome) gives None: the job goes down the full path, which reads it and polls again."""
         hint = PollHint.parse(fired[-1].hint) if fired else None
         dashscope = self.clients.dashscope
         if hint is None or dashscope is None or now - hint.submitted_at > self.settings.task_timeout:
-            return False
+            return None
         try:
             status = dashscope.get_task(hint.task_id)
         except ServiceError:
-            return False
-        return status.status in (DashScopeTaskStatus.PENDING, DashScopeTaskStatus.RUNNING)
+            return None
+        running = status.status in (DashScopeTaskStatus.PENDING, DashScopeTaskStatus.RUNNING)
+        return hint if running else None
 
     def _due_jobs(self, now: datetime) -> tuple[list[tuple[str, list[DueEntry]]], int]:
         """The unfinished jobs due at `now`, earliest first, with the index entries that made each due;

@@ -5,7 +5,8 @@ See shared.pipeline.handlers.
 
 from __future__ import annotations
 
-from shared.pipeline.handlers import FETCH_RESULTS, initializer, sweep_handler
+from shared.pipeline.handlers.common import FETCH_RESULTS, initializer
+from shared.pipeline.handlers.sweep import sweep_handler
 from shared.pipeline.provider import PipelineProvider
 
 _provider = PipelineProvider(FETCH_RESULTS, uses_dashscope=True)

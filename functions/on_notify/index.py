@@ -5,7 +5,8 @@ See shared.pipeline.handlers.
 
 from __future__ import annotations
 
-from shared.pipeline.handlers import ON_NOTIFY, initializer, notify_handler
+from shared.pipeline.handlers.common import ON_NOTIFY, initializer
+from shared.pipeline.handlers.notify import notify_handler
 from shared.pipeline.provider import PipelineProvider
 
 _provider = PipelineProvider(ON_NOTIFY, uses_dashscope=True)

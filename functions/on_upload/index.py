@@ -7,7 +7,8 @@ See shared.pipeline.handlers.
 
 from __future__ import annotations
 
-from shared.pipeline.handlers import ON_UPLOAD, initializer, upload_handler
+from shared.pipeline.handlers.common import ON_UPLOAD, initializer
+from shared.pipeline.handlers.upload import upload_handler
 from shared.pipeline.provider import PipelineProvider
 
 _provider = PipelineProvider(ON_UPLOAD, uses_dashscope=False)

@@ -31,7 +31,7 @@ from shared.api.pages import StaticPages
 from shared.api.routes import OPERATIONS, ApiCall, Operation
 from shared.errors import InvalidRequestError
 from shared.pipeline.provider import PipelineProvider
-from shared.runtime.handler import WsgiApp, http_handler
+from shared.runtime.http_handler import WsgiApp, http_handler
 from shared.runtime.responses import HttpResponse, StartResponse
 from shared.runtime.wsgi import DEFAULT_MAX_BODY_BYTES, HttpRequest, Router, request_id_from_environ
 

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -31,7 +31,6 @@ from shared.auth.clock import Clock, as_utc, utc_now
 from shared.clients.errors import ObjectNotFound
 from shared.clients.oss_models import ObjectInfo
 from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
-from shared.events.notifications import IceCallback, TaskNotification
 from shared.events.oss import OssRecord
 from shared.jobs.control import index_source
 from shared.jobs.errors import JobNotFound
@@ -70,7 +69,12 @@ from shared.pipeline.webhooks import WebhookDispatcher, WebhookSender, check_cal
 
 log = get_logger(__name__)
 
-Notification = TaskNotification | IceCallback
+if TYPE_CHECKING:
+    # Completion notifications reach on_notify only: the other functions' cold start leaves their models
+    # unloaded (issue 11), so the code below that tells them apart imports them where it runs.
+    from shared.events.notifications import IceCallback, TaskNotification
+
+    Notification = TaskNotification | IceCallback
 
 
 @dataclass
@@ -210,6 +214,8 @@ class Orchestrator:
                 status=getattr(notification.status, "value", notification.status),
             )
             return None
+        from shared.events.notifications import TaskNotification
+
         record, step_index, attempt, loaded = match
         task_id = _task_id(notification)
         if isinstance(notification, TaskNotification):
@@ -230,6 +236,8 @@ class Orchestrator:
 
     def _match(self, notification: Notification) -> tuple[JobRecord, int, int | None, JobSnapshot] | None:
         """The job, step and attempt a notification is about, and the job as read to find them."""
+        from shared.events.notifications import TaskNotification
+
         task_id = _task_id(notification)
         ref = self.store.find_task(task_id) if task_id else None
         if ref is not None:
@@ -628,6 +636,8 @@ class Orchestrator:
 
 
 def _task_id(notification: Notification) -> str | None:
+    from shared.events.notifications import TaskNotification
+
     if isinstance(notification, TaskNotification):
         return notification.task_id or None
     return notification.job_id or None

@@ -25,13 +25,9 @@ from typing import Any, Protocol
 
 from shared.clients.mns import ReceivedMessage
 from shared.logging import get_logger
-from shared.pipeline.handlers import (
-    FETCH_RESULTS,
-    ON_NOTIFY,
-    ON_UPLOAD,
-    handle_notification_event,
-    handle_upload_event,
-)
+from shared.pipeline.handlers.common import FETCH_RESULTS, ON_NOTIFY, ON_UPLOAD
+from shared.pipeline.handlers.notify import handle_notification_event
+from shared.pipeline.handlers.upload import handle_upload_event
 from shared.pipeline.orchestrator import Orchestrator
 
 log = get_logger(__name__)

@@ -21,19 +21,18 @@ import httpx
 
 from shared.auth.clock import Clock, utc_now
 from shared.auth.credentials import Credentials, CredentialsProvider
-from shared.clients.mns import MnsClient
 from shared.clients.oss import OssClient
 from shared.jobs.backend import OssBackend
 from shared.jobs.store import JobStore
 from shared.pipeline.orchestrator import Orchestrator
-from shared.pipeline.ports import DashScopePort, IcePort, ImmPort
+from shared.pipeline.ports import DashScopePort, IcePort, ImmPort, MnsPort
 from shared.pipeline.settings import PipelineSettings
 
 
 class OnFirstUse:
     """A client made by `build` when one of its attributes is first used.
 
-    DashScope, IMM and ICE are called by some steps only: a function that never reaches one neither
+    MNS, DashScope, IMM and ICE are called by some steps only: a function that never reaches one neither
     constructs its client nor imports its module (and the models it loads) at cold start (issue 11).
     Thread-safe: instances with `InstanceConcurrency > 1` build it once.
 
@@ -60,6 +59,14 @@ class OnFirstUse:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.resolve(), name)
+
+
+def _mns(
+    endpoint: str, credentials: CredentialsProvider | Credentials, http: httpx.Client | None, clock: Clock
+) -> MnsPort:
+    from shared.clients.mns import MnsClient
+
+    return MnsClient(endpoint, credentials, http=http, clock=clock)
 
 
 def _dashscope(endpoint: str, key: str, http: httpx.Client | None) -> DashScopePort:
@@ -95,9 +102,10 @@ def build_orchestrator(
     """An Orchestrator with an OssClient-backed job store, MNS when an endpoint is known (explicit or
     from the account id), DashScope when a key is given, IMM when a project is configured, and ICE."""
     oss = OssClient(settings.oss_endpoint_url, settings.region, credentials, http=http, clock=clock)
-    mns = None
+    mns: MnsPort | None = None
     if settings.mns_endpoint or settings.account_id:
-        mns = MnsClient(settings.mns_endpoint_url, credentials, http=http, clock=clock)
+        mns_endpoint = settings.mns_endpoint_url
+        mns = cast(MnsPort, OnFirstUse(lambda: _mns(mns_endpoint, credentials, http, clock)))
     dashscope: DashScopePort | None = None
     if dashscope_api_key:
         key = dashscope_api_key

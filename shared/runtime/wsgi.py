@@ -12,7 +12,7 @@ Example:
     >>> @router.route("GET", "/jobs/{job_id}")
     ... def get_job(request: HttpRequest) -> HttpResponse:
     ...     return json_response({"job_id": request.path_params["job_id"]})
-    >>> handler = router.wsgi_app  # usable as the FC handler; wrap it in http_handler for log context
+    >>> handler = router.wsgi_app  # the FC handler; shared.runtime.http_handler adds log context
 """
 
 from __future__ import annotations

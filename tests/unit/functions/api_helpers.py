@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from shared.api.app import create_api_handler
-from shared.runtime.handler import WsgiApp
+from shared.runtime.http_handler import WsgiApp
 from tests.unit.functions.helpers import BUCKET, FakeBuilder, provider_for
 from tests.unit.pipeline.fakes import World
 

@@ -27,8 +27,10 @@ def test_building_connects_the_real_clients_without_calling_anything() -> None:
         isinstance(clients.oss, OssClient)
         and clients.oss.endpoint_base == "https://oss-cn-hangzhou.aliyuncs.com"
     )
-    assert isinstance(clients.mns, MnsClient)
-    # DashScope and IMM are built on first use (a function that never calls them does not import them).
+    # MNS, DashScope and IMM are built on first use (a function that never calls them does not import them).
+    assert isinstance(clients.mns, OnFirstUse)
+    assert isinstance(clients.mns.resolve(), MnsClient)
+    assert str(clients.mns.resolve().endpoint) == "https://123456.mns.cn-hangzhou.aliyuncs.com/"
     assert isinstance(clients.imm, OnFirstUse) and isinstance(clients.dashscope, OnFirstUse)
     assert isinstance(clients.imm.resolve(), ImmClient)
     assert isinstance(clients.dashscope.resolve(), DashScopeClient)

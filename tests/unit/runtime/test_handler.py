@@ -16,7 +16,8 @@ from shared.events.oss import OssEvent
 from shared.logging import configure_logging, get_logger, reset_logging
 from shared.runtime import handler as handler_module
 from shared.runtime.context import FcContext
-from shared.runtime.handler import bind_correlation, fc_handler, http_handler
+from shared.runtime.handler import bind_correlation, fc_handler
+from shared.runtime.http_handler import http_handler
 from tests.unit.runtime.wsgi_helpers import call, make_environ
 
 SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"

@@ -11,6 +11,7 @@ import pytest
 
 from shared.auth.credentials import Credentials
 from shared.clients.base import RetryPolicy
+from shared.logging import configure_logging
 
 # The fixed inputs of /work/shared/reference/vectors/fixed_inputs.py.
 ACCESS_KEY_ID = "LTAI5tFixedAccessKeyId"
@@ -112,3 +113,11 @@ def sts_credentials() -> Credentials:
 def chunks_of(data: bytes, size: int) -> Iterator[bytes]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
+
+
+@pytest.fixture
+def debug_logging() -> Iterator[None]:
+    """Log at DEBUG for one test: a call's `ok` and `not_found` lines are DEBUG (failures are WARNING)."""
+    configure_logging(level="debug")
+    yield
+    configure_logging(level="info")

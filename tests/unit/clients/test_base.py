@@ -321,6 +321,7 @@ class SigningAuth(httpx.Auth):
         yield request
 
 
+@pytest.mark.usefixtures("debug_logging")
 def test_each_attempt_is_logged_with_service_method_and_path_but_no_query_or_headers(
     retry: RetryPolicy,
 ) -> None:
@@ -329,7 +330,10 @@ def test_each_attempt_is_logged_with_service_method_and_path_but_no_query_or_hea
     with capture_logs() as logs:
         client.fetch()
     attempts = [entry for entry in logs if entry["event"] == "client.service_call"]
-    assert [entry["outcome"] for entry in attempts] == ["retrying", "ok"]
+    assert [(entry["outcome"], entry["log_level"]) for entry in attempts] == [
+        ("retrying", "warning"),
+        ("ok", "debug"),
+    ]
     assert attempts[-1]["service"] == "probe"
     assert attempts[-1]["method"] == "GET"
     assert attempts[-1]["path"] == "/things/a b"
@@ -346,3 +350,18 @@ def test_a_transport_error_message_never_repeats_a_query_string(retry: RetryPoli
     assert "SECRET" not in str(caught.value)
     assert "probe.example.com/things?<redacted>" in str(caught.value)
     assert "SECRET" not in repr(logs)
+
+
+def test_a_client_keeps_no_cookie_a_service_sets(retry: RetryPolicy) -> None:
+    # The cloud APIs authenticate by signature; parsing every answer's Set-Cookie only cost CPU.
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Cookie"))
+        return httpx.Response(200, json={}, headers={"Set-Cookie": "session=abc; Path=/"})
+
+    client = ProbeClient(transport=Recorder([answer, answer]).transport, retry=retry)
+    client.fetch()
+    client.fetch()
+    assert seen == [None, None]
+    assert len(client.http.cookies) == 0

@@ -40,6 +40,7 @@ def signature_of(authorization: str) -> str:
     return authorization.rsplit(":", 1)[1]
 
 
+@pytest.mark.usefixtures("debug_logging")
 def test_no_log_line_carries_a_query_string_header_token_signature_or_key() -> None:
     recorder = Recorder([answer_for])
     credentials = Credentials("LTAI5tFixedAccessKeyId", ACCESS_KEY_SECRET, STS_TOKEN)
@@ -117,6 +118,7 @@ def test_the_docstring_examples_run(module: str) -> None:
     assert result.attempted > 0
 
 
+@pytest.mark.usefixtures("debug_logging")
 def test_a_404_is_logged_as_an_answer_and_a_server_fault_as_a_warning() -> None:
     # Absent objects are how the job store learns a claim or a snapshot is not there yet: not a warning.
     def answer(request: httpx.Request) -> httpx.Response:
@@ -140,4 +142,4 @@ def test_a_404_is_logged_as_an_answer_and_a_server_fault_as_a_warning() -> None:
     calls = [
         (entry["log_level"], entry["outcome"]) for entry in logs if entry["event"] == "client.service_call"
     ]
-    assert calls == [("info", "not_found"), ("warning", "failed")]
+    assert calls == [("debug", "not_found"), ("warning", "failed")]

@@ -19,9 +19,12 @@ time) stands in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from shared.events.oss import OssRecord
 from shared.pipeline.settings import PipelineSettings
+
+if TYPE_CHECKING:
+    from shared.events.oss import OssRecord  # a type only: the HTTP API decides on no OSS event
 
 APPEND_EVENT = "ObjectCreated:AppendObject"
 

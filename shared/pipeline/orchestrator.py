@@ -31,7 +31,6 @@ from shared.auth.clock import Clock, as_utc, utc_now
 from shared.clients.errors import ObjectNotFound
 from shared.clients.oss_models import ObjectInfo
 from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
-from shared.events.oss import OssRecord
 from shared.jobs.control import index_source
 from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import job_id_time
@@ -73,6 +72,7 @@ if TYPE_CHECKING:
     # Completion notifications reach on_notify only: the other functions' cold start leaves their models
     # unloaded (issue 11), so the code below that tells them apart imports them where it runs.
     from shared.events.notifications import IceCallback, TaskNotification
+    from shared.events.oss import OssRecord
 
     Notification = TaskNotification | IceCallback
 

@@ -13,13 +13,16 @@ until the rules change; then use the retry route).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from shared.events.oss import OssRecord
 from shared.jobs.control import retry_job
 from shared.jobs.errors import JobStateConflict
 from shared.jobs.model import JOB_CANCELLED, JobState, JobView
 from shared.jobs.store import JobStore
 from shared.logging import get_logger
+
+if TYPE_CHECKING:
+    from shared.events.oss import OssRecord
 
 log = get_logger(__name__)
 

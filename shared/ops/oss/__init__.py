@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shared.ops.lazy import names_loaded_on_use
+from shared.lazy import names_loaded_on_use
 
 if TYPE_CHECKING:
     from shared.ops.oss.answer import AsyncProcessResponse, parse_process

@@ -40,6 +40,7 @@ CONTRACTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
             "shared.events",
             "shared.transcripts",
             "shared.encoding",
+            "shared.lazy",
             "shared.errors",
             "shared.env",
         )

@@ -23,6 +23,44 @@ DEFERRED = (
     "shared.ops.asr.stream",
 )
 EVENT_FUNCTIONS = ("on_upload", "on_notify", "fetch_results")
+# What each function's trigger never needs: the other triggers' events and handlers, the WSGI layer, the
+# ACS3 signer of IMM and ICE (their clients load it when first used) and the transcript renderers.
+NOT_LOADED_BY = {
+    "on_upload": (
+        "shared.events.mns",
+        "shared.events.notifications",
+        "shared.events.timer",
+        "shared.pipeline.handlers.notify",
+        "shared.pipeline.handlers.sweep",
+        "shared.runtime.wsgi",
+        "shared.clients.mns",
+        "shared.auth.acs3",
+    ),
+    "on_notify": (
+        "shared.events.oss",
+        "shared.events.timer",
+        "shared.pipeline.handlers.upload",
+        "shared.pipeline.handlers.sweep",
+        "shared.runtime.wsgi",
+        "shared.auth.acs3",
+    ),
+    "fetch_results": (
+        "shared.events.mns",
+        "shared.events.notifications",
+        "shared.pipeline.handlers.upload",
+        "shared.pipeline.handlers.notify",
+        "shared.runtime.wsgi",
+        "shared.auth.acs3",
+    ),
+    "api": (
+        "shared.events.oss",
+        "shared.events.mns",
+        "shared.events.notifications",
+        "shared.events.timer",
+        "shared.transcripts.render",
+        "shared.auth.acs3",
+    ),
+}
 
 
 def loaded_after_import(function: str) -> set[str]:
@@ -43,3 +81,9 @@ def test_importing_a_function_leaves_the_service_clients_and_answer_models_for_l
     assert not loaded & set(DEFERRED)
     if function in EVENT_FUNCTIONS:
         assert "shared.transcripts" not in loaded  # rendered by the publishing step only
+
+
+@pytest.mark.parametrize("function", sorted(NOT_LOADED_BY))
+def test_a_function_loads_nothing_of_the_other_triggers(function: str) -> None:
+    loaded = loaded_after_import(function)
+    assert sorted(loaded & set(NOT_LOADED_BY[function])) == []

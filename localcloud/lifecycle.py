@@ -21,11 +21,13 @@ import enum
 import functools
 import json
 import sqlite3
+import time
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+from localcloud.metering import MEDIA_ENGINE_CPU
 from localcloud.state import StateStore
 from localcloud.tasks import TaskRunner
 from shared.errors import InvalidRequestError
@@ -241,6 +243,7 @@ class MediaTaskLifecycle(Generic[RecordT, ResultT]):
             return
         result: ResultT | None = None
         failure: TaskFailure | None = None
+        started = time.thread_time()
         try:
             result = self._execute(record)
         except Exception as error:
@@ -248,12 +251,16 @@ class MediaTaskLifecycle(Generic[RecordT, ResultT]):
             if failure is None:  # a bug must still end the task, never leave it running forever
                 log.exception("media_task.crashed", service=self.kind, task_id=task_id)
                 failure = TaskFailure("InternalError", f"localcloud failed: {error!r}")
+        finally:
+            cpu_seconds = time.thread_time() - started
+            MEDIA_ENGINE_CPU.add(self.kind, cpu_seconds)
         if self._finish(task_id, result, failure):
             log.info(
                 "media_task.finished",
                 service=self.kind,
                 task_id=task_id,
                 code=None if failure is None else failure.code,
+                cpu_ms=round(cpu_seconds * 1000),
             )
             self.notify(task_id)
 

@@ -26,8 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queue", default="audiochain-dead-letter", help="the DeadLetterQueue parameter")
     parser.add_argument("--max", type=int, default=DEFAULT_MAX_MESSAGES, help="messages per run")
     args = parser.parse_args(argv)
+    provider = PipelineProvider("redrive", uses_dashscope=True)
     try:
-        orchestrator = PipelineProvider("redrive", uses_dashscope=True).orchestrator()
+        orchestrator = provider.orchestrator()
         queue_client = orchestrator.clients.mns
         if not hasattr(queue_client, "receive"):
             print("redrive: the pipeline's MNS client cannot read queues", file=sys.stderr)
@@ -36,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AudiochainError as error:
         print(f"redrive: {error}", file=sys.stderr)
         return 2
+    finally:
+        provider.close()  # its connections (localcloud keeps them alive, as the cloud does)
     print(json.dumps(asdict(report), ensure_ascii=False, indent=2, default=str))
     return 1 if report.failed else 0
 

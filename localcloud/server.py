@@ -19,10 +19,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from localcloud.config import LocalCloudConfig
 from localcloud.edge import Edge
+from localcloud.keepalive import KeepAliveRequestHandler, close_all
 from localcloud.state import StateStore
 from localcloud.tasks import TaskRunner
 from shared.logging import get_logger
@@ -43,7 +44,7 @@ log = get_logger("localcloud")
 _RESOURCE_POLL_SECONDS = 0.5
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
+class _QuietRequestHandler(KeepAliveRequestHandler):
     """werkzeug's access log writes the whole request line, query string included; presigned URLs carry
     signatures and security tokens there. Log the method, path and status only, through structlog."""
 
@@ -278,6 +279,7 @@ class LocalCloud:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            close_all(self._server)
             self._server = None
         for service in reversed(list(self.services.values())):
             service.stop()

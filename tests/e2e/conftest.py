@@ -213,6 +213,7 @@ def running_chain(
             yield Chain(cloud, oss, api, http)
         finally:
             http.close()
+            oss.close()
             api.close()
             oss.close()
     finally:

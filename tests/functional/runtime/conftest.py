@@ -59,10 +59,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 
 @pytest.fixture
-def oss_client(project: Project) -> OssClient:
-    return OssClient(project.cloud.endpoint, "cn-hangzhou", Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+def oss_client(project: Project) -> Iterator[OssClient]:
+    # Closed: localcloud keeps connections alive, and an unclosed client's socket is a ResourceWarning.
+    credentials = Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+    with OssClient(project.cloud.endpoint, "cn-hangzhou", credentials) as client:
+        yield client
 
 
 @pytest.fixture
-def mns_client(project: Project) -> MnsClient:
-    return MnsClient(project.cloud.endpoint, Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+def mns_client(project: Project) -> Iterator[MnsClient]:
+    with MnsClient(project.cloud.endpoint, Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET)) as client:
+        yield client

@@ -17,6 +17,7 @@ BENCHMARKS = {
     "bad_inputs": "100+ bad inputs: coded 4xx, no 5xx, no traceback, every legal upload gets a job (issue 8)",
     "chain_scale": "engine vs orchestration CPU, wall and files/min over 10, 50, 200 files (issue 11)",
     "api_load": "GET /v1/jobs p50 at 100/1,000/10,000 jobs; 16 clients reading jobs: p50/p99, req/s (issue 11)",
+    "edge_requests": "CPU and wall time per request to localcloud's edge port over loopback (issue 11)",
     "cold_start": "CPU to import each packaged build/<fn>/index.py vs httpx+pydantic+structlog (issue 11)",
     "asr_wer": "word error rate and real-time factor of localcloud's recognition on synthesised speech",
 }

@@ -11,6 +11,9 @@ connection open between requests, as OSS, MNS and FC do:
   the next request; whatever the app left unread is drained afterwards, up to `DRAIN_LIMIT`, else the
   connection is closed;
 - a response without `Content-Length` is sent chunked, and never has a body on HEAD, 1xx, 204 or 304;
+- a response body longer than its `Content-Length` is cut there, a shorter one closes the connection, and a
+  request whose `Content-Length` is not one non-negative integer is refused (400) and the connection closed:
+  either would make the two ends disagree on where the next message starts;
 - `Connection: close` from the client (or HTTP/1.0) closes after the response; an idle connection is closed
   after `IDLE_TIMEOUT` seconds; `close_all(server)` ends open ones when the server stops.
 
@@ -22,20 +25,25 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler
 
-__all__ = ["DRAIN_LIMIT", "IDLE_TIMEOUT", "KeepAliveRequestHandler", "close_all"]
+__all__ = ["DRAIN_LIMIT", "DRAIN_SECONDS", "IDLE_TIMEOUT", "KeepAliveRequestHandler", "close_all"]
 
 # Unread body bytes read and dropped after a response to keep the connection; more and it is closed.
 DRAIN_LIMIT = 1024 * 1024
 # Seconds an idle connection is kept (httpx lets go of its idle ones after 5 s).
 IDLE_TIMEOUT = 120.0
+# How long a refused upload above DRAIN_LIMIT is still read (and dropped) before the connection closes.
+DRAIN_SECONDS = 2.0
 _NO_BODY_STATUSES = (204, 304)
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class _BoundedInput(io.RawIOBase):
@@ -73,8 +81,11 @@ class _BoundedInput(io.RawIOBase):
         return line
 
     def drain(self, limit: int) -> bool:
-        """Read and drop what the app left; False when more than `limit` bytes remained (not read)."""
+        """Read and drop what the app left: True when the connection can go on. More than `limit` bytes
+        left (an upload the app refused) are still read for up to DRAIN_SECONDS, as werkzeug does, so the
+        client that is still sending sees the answer rather than a reset; the connection then closes."""
         if self.remaining > limit:
+            _discard_for(self, DRAIN_SECONDS)
             return False
         while self.remaining:
             if not self.read(min(self.remaining, 65536)):
@@ -90,9 +101,20 @@ class _ChunkedInput(DechunkedInput):
         while not self._done:  # werkzeug's flag: the zero-length chunk was read
             data = self.read(65536)
             drained += len(data)
-            if not data or drained > limit:
+            if not data:
                 return self._done
+            if drained > limit:
+                _discard_for(self, DRAIN_SECONDS)
+                return False
         return True
+
+
+def _discard_for(stream: io.RawIOBase, seconds: float) -> None:
+    """Read and drop from `stream` until it ends, fails, or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    with contextlib.suppress(OSError, ValueError):
+        while time.monotonic() < deadline and stream.read(65536):
+            pass
 
 
 class KeepAliveRequestHandler(WSGIRequestHandler):
@@ -115,11 +137,12 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         super().finish()
 
     def run_wsgi(self) -> None:
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            self.wfile.flush()
+        # `Expect: 100-continue` was answered by http.server's parse_request (HTTP/1.1) already.
         self.environ = environ = self.make_environ()
         body = self._body(environ)
+        if body is None:
+            self._refuse(environ, 400, b"Bad Request: Content-Length must be one non-negative integer")
+            return
         environ["wsgi.input"] = body
         response = _Response(self)
         try:
@@ -130,33 +153,43 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
                 close = getattr(answer, "close", None)
                 if close is not None:
                     close()
+            if not response.framed:
+                self.close_connection = True  # the body did not match its Content-Length
+            # What the app left unread is read now, within DRAIN_SECONDS even if the client stalls.
+            self.connection.settimeout(DRAIN_SECONDS)
+            try:
+                if not body.drain(DRAIN_LIMIT):
+                    self.close_connection = True
+            finally:
+                self.connection.settimeout(self.timeout)
         except (TimeoutError, ConnectionError) as error:
             self.connection_dropped(error, environ)
             self.close_connection = True
-            return
         except Exception as error:
             self.close_connection = True
             if not response.started:
-                self._internal_error(environ)
+                self._refuse(environ, 500, b"Internal Server Error")
             self.server.log("error", f"Error on request {self.command} {self.path}: {error!r}")
-            return
-        if not body.drain(DRAIN_LIMIT):
-            self.close_connection = True
 
-    def _body(self, environ: dict[str, Any]) -> _BoundedInput | _ChunkedInput:
+    def _body(self, environ: dict[str, Any]) -> _BoundedInput | _ChunkedInput | None:
+        """The body stream, or None when its framing cannot be trusted (refused, then closed)."""
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or ()}
         if environ.get("wsgi.input_terminated"):
+            if lengths:
+                self.close_connection = True  # both framings given: serve it chunked, keep nothing after
             return _ChunkedInput(self.rfile)  # type: ignore[arg-type]  # a BufferedReader is an IO[bytes]
-        try:
-            length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
-        except ValueError:
-            length = 0
-            self.close_connection = True  # the next request's start is unknown
-        return _BoundedInput(self.rfile, length)
+        if not lengths:
+            return _BoundedInput(self.rfile, 0)
+        if len(lengths) != 1 or not _DIGITS.fullmatch(next(iter(lengths))):
+            self.close_connection = True  # where the next request starts is unknown
+            return None
+        return _BoundedInput(self.rfile, int(next(iter(lengths))))
 
-    def _internal_error(self, environ: dict[str, Any]) -> None:
-        text = b"Internal Server Error"
+    def _refuse(self, environ: dict[str, Any], status: int, text: bytes) -> None:
+        """Answer `status` with `text` and close; a head the app's answer half built is dropped first."""
+        self._headers_buffer: list[bytes] = []
         try:
-            self.send_response(500)
+            self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(text)))
             self.send_header("Connection", "close")
@@ -177,6 +210,9 @@ class _Response:
         self.started = False
         self._chunked = False
         self._bodyless = False
+        self._declared: int | None = None  # the Content-Length the app set
+        self._sent = 0
+        self.framed = True  # False once the body and its Content-Length disagree
 
     def start(
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -200,11 +236,19 @@ class _Response:
         if self._chunked:
             self._handler.wfile.write(b"0\r\n\r\n")
         self._handler.wfile.flush()
+        if self._declared is not None and not self._bodyless and self._sent != self._declared:
+            self.framed = False  # short: the client learns it from the connection closing
 
     def write(self, data: bytes) -> None:
         if not self.started:
             self._send_head()
+        if data and not self._bodyless and self._declared is not None:
+            room = self._declared - self._sent
+            if len(data) > room:
+                self.framed = False  # never more than announced: the excess would start a false response
+                data = data[: max(room, 0)]
         if data and not self._bodyless:
+            self._sent += len(data)
             out = self._handler.wfile
             if self._chunked:
                 out.write(b"%x\r\n" % len(data))
@@ -225,6 +269,8 @@ class _Response:
         for name, value in self._headers:
             handler.send_header(name, value)
             names.add(name.lower())
+            if name.lower() == "content-length" and _DIGITS.fullmatch(value.strip()):
+                self._declared = int(value.strip())
         self._bodyless = handler.command == "HEAD" or 100 <= code < 200 or code in _NO_BODY_STATUSES
         if "content-length" not in names and not self._bodyless:
             if handler.request_version >= "HTTP/1.1":

@@ -24,14 +24,24 @@ def test_the_crc_of_the_standard_check_string_is_the_published_value() -> None:
     assert crc64.crc64(b"") == 0
 
 
+@pytest.fixture(params=["c", "python"])
+def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of computing it: crcmod's C extension (installed with localcloud) and the Python fallback."""
+    if request.param == "python":
+        monkeypatch.setattr(crc64, "_C_CRC64", None)
+    else:
+        assert crc64._C_CRC64 is not None, "crcmod's C extension is a localcloud dependency"
+    return str(request.param)
+
+
 @pytest.mark.parametrize("size", [1, 7, 8, 9, 63, 64, 65, 4096, 100_003])
-def test_the_crc_matches_the_sdks_reference_for_any_length(size: int) -> None:
+def test_the_crc_matches_the_sdks_reference_for_any_length(size: int, implementation: str) -> None:
     data = os.urandom(size)
 
     assert crc64.crc64(data) == _REFERENCE(data)
 
 
-def test_a_running_crc_over_uneven_chunks_equals_the_crc_of_the_whole() -> None:
+def test_a_running_crc_over_uneven_chunks_equals_the_crc_of_the_whole(implementation: str) -> None:
     data = os.urandom(10_000)
     running = crc64.Crc64()
     for start, stop in [(0, 3), (3, 1000), (1000, 1001), (1001, 10_000)]:

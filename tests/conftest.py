@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 import structlog
 
 from shared.logging import configure_logging
+from shared.pipeline.provider import PipelineProvider
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -59,3 +61,16 @@ def _vendor_sdk_connections_closed() -> Iterator[None]:
     yield
     for connection in _SDK_CONNECTIONS:
         connection.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _function_instances_closed() -> Iterator[None]:
+    """Close, at the end, the httpx.Client each function instance keeps for its life: the functions the
+    tests import (`functions.<name>.index`) and those localcloud's runtime loads stay in `sys.modules`, as
+    an FC instance stays warm, and with connections kept alive their sockets would be reported unclosed
+    when the worker exits."""
+    yield
+    for module in list(sys.modules.values()):
+        provider = getattr(module, "_provider", None)
+        if isinstance(provider, PipelineProvider):
+            provider.close()

@@ -15,7 +15,7 @@ connection open between requests, as OSS, MNS and FC do:
   request whose `Content-Length` is not one non-negative integer is refused (400) and the connection closed:
   either would make the two ends disagree on where the next message starts;
 - `Connection: close` from the client (or HTTP/1.0) closes after the response; an idle connection is closed
-  after `IDLE_TIMEOUT` seconds; `close_all(server)` ends open ones when the server stops.
+  after `IDLE_TIMEOUT` seconds, quietly; `close_all(server)` ends open ones when the server stops.
 
 Environ keys are werkzeug's (`make_environ`): `REQUEST_URI`/`RAW_URI`, `wsgi.input_terminated` for chunked
 bodies, and the rest as before.
@@ -131,6 +131,14 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
     def setup(self) -> None:
         super().setup()
         _connections(self.server).add(self.connection)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # http.server reports a connection that sat idle for `timeout` as an error ("Request timed out"),
+        # which werkzeug prints to stderr: with kept connections that is the normal end of an idle one
+        # (a long `localcloud run` printed it in the middle of its progress lines).
+        if format.startswith("Request timed out"):
+            return
+        super().log_error(format, *args)
 
     def finish(self) -> None:
         _connections(self.server).discard(self.connection)

@@ -120,6 +120,17 @@ def test_stopping_the_server_ends_its_kept_connections(server: BaseWSGIServer) -
         assert raw.recv(65536) == b""  # closed by the server, not left waiting for a next request
 
 
+def test_an_idle_connection_is_closed_after_the_idle_timeout_without_an_error_line(
+    server: BaseWSGIServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(KeepAliveRequestHandler, "timeout", 0.2)
+    with socket.create_connection(("127.0.0.1", server.server_port), timeout=10) as raw:
+        raw.sendall(b"GET /ignore HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert raw.recv(65536).endswith(b"fine!")
+        assert raw.recv(65536) == b""  # then nothing is sent: the server closes the connection
+    assert "timed out" not in caplog.text
+
+
 def raw_exchange(server: BaseWSGIServer, request: bytes) -> bytes:
     """Send `request` on a fresh connection and read until the server closes it."""
     with socket.create_connection(("127.0.0.1", server.server_port), timeout=10) as raw:

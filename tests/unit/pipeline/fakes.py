@@ -6,7 +6,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.clients.errors import ObjectNotFound
@@ -63,6 +63,8 @@ class FakeOss:
     heads: list[str] = field(default_factory=list)
     # User metadata (names without x-oss-meta-) that HEAD answers, by (bucket, key).
     metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    # Last-Modified that listings show, by (bucket, key); none when absent (the reconciler then checks).
+    modified: dict[tuple[str, str], datetime] = field(default_factory=dict)
     # Called with each submission before submit_* returns (a notification racing the answer).
     on_submit: Callable[[Submission], None] | None = None
     fail_submit: Exception | None = None
@@ -88,9 +90,9 @@ class FakeOss:
         keys = [k for k in keys if not start_after or k > start_after]
         for first in range(0, len(keys), page_size):
             chunk = keys[first : first + page_size]
+            data = [(k, self.objects[(bucket, k)]) for k in chunk]
             summaries = tuple(
-                ObjectSummary(k, len(self.objects[(bucket, k)]), _etag(self.objects[(bucket, k)]), None)
-                for k in chunk
+                ObjectSummary(k, len(body), _etag(body), self.modified.get((bucket, k))) for k, body in data
             )
             yield ListResult(objects=summaries, common_prefixes=(), next_token=None, is_truncated=False)
 

@@ -4,10 +4,11 @@ slices with a watermark; an upload whose event did arrive is never started twice
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from shared.errors import ServiceError
 from shared.events.oss import OssEvent
 from shared.jobs.model import JobState
 from shared.pipeline.handlers import handle_timer_event
@@ -52,7 +53,7 @@ def test_each_tick_looks_at_a_bounded_slice_and_wraps_around() -> None:
     assert [r.wrapped for r in reports] == [False, False, True]
     assert sum(r.started for r in reports) == 5
     watermark = world.backend.get("jobs/_reconcile/inbox.json")
-    assert watermark is not None and json.loads(watermark) == {"after": ""}
+    assert watermark is not None and json.loads(watermark)["after"] == ""
     assert all(job.state is JobState.RUNNING for job in world.store.list().jobs)
 
 
@@ -114,3 +115,62 @@ def test_a_job_whose_creator_stopped_after_its_claim_is_completed(monkeypatch: p
     assert report.started == 1
     (job,) = world.store.list().jobs
     assert list(world.store.active_jobs()) == [job.id] and job.state is JobState.RUNNING
+
+
+T0 = datetime(2026, 12, 5, 9, 0, tzinfo=timezone.utc)
+
+
+def _counting_reads(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    original = world.backend.get
+
+    def counting_get(key: str) -> bytes | None:
+        if key != "jobs/_reconcile/inbox.json":
+            reads.append(key)
+        return original(key)
+
+    monkeypatch.setattr(world.backend, "get", counting_get)
+    return reads
+
+
+def test_an_object_settled_by_a_complete_pass_is_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = make_world()
+    for n in range(20):
+        _upload(world, f"inbox/{n}.wav", deliver=True)
+        world.oss.modified[(BUCKET, f"inbox/{n}.wav")] = T0
+    reads = _counting_reads(world, monkeypatch)
+    reconciler = InboxReconciler(world.orchestrator)
+    first = reconciler.run(limit=8, now=T0 + timedelta(minutes=10))  # a pass over three ticks
+    second = reconciler.run(limit=8, now=T0 + timedelta(minutes=11))
+    third = reconciler.run(limit=8, now=T0 + timedelta(minutes=12))
+    assert [r.wrapped for r in (first, second, third)] == [False, False, True]
+    assert len(reads) == 40 and sum(r.settled for r in (first, second, third)) == 0
+    reads.clear()
+    # The next pass lists the same objects and reads none of their jobs: the first pass settled them.
+    passes = [reconciler.run(limit=8, now=T0 + timedelta(minutes=13 + n)) for n in range(3)]
+    assert reads == [] and [r.settled for r in passes] == [8, 8, 4]
+    # A lost upload after that pass began is checked, and started, by the one after.
+    _upload(world, "inbox/lost.wav", deliver=False)
+    world.oss.modified[(BUCKET, "inbox/lost.wav")] = T0 + timedelta(minutes=11)
+    later = [reconciler.run(limit=100, now=T0 + timedelta(minutes=20 + n)) for n in range(2)]
+    assert [(r.listed, r.settled, r.started) for r in later] == [(21, 20, 1), (21, 21, 0)]
+
+
+def test_a_pass_with_a_failed_start_settles_nothing_and_the_next_one_checks_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world()
+    _upload(world, "inbox/kept.wav", deliver=True)
+    _upload(world, "inbox/lost.wav", deliver=False)
+    for key in ("inbox/kept.wav", "inbox/lost.wav"):
+        world.oss.modified[(BUCKET, key)] = T0
+    original = world.orchestrator.handle_upload
+    failure = ServiceError("throttled", service="oss", code="Throttling", status=503)
+    monkeypatch.setattr(world.orchestrator, "handle_upload", lambda record: (_ for _ in ()).throw(failure))
+    reconciler = InboxReconciler(world.orchestrator)
+    failed = reconciler.run(now=T0 + timedelta(minutes=10))
+    assert (failed.failed, failed.started, failed.wrapped) == (1, 0, True)
+    monkeypatch.setattr(world.orchestrator, "handle_upload", original)
+    again = reconciler.run(now=T0 + timedelta(minutes=11))
+    assert (again.settled, again.started) == (0, 1)
+    assert reconciler.run(now=T0 + timedelta(minutes=12)).settled == 2

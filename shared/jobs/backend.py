@@ -1,4 +1,4 @@
-"""Where job documents live: a Protocol of five primitive operations and two implementations.
+"""Where job documents live: a Protocol of a few primitive operations and two implementations.
 
 The store's whole consistency model rests on `put_if_absent`: of several writers of the same key exactly
 one gets True, the others get False and read what the winner wrote.
@@ -15,7 +15,7 @@ one gets True, the others get False and read what the winner wrote.
 
 `OssBackend` maps the operations onto OSS: `x-oss-forbid-overwrite: true` for create-if-absent (OSS
 answers 409 FileAlreadyExists to the loser), GET, PUT, ListObjectsV2 (`delimiter=/` for
-`list_folders`) and DELETE.
+`list_folders`), DELETE and DeleteMultipleObjects (`delete_many`).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from __future__ import annotations
 import bisect
 import builtins
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
 from shared.clients.errors import ObjectNotFound
-from shared.clients.oss import OssClient
+from shared.clients.oss import MAX_DELETE_KEYS, OssClient, xml_safe_key
 
 
 @runtime_checkable
@@ -52,6 +52,10 @@ class ObjectBackend(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove `key`; removing a missing key succeeds."""
+        ...
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove every key (missing ones succeed), in as few requests as the store allows."""
         ...
 
     def list_folders(self, prefix: str, start_after: str = "", limit: int = 1000) -> builtins.list[str]:
@@ -103,9 +107,13 @@ class InMemoryBackend:
         return iter(chosen)
 
     def delete(self, key: str) -> None:
+        self.delete_many((key,))
+
+    def delete_many(self, keys: Iterable[str]) -> None:
         with self._lock:
-            if self._objects.pop(key, None) is not None:
-                self._sorted.pop(bisect.bisect_left(self._sorted, key))
+            for key in keys:
+                if self._objects.pop(key, None) is not None:
+                    self._sorted.pop(bisect.bisect_left(self._sorted, key))
 
     def list_folders(self, prefix: str, start_after: str = "", limit: int = 1000) -> builtins.list[str]:
         folders: builtins.list[str] = []
@@ -170,6 +178,20 @@ class OssBackend:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(self.bucket, key)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """DeleteMultipleObjects, 1,000 keys a request; a key XML cannot carry goes on its own."""
+        batch: builtins.list[str] = []
+        for key in keys:
+            if not xml_safe_key(key):
+                self.delete(key)
+                continue
+            batch.append(key)
+            if len(batch) == MAX_DELETE_KEYS:
+                self.client.delete_objects(self.bucket, batch)
+                batch = []
+        if batch:
+            self.client.delete_objects(self.bucket, batch)
 
     def list_folders(self, prefix: str, start_after: str = "", limit: int = 1000) -> builtins.list[str]:
         page = self.client.list_objects_v2(

@@ -60,7 +60,7 @@ from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
 from shared.pipeline.retry import retry_due
 from shared.pipeline.reupload import INVALID_UPLOAD, retry_after_reupload
-from shared.pipeline.schedule import PollHint, next_check, next_poll, poll_hint
+from shared.pipeline.schedule import DroppedEntries, PollHint, next_check, next_poll, poll_hint
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
 from shared.pipeline.upload_options import upload_options
@@ -387,44 +387,62 @@ class Orchestrator:
         moment = as_utc(now if now is not None else self.clock())
         report = SweepReport()
         deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
-        due, report.waiting = self._due_jobs(moment)
-        for job_id, fired in due:
-            if limit is not None and report.examined >= limit:
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                report.stopped_early = True
-                break
-            report.examined += 1
-            try:
-                timeout = self.settings.task_timeout
-                hint = self._running_task(fired, moment)
-                if hint is not None:
-                    # Only GetTask was needed: the job is filed again with its hint, never read.
-                    report.polled += 1
-                    self.store.schedule(job_id, next_poll(hint.submitted_at, moment, timeout), hint.encode())
-                else:
-                    after = self._sweep_job(job_id, moment, report)
-                    if after is not None:
-                        hinted = poll_hint(after)
-                        self.store.schedule(
-                            job_id,
-                            next_check(after, moment, self.store.lease, timeout),
-                            hinted.encode() if hinted is not None else None,
-                        )
-            except JobNotFound:
-                # The marker is written before job.json: a young one may belong to a creator still at
-                # work, so only a marker older than a lease counts as left behind.
-                if moment - job_id_time(job_id) > self.store.lease:
-                    self.store.deactivate(job_id)
-            except Exception:
-                # One job's trouble must not stop the others; its entries stay due for the next sweep.
-                report.errors += 1
-                log.exception("sweep.job.failed", job_id=job_id)
-                continue
-            for entry in fired:
-                self.store.unschedule(entry)
+        dropped = DroppedEntries(self.store)
+        due, report.waiting = self._due_jobs(moment, dropped)
+        try:
+            for job_id, fired in due:
+                if limit is not None and report.examined >= limit:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    report.stopped_early = True
+                    break
+                report.examined += 1
+                try:
+                    self._sweep_due_job(job_id, fired, moment, report, dropped)
+                except JobNotFound:
+                    # The marker is written before job.json: a young one may belong to a creator still at
+                    # work, so only a marker older than a lease counts as left behind.
+                    if moment - job_id_time(job_id) > self.store.lease:
+                        self.store.deactivate(job_id)
+                except Exception:
+                    # One job's trouble must not stop the others; its entries stay due for the next sweep.
+                    report.errors += 1
+                    log.exception("sweep.job.failed", job_id=job_id)
+                    continue
+                dropped.add(fired)
+        finally:
+            dropped.flush()
         log.info("sweep.done", **vars(report))
         return report
+
+    def _sweep_due_job(
+        self,
+        job_id: str,
+        fired: list[DueEntry],
+        moment: datetime,
+        report: SweepReport,
+        dropped: DroppedEntries,
+    ) -> None:
+        """Poll the job's task from its hint, or act on the job; either way, file it again."""
+        timeout = self.settings.task_timeout
+        hint = self._running_task(fired, moment)
+        if hint is not None:
+            # Only GetTask was needed: the job is filed again with its hint, never read.
+            report.polled += 1
+            dropped.keep(
+                self.store.schedule(job_id, next_poll(hint.submitted_at, moment, timeout), hint.encode())
+            )
+            return
+        after = self._sweep_job(job_id, moment, report)
+        if after is not None:
+            hinted = poll_hint(after)
+            dropped.keep(
+                self.store.schedule(
+                    job_id,
+                    next_check(after, moment, self.store.lease, timeout),
+                    hinted.encode() if hinted is not None else None,
+                )
+            )
 
     def _running_task(self, fired: list[DueEntry], now: datetime) -> PollHint | None:
         """The hint of the job's latest entry when the DashScope task it names is still queued or running
@@ -441,7 +459,9 @@ class Orchestrator:
         running = status.status in (DashScopeTaskStatus.PENDING, DashScopeTaskStatus.RUNNING)
         return hint if running else None
 
-    def _due_jobs(self, now: datetime) -> tuple[list[tuple[str, list[DueEntry]]], int]:
+    def _due_jobs(
+        self, now: datetime, dropped: DroppedEntries
+    ) -> tuple[list[tuple[str, list[DueEntry]]], int]:
         """The unfinished jobs due at `now`, earliest first, with the index entries that made each due;
         and how many unfinished jobs are not due yet. Entries of finished jobs are dropped."""
         active = list(self.store.active_jobs())
@@ -450,7 +470,7 @@ class Orchestrator:
         filed: set[str] = set()
         for entry in self.store.due_index():
             if entry.job_id not in unfinished:
-                self.store.unschedule(entry)
+                dropped.add([entry])
                 continue
             filed.add(entry.job_id)
             if entry.at <= now:

@@ -14,6 +14,9 @@ that is due, not the number of unfinished jobs. What a job is due for depends on
 - anything else (queued, a step that could not be claimed, a final job whose completion is still to be
   published): the next tick.
 
+A sweep drops the entries it is done with in batches (`DroppedEntries`: one DeleteMultipleObjects per
+sweep, not a DELETE per job looked at), after filing each job's next one.
+
     >>> [poll_interval(timedelta(seconds=s)).total_seconds() for s in (0, 4, 10, 40, 600, 86400)]
     [1.0, 2.0, 4.0, 10.0, 150.0, 300.0]
 """
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from shared.jobs.model import StepState
-from shared.jobs.store import JobSnapshot
+from shared.jobs.store import DueEntry, JobSnapshot, JobStore
 from shared.pipeline.retry import retry_due
 
 # DashScope SDK's wait: 1 s, doubled every 3 polls, at most 5 s (polls at 1, 2, 3, 5, 7, 9, 13 ... s).
@@ -112,4 +115,44 @@ def next_check(snapshot: JobSnapshot, now: datetime, lease: timedelta, task_time
     return now + NEXT_TICK
 
 
-__all__ = ["NEXT_TICK", "POLL_CAP", "PollHint", "next_check", "next_poll", "poll_hint", "poll_interval"]
+# Due entries dropped per DeleteMultipleObjects: a sweep stopped by its function's timeout leaves at most
+# this many behind, and those only make their jobs due once more (a sweep is idempotent).
+UNSCHEDULE_BATCH = 500
+
+
+class DroppedEntries:
+    """The due entries a sweep is done with, dropped a batch at a time: one DeleteMultipleObjects per
+    UNSCHEDULE_BATCH entries instead of a DELETE per job looked at (issue 11). An entry the sweep has just
+    filed is never dropped, even when the new one has the same key as a fired one (same time and hint)."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self._entries: list[DueEntry] = []
+        self._filed: set[str] = set()
+
+    def keep(self, entry: DueEntry) -> None:
+        self._filed.add(entry.key)
+
+    def add(self, entries: list[DueEntry]) -> None:
+        self._entries.extend(entries)
+        if len(self._entries) >= UNSCHEDULE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        batch = [entry for entry in self._entries if entry.key not in self._filed]
+        self._entries = []
+        if batch:
+            self.store.unschedule(*batch)
+
+
+__all__ = [
+    "NEXT_TICK",
+    "POLL_CAP",
+    "UNSCHEDULE_BATCH",
+    "DroppedEntries",
+    "PollHint",
+    "next_check",
+    "next_poll",
+    "poll_hint",
+    "poll_interval",
+]

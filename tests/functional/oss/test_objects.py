@@ -16,7 +16,9 @@ from localcloud.services.oss.service import OssService
 from shared.auth import Credentials, OssV4Auth
 from shared.clients.errors import ObjectAlreadyExists, ObjectNotFound
 from shared.clients.oss import OssClient
-from shared.errors import ServiceResponseError
+from shared.errors import InvalidRequestError, ServiceResponseError
+from shared.jobs import backend as backend_module
+from shared.jobs.backend import OssBackend
 from tests.functional.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.functional.oss.conftest import REGION
 
@@ -264,6 +266,50 @@ def test_delete_multiple_objects_removes_every_listed_key(
     assert response.status_code == 200
     assert "<Deleted><Key>x/1</Key></Deleted><Deleted><Key>x/2</Key></Deleted>" in response.text
     assert [o.key for o in client.list_objects_v2(bucket).objects] == ["keep"]
+
+
+def test_our_client_deletes_many_keys_in_one_request_missing_ones_included(
+    client: OssClient, bucket: str
+) -> None:
+    keys = ["due/a&b <c>.json", "due/会议 记录.json", "due/plain.json"]
+    for key in [*keys, "keep"]:
+        client.put_object(bucket, key, b"x")
+
+    client.delete_objects(bucket, [*keys, "due/never-written.json"])
+
+    assert [o.key for o in client.list_objects_v2(bucket).objects] == ["keep"]
+
+
+def test_our_client_refuses_a_batch_it_cannot_express_naming_the_rule(client: OssClient, bucket: str) -> None:
+    with pytest.raises(InvalidRequestError) as control:
+        client.delete_objects(bucket, ["due/bell\x07.json"])
+    with pytest.raises(InvalidRequestError) as empty:
+        client.delete_objects(bucket, [])
+    assert "keys" in str(control.value) and "XML" in str(control.value)
+    assert "keys" in str(empty.value) and "1 to 1000" in str(empty.value)
+
+
+def test_the_job_backend_deletes_in_batches_and_a_key_xml_cannot_carry_on_its_own(
+    client: OssClient, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backend_module, "MAX_DELETE_KEYS", 2)
+    batches: list[list[str]] = []
+    delete_objects = client.delete_objects
+
+    def counting(bucket_name: str, keys: list[str]) -> None:
+        batches.append(list(keys))
+        delete_objects(bucket_name, keys)
+
+    monkeypatch.setattr(client, "delete_objects", counting)
+    store = OssBackend(client, bucket)
+    keys = ["jobs/1", "jobs/2", "jobs/bell\x07", "jobs/3", "jobs/4", "jobs/5"]
+    for key in keys:
+        store.put(key, b"{}")
+
+    store.delete_many(keys)
+
+    assert list(store.list("jobs/")) == []
+    assert batches == [["jobs/1", "jobs/2"], ["jobs/3", "jobs/4"], ["jobs/5"]]
 
 
 def test_a_url_presigned_by_our_client_can_be_fetched_without_credentials(

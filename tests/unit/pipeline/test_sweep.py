@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -337,3 +338,31 @@ def test_a_running_recognition_is_polled_from_its_due_entry_without_reading_the_
         world.timer()
     assert world.store.get(job_id).state is JobState.SUCCEEDED
     assert not list(world.backend.list("jobs/_due/"))
+
+
+def test_a_sweep_drops_the_entries_it_is_done_with_in_one_request_and_keeps_one_per_job() -> None:
+    world = make_world()
+    jobs = [start(world, f"inbox/{n}.wav") for n in range(6)]
+    for submission in list(world.oss.submissions):
+        world.oss.finish(submission)
+    world.timer()  # conversions found done; recognitions submitted
+    world.timer()  # first polls file the tasks in due entries
+    single: list[str] = []
+    batches: list[list[str]] = []
+    delete_one, delete_many = world.backend.delete, world.backend.delete_many
+
+    def counting_delete(key: str) -> None:
+        single.append(key)
+        delete_one(key)
+
+    def counting_delete_many(keys: Iterable[str]) -> None:
+        batches.append(list(keys))
+        delete_many(batches[-1])
+
+    world.backend.delete = counting_delete  # type: ignore[method-assign]
+    world.backend.delete_many = counting_delete_many  # type: ignore[method-assign]
+    world.clock.advance(hours=1)
+    assert world.orchestrator.sweep().polled == len(jobs)
+    assert single == [] and [len(batch) for batch in batches] == [len(jobs)]
+    # What is left is each job's new entry, not the dropped ones.
+    assert sorted(entry.job_id for entry in world.store.due_index()) == sorted(jobs)

@@ -65,13 +65,15 @@ from shared.clients.oss_models import (
     strip_etag,
 )
 from shared.clients.xmlsafe import UnsafeXmlError
-from shared.errors import InvalidRequestError, TransportError
+from shared.errors import InvalidRequestError, ServiceResponseError, TransportError
 
 if TYPE_CHECKING:
     from shared.ops.oss import AsyncProcessResponse, AudioConcatRequest, AudioConvertRequest
 
-# DeleteMultipleObjects takes at most this many keys per request.
+# DeleteMultipleObjects takes at most this many keys per request; the body is kept within 2 MiB, which
+# localcloud enforces (the OSS documentation names no size, only the count).
 MAX_DELETE_KEYS = 1000
+MAX_DELETE_BODY = 2 * 1024 * 1024
 # Characters XML 1.0 cannot carry, even escaped (a key may hold them; OSS allows any UTF-8).
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -239,8 +241,10 @@ class OssClient(ServiceClient):
         )
 
     def delete_objects(self, bucket: str, keys: list[str]) -> None:
-        """DeleteMultipleObjects: delete up to MAX_DELETE_KEYS objects in one request, in quiet mode
-        (missing objects count as deleted, as in `delete_object`). OSS requires the body's Content-MD5.
+        """DeleteMultipleObjects: delete up to MAX_DELETE_KEYS objects (a body of at most MAX_DELETE_BODY
+        bytes) in one request, in quiet mode: missing objects count as deleted, as in `delete_object`, and
+        OSS answers with the keys it could not delete, raised here as a ServiceResponseError naming them.
+        OSS requires the body's Content-MD5.
 
         One request instead of one per key: the sweep unschedules its due entries this way, a POST per
         sweep rather than a DELETE per job looked at (issue 11).
@@ -250,18 +254,19 @@ class OssClient(ServiceClient):
         check_bucket(bucket, operation)
         if not 1 <= len(keys) <= MAX_DELETE_KEYS:
             raise InvalidRequestError.single("keys", "count", f"1 to {MAX_DELETE_KEYS} keys, got {len(keys)}")
-        entries = []
         for key in keys:
             check_key(key, operation)
             if not xml_safe_key(key):
                 raise InvalidRequestError.single(
                     "keys", "xml", f"{key!r} holds a character XML 1.0 cannot carry; delete it on its own"
                 )
-            entries.append(f"<Object><Key>{_xml_text(key)}</Key></Object>")
-        head = '<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>true</Quiet>'
-        body = (head + "".join(entries) + "</Delete>").encode("utf-8")
+        body = delete_document(keys)
+        if len(body) > MAX_DELETE_BODY:
+            raise InvalidRequestError.single(
+                "keys", "size", f"the Delete document is {len(body)} bytes, at most {MAX_DELETE_BODY}"
+            )
         md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode("ascii")
-        self._call(
+        response = self._call(
             "POST",
             self._url(bucket, "").copy_with(query=b"delete"),
             operation=operation,
@@ -270,6 +275,14 @@ class OssClient(ServiceClient):
             body=RequestBody(body),
             extensions=_target(bucket, ""),
         )
+        if b"<Key>" in response.content:  # quiet mode lists only what failed
+            raise ServiceResponseError(
+                f"DeleteMultipleObjects left keys in {bucket}: {response.text[:300]}",
+                service="oss",
+                code="DeleteIncomplete",
+                status=response.status_code,
+                request_id=self.request_id_of(response),
+            )
 
     # Buckets (deploy.bootstrap) ------------------------------------------------------------------------
 
@@ -571,6 +584,22 @@ class OssClient(ServiceClient):
 
     def _url(self, bucket: str, key: str) -> httpx.URL:
         return httpx.URL(object_url(self.endpoint_base, bucket, key, path_style=self.path_style))
+
+
+def delete_document(keys: list[str]) -> bytes:
+    """The quiet DeleteMultipleObjects body for `keys` (each XML-safe).
+
+    >>> delete_document(["a&b.json"])[-70:]
+    b'<Quiet>true</Quiet><Object><Key>a&amp;b.json</Key></Object></Delete>'
+    """
+    entries = "".join(f"<Object><Key>{_xml_text(key)}</Key></Object>" for key in keys)
+    head = '<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>true</Quiet>'
+    return (head + entries + "</Delete>").encode("utf-8")
+
+
+def delete_entry_size(key: str) -> int:
+    """The bytes one key adds to a Delete document."""
+    return len(_xml_text(key).encode("utf-8")) + len("<Object><Key></Key></Object>")
 
 
 def xml_safe_key(key: str) -> bool:

@@ -27,7 +27,14 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
 from shared.clients.errors import ObjectNotFound
-from shared.clients.oss import MAX_DELETE_KEYS, OssClient, xml_safe_key
+from shared.clients.oss import (
+    MAX_DELETE_BODY,
+    MAX_DELETE_KEYS,
+    OssClient,
+    delete_document,
+    delete_entry_size,
+    xml_safe_key,
+)
 
 
 @runtime_checkable
@@ -180,16 +187,20 @@ class OssBackend:
         self.client.delete_object(self.bucket, key)
 
     def delete_many(self, keys: Iterable[str]) -> None:
-        """DeleteMultipleObjects, 1,000 keys a request; a key XML cannot carry goes on its own."""
+        """DeleteMultipleObjects, 1,000 keys (or MAX_DELETE_BODY bytes) a request; a key XML cannot carry
+        goes on its own."""
         batch: builtins.list[str] = []
+        size = len(delete_document([]))
         for key in keys:
             if not xml_safe_key(key):
                 self.delete(key)
                 continue
-            batch.append(key)
-            if len(batch) == MAX_DELETE_KEYS:
+            entry = delete_entry_size(key)
+            if batch and (len(batch) == MAX_DELETE_KEYS or size + entry > MAX_DELETE_BODY):
                 self.client.delete_objects(self.bucket, batch)
-                batch = []
+                batch, size = [], len(delete_document([]))
+            batch.append(key)
+            size += entry
         if batch:
             self.client.delete_objects(self.bucket, batch)
 

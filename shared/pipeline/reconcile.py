@@ -8,20 +8,18 @@ than `min_age` is left to its event (most are in flight for a second or two), so
 race the trigger; when it does meet a job it finds it through the same idempotency key, so it never
 creates a second one.
 
-An object is checked once, not on every pass: when a pass ends with every object it met settled (a job
-found or started, or not one for the chain), every object modified `min_age` before that pass began was
-met and settled, and later passes list it without reading its job (`verified_before` in the watermark).
+An object's job is read once, not on every pass: the watermark also records which objects earlier passes
+settled (`shared.pipeline.reconcile_mark`), and later passes list them without reading their jobs.
 Re-checking every object on every pass made the sweep's reads grow with the inbox times the ticks it
-lived: a 200-file `localcloud run` read 7,200 claims (issue 11); a deployed inbox of 10,000 objects
-cost 400 GETs a minute for ever. A pass in which a start failed moves nothing on, so the next one
-checks again whatever it could not settle.
+lived: a 200-file `localcloud run` read 7,200 claims (issue 11); a deployed inbox of 10,000 objects cost
+400 GETs a minute for ever. An object whose start failed is checked again on the next pass, and once a day
+a full pass checks everything.
 
     report = InboxReconciler(orchestrator).run(limit=200)
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +33,8 @@ from shared.events.oss import OssRecord
 from shared.logging import get_logger
 from shared.pipeline.decide import Accept, decide_upload
 from shared.pipeline.orchestrator import Orchestrator
+from shared.pipeline.reconcile_mark import Watermark, inbox_scope
+from shared.pipeline.settings import PipelineSettings
 
 DEFAULT_LIMIT = 200
 DEFAULT_MIN_AGE = timedelta(minutes=2)
@@ -58,64 +58,10 @@ class InboxLister(Protocol):
 @dataclass
 class ReconcileReport:
     listed: int = 0
-    settled: int = 0  # listed, but modified before `verified_before`: settled by an earlier pass, not read
+    settled: int = 0  # listed, but settled by an earlier pass: not read again
     started: int = 0  # uploads with no job that got one now
     failed: int = 0  # uploads whose start failed (retried next pass)
     wrapped: bool = False  # the listing reached the end of the inbox; the next tick starts over
-
-
-@dataclass
-class Watermark:
-    """Where the pass is (`after`), when it began, whether everything it met so far is settled, and the
-    time before which every object is known settled (see the module docstring).
-
-    >>> mark = Watermark.parse(b'{"after": "inbox/b.wav", "pass_started": "2026-12-05T10:00:00+00:00"}')
-    >>> mark.after, mark.pass_started.hour, mark.clean, mark.verified_before
-    ('inbox/b.wav', 10, False, None)
-    >>> Watermark.parse(b"not json") == Watermark()
-    True
-    """
-
-    after: str = ""
-    pass_started: datetime | None = None
-    clean: bool = False
-    verified_before: datetime | None = None
-
-    @classmethod
-    def parse(cls, raw: bytes | None) -> Watermark:
-        try:
-            data = json.loads(raw) if raw is not None else {}
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            return cls()
-        after = data.get("after")
-        return cls(
-            after if isinstance(after, str) else "",
-            _time(data.get("pass_started")),
-            data.get("clean") is True,
-            _time(data.get("verified_before")),
-        )
-
-    def encode(self) -> bytes:
-        data = {
-            "after": self.after,
-            "pass_started": self.pass_started.isoformat() if self.pass_started else None,
-            "clean": self.clean,
-            "verified_before": self.verified_before.isoformat() if self.verified_before else None,
-        }
-        return json.dumps(data, ensure_ascii=False).encode("utf-8")
-
-
-def _time(value: object) -> datetime | None:
-    """An ISO time from the watermark; anything else (absent, damaged) as unknown, which is safe: an
-    unknown `verified_before` checks every object, an unknown pass start settles nothing."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(value))
-    except ValueError:
-        return None
 
 
 class InboxReconciler:
@@ -133,9 +79,9 @@ class InboxReconciler:
         lister: InboxLister = oss  # type: ignore[assignment]
         settings = orchestrator.settings
         moment = as_utc(now if now is not None else orchestrator.clock())
-        mark = self._watermark()
-        if not mark.after or mark.pass_started is None:  # a pass begins (or its start was lost: no credit)
-            mark.pass_started, mark.clean = moment, bool(not mark.after)
+        mark = self._watermark(settings)
+        if not mark.after or mark.pass_started is None:
+            mark.begin_pass(moment)
         pages = lister.iter_list_pages(
             settings.bucket, settings.inbox_prefix, page_size=min(limit, 1000), start_after=mark.after or None
         )
@@ -147,16 +93,15 @@ class InboxReconciler:
                 break  # left to its event for now; the watermark stays before it
             report.listed += 1
             mark.after = summary.key
-            if modified is not None and mark.verified_before is not None and modified < mark.verified_before:
+            if mark.is_settled(summary.key, summary.etag, modified):
                 report.settled += 1
-                continue
-            if not self._settle(summary.key, summary.etag, summary.size, report):
-                mark.clean = False
+            elif self._settle(summary.key, summary.etag, summary.size, report):
+                mark.settled(summary.key, summary.etag, modified)
+            else:
+                mark.failed(summary.key, modified)
         else:
             report.wrapped = True
-            if mark.clean and mark.pass_started is not None:
-                mark.verified_before = mark.pass_started - self.min_age
-            mark.after, mark.pass_started, mark.clean = "", None, False
+            mark.end_pass()
         self._save_watermark(mark)
         return report
 
@@ -190,8 +135,10 @@ class InboxReconciler:
                 return True
         return False
 
-    def _watermark(self) -> Watermark:
-        return Watermark.parse(self.orchestrator.store.backend.get(self._watermark_key))
+    def _watermark(self, settings: PipelineSettings) -> Watermark:
+        mark = Watermark.parse(self.orchestrator.store.backend.get(self._watermark_key))
+        scope = inbox_scope(settings.bucket, settings.inbox_prefix, settings.accepted_suffixes)
+        return mark if mark.scope == scope else Watermark(scope=scope)  # another inbox: start afresh
 
     def _save_watermark(self, mark: Watermark) -> None:
         self.orchestrator.store.backend.put(self._watermark_key, mark.encode())

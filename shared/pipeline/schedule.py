@@ -27,9 +27,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from shared.errors import ServiceError
 from shared.jobs.model import StepState
 from shared.jobs.store import DueEntry, JobSnapshot, JobStore
+from shared.logging import get_logger
 from shared.pipeline.retry import retry_due
+
+log = get_logger(__name__)
 
 # DashScope SDK's wait: 1 s, doubled every 3 polls, at most 5 s (polls at 1, 2, 3, 5, 7, 9, 13 ... s).
 _YOUNG_CADENCE = ((timedelta(seconds=3), timedelta(seconds=1)), (timedelta(seconds=9), timedelta(seconds=2)))
@@ -141,8 +145,13 @@ class DroppedEntries:
     def flush(self) -> None:
         batch = [entry for entry in self._entries if entry.key not in self._filed]
         self._entries = []
-        if batch:
+        if not batch:
+            return
+        try:
             self.store.unschedule(*batch)
+        except ServiceError as error:
+            # Left behind, an entry only makes its job due once more; the sweep's work stands.
+            log.warning("sweep.unschedule.failed", entries=len(batch), code=error.code)
 
 
 __all__ = [

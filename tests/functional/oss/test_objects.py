@@ -15,7 +15,7 @@ from localcloud.server import LocalCloud
 from localcloud.services.oss.service import OssService
 from shared.auth import Credentials, OssV4Auth
 from shared.clients.errors import ObjectAlreadyExists, ObjectNotFound
-from shared.clients.oss import OssClient
+from shared.clients.oss import OssClient, delete_document
 from shared.errors import InvalidRequestError, ServiceResponseError
 from shared.jobs import backend as backend_module
 from shared.jobs.backend import OssBackend
@@ -310,6 +310,28 @@ def test_the_job_backend_deletes_in_batches_and_a_key_xml_cannot_carry_on_its_ow
 
     assert list(store.list("jobs/")) == []
     assert batches == [["jobs/1", "jobs/2"], ["jobs/3", "jobs/4"], ["jobs/5"]]
+
+
+def test_the_job_backend_keeps_each_delete_document_within_its_size_limit(
+    client: OssClient, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = [f"jobs/{'&' * 200}-{n}" for n in range(12)]  # 1,000+ bytes each once escaped
+    monkeypatch.setattr(backend_module, "MAX_DELETE_BODY", 4000)
+    sizes: list[int] = []
+    delete_objects = client.delete_objects
+
+    def measuring(bucket_name: str, batch: list[str]) -> None:
+        sizes.append(len(delete_document(batch)))
+        delete_objects(bucket_name, batch)
+
+    monkeypatch.setattr(client, "delete_objects", measuring)
+    store = OssBackend(client, bucket)
+    for key in keys:
+        store.put(key, b"{}")
+
+    store.delete_many(keys)
+
+    assert list(store.list("jobs/")) == [] and len(sizes) == 4 and max(sizes) <= 4000
 
 
 def test_a_url_presigned_by_our_client_can_be_fetched_without_credentials(

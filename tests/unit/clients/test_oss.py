@@ -17,7 +17,7 @@ from shared.auth.credentials import Credentials
 from shared.clients.base import RetryPolicy
 from shared.clients.errors import MalformedResponseError, ObjectNotFound, ResponseTooLargeError
 from shared.clients.oss import OssClient
-from shared.errors import InvalidRequestError, TransportError
+from shared.errors import InvalidRequestError, ServiceResponseError, TransportError
 from shared.ops.oss import AudioConcatRequest, AudioConvertRequest
 from tests.unit.clients.conftest import Recorder, chunks_of, fixed_clock
 from tests.unit.clients.oss_fake import FakeOss
@@ -565,3 +565,28 @@ def test_an_object_stored_gzip_encoded_is_downloaded_as_stored_not_unpacked(
     oss(httpx.MockTransport(answer), credentials).download_to("examplebucket", "out/t.json.gz", target)
     assert target.read_bytes() == stored
     assert seen[0].headers["accept-encoding"] == "identity"
+
+
+# DeleteMultipleObjects ------------------------------------------------------------------------------------
+
+
+def test_delete_objects_posts_a_quiet_document_with_its_md5_and_raises_the_keys_oss_kept(
+    credentials: Credentials,
+) -> None:
+    sent: list[httpx.Request] = []
+    kept = "<DeleteResult><Deleted><Key>due/held.json</Key></Deleted></DeleteResult>"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, text="" if len(sent) == 1 else kept)
+
+    with oss(httpx.MockTransport(answer), credentials) as client:
+        client.delete_objects("media", ["due/a&b.json", "due/会议.json"])
+        with pytest.raises(ServiceResponseError) as incomplete:
+            client.delete_objects("media", ["due/held.json"])
+    first = sent[0]
+    assert (first.method, first.url.query) == ("POST", b"delete")
+    assert first.headers["Content-MD5"] == base64.b64encode(hashlib.md5(first.content).digest()).decode()
+    assert b"<Quiet>true</Quiet><Object><Key>due/a&amp;b.json</Key></Object>" in first.content
+    assert "<Key>due/会议.json</Key>".encode() in first.content
+    assert incomplete.value.code == "DeleteIncomplete" and "due/held.json" in str(incomplete.value)

@@ -156,7 +156,7 @@ def test_an_object_settled_by_a_complete_pass_is_not_read_again(monkeypatch: pyt
     assert [(r.listed, r.settled, r.started) for r in later] == [(21, 20, 1), (21, 21, 0)]
 
 
-def test_a_pass_with_a_failed_start_settles_nothing_and_the_next_one_checks_again(
+def test_an_upload_whose_start_failed_is_checked_again_while_the_others_stay_settled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = make_world()
@@ -168,9 +168,53 @@ def test_a_pass_with_a_failed_start_settles_nothing_and_the_next_one_checks_agai
     failure = ServiceError("throttled", service="oss", code="Throttling", status=503)
     monkeypatch.setattr(world.orchestrator, "handle_upload", lambda record: (_ for _ in ()).throw(failure))
     reconciler = InboxReconciler(world.orchestrator)
-    failed = reconciler.run(now=T0 + timedelta(minutes=10))
+    failed = reconciler.run(now=T0 + timedelta(hours=1))
     assert (failed.failed, failed.started, failed.wrapped) == (1, 0, True)
     monkeypatch.setattr(world.orchestrator, "handle_upload", original)
-    again = reconciler.run(now=T0 + timedelta(minutes=11))
-    assert (again.settled, again.started) == (0, 1)
-    assert reconciler.run(now=T0 + timedelta(minutes=12)).settled == 2
+    again = reconciler.run(now=T0 + timedelta(hours=1, minutes=1))
+    assert (again.settled, again.started) == (1, 1)
+    assert reconciler.run(now=T0 + timedelta(hours=1, minutes=2)).settled == 2
+
+
+def _lost_upload(world: World, key: str, modified: datetime) -> None:
+    _upload(world, key, deliver=False)
+    world.oss.modified[(BUCKET, key)] = modified
+
+
+def test_an_upload_listed_after_a_pass_that_began_later_by_its_clock_is_still_started() -> None:
+    """The function's clock and OSS's disagree (here by 5 minutes), or an upload shows in listings later
+    than its LastModified (a slow one): the pass that went by before it appeared settles nothing for it."""
+    world = make_world()
+    _lost_upload(world, "inbox/a.wav", T0 - timedelta(hours=2))
+    reconciler = InboxReconciler(world.orchestrator)
+    assert reconciler.run(now=T0 + timedelta(minutes=5)).wrapped  # by the function's clock
+    _lost_upload(world, "inbox/m.wav", T0 - timedelta(minutes=3))  # by OSS's, and listed only now
+    reports = [reconciler.run(now=T0 + timedelta(minutes=10 * n)) for n in range(1, 4)]
+    assert sum(report.started for report in reports) == 1
+
+
+def test_another_inbox_starts_afresh_instead_of_inheriting_what_was_settled() -> None:
+    world = make_world()
+    _lost_upload(world, "inbox/a.wav", T0)
+    assert InboxReconciler(world.orchestrator).run(now=T0 + timedelta(hours=2)).wrapped
+    _lost_upload(world, "uploads/lost.wav", T0 + timedelta(minutes=30))
+    world.orchestrator.settings = world.orchestrator.settings.model_copy(update={"inbox_prefix": "uploads/"})
+    assert InboxReconciler(world.orchestrator).run(now=T0 + timedelta(hours=3)).started == 1
+
+
+def test_a_re_upload_under_a_settled_key_is_checked_and_once_a_day_everything_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world()
+    for n in range(3):
+        _lost_upload(world, f"inbox/{n}.wav", T0)
+    reconciler = InboxReconciler(world.orchestrator)
+    assert reconciler.run(now=T0 + timedelta(minutes=10)).started == 3
+    _lost_upload(world, "inbox/1.wav", T0 + timedelta(minutes=1))  # new content, new ETag
+    world.oss.objects[(BUCKET, "inbox/1.wav")] = b"other take"
+    report = reconciler.run(now=T0 + timedelta(minutes=11))
+    assert (report.settled, report.started) == (2, 1)
+    reads = _counting_reads(world, monkeypatch)
+    assert reconciler.run(now=T0 + timedelta(hours=12)).settled == 3 and reads == []
+    full = reconciler.run(now=T0 + timedelta(hours=24, minutes=10))  # a day after the first full pass
+    assert (full.settled, full.started, len(reads)) == (0, 0, 6)

@@ -12,6 +12,7 @@ from shared.jobs.ids import new_job_id
 from shared.jobs.model import RETRIES_EXHAUSTED, TASK_TIMED_OUT, JobState, StepState
 from shared.jobs.store import JobSnapshot
 from shared.pipeline.orchestrator import SweepReport
+from shared.pipeline.schedule import DroppedEntries
 from tests.unit.pipeline.events import oss_record
 from tests.unit.pipeline.fakes import World, make_world
 
@@ -366,3 +367,24 @@ def test_a_sweep_drops_the_entries_it_is_done_with_in_one_request_and_keeps_one_
     assert single == [] and [len(batch) for batch in batches] == [len(jobs)]
     # What is left is each job's new entry, not the dropped ones.
     assert sorted(entry.job_id for entry in world.store.due_index()) == sorted(jobs)
+
+
+def test_dropped_entries_never_drop_one_just_filed_and_a_failed_drop_does_not_fail_the_sweep() -> None:
+    world = make_world()
+    job_id = new_job_id(world.clock())
+    moment = world.clock()
+    fired = world.store.schedule(job_id, moment)
+    dropped = DroppedEntries(world.store)
+    dropped.keep(world.store.schedule(job_id, moment))  # filed again under the same key
+    dropped.add([fired])
+    dropped.flush()
+    assert [entry.key for entry in world.store.due_index()] == [fired.key]
+
+    def refusing(keys: Iterable[str]) -> None:
+        raise ServiceError("slow down", service="oss", code="Throttling", status=503)
+
+    world.backend.delete_many = refusing  # type: ignore[method-assign]
+    other = world.store.schedule(new_job_id(moment), moment)
+    dropped.add([fired, other])
+    dropped.flush()  # logged, not raised
+    assert len(world.store.due_index()) == 2

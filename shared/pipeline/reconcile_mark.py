@@ -1,0 +1,169 @@
+"""What inbox reconciliation remembers between ticks (`jobs/_reconcile/inbox.json`): where its pass is, and
+which objects earlier passes settled, so that an object's job is read once rather than on every pass.
+
+Two records say an object is settled (it has its job, or is not one for the chain):
+
+- `verified_before`: every object whose LastModified is older was met and settled by a pass. It is set at
+  the end of a pass to the pass's start less SETTLE_MARGIN (which covers any skew between the function's
+  clock and OSS's: OSS refuses requests signed more than 15 minutes off, so the skew is below that), or
+  to the oldest LastModified of an object whose start failed in the pass, whichever is earlier;
+- `recent`: key → ETag (and LastModified) of the objects settled since, newer than `verified_before`; an
+  object is skipped only while its ETag is the one settled. At most RECENT_LIMIT are kept; beyond that
+  they are simply read again.
+
+A full pass, which skips nothing, runs once every FULL_PASS_EVERY: whatever these rules could miss (an
+object listed later than its LastModified suggests, say) waits a day at most, not for ever. The record is
+tied to the inbox it was made for (`scope`: bucket, prefix, accepted suffixes); a change starts afresh.
+
+    >>> mark = Watermark.parse(b'{"after": "inbox/b.wav", "pass_started": "2026-12-05T10:00:00Z"}')
+    >>> mark.after, mark.pass_started.hour, mark.credited, mark.verified_before
+    ('inbox/b.wav', 10, False, None)
+    >>> Watermark.parse(mark.encode()) == mark, Watermark.parse(b"not json") == Watermark()
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.auth.clock import as_utc
+
+__all__ = ["FULL_PASS_EVERY", "RECENT_LIMIT", "SETTLE_MARGIN", "Watermark", "inbox_scope"]
+
+SETTLE_MARGIN = timedelta(minutes=15)
+FULL_PASS_EVERY = timedelta(hours=24)
+RECENT_LIMIT = 5000
+
+
+def inbox_scope(bucket: str, prefix: str, suffixes: tuple[str, ...]) -> str:
+    """What the record is valid for: what decides which objects are uploads.
+
+    >>> inbox_scope("media", "inbox/", (".wav", ".mp3")) == inbox_scope("media", "inbox/", (".mp3", ".wav"))
+    True
+    """
+    text = json.dumps([bucket, prefix, sorted(suffixes)], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Watermark:
+    scope: str = ""
+    after: str = ""  # the last key the pass looked at ("" between passes)
+    pass_started: datetime | None = None
+    credited: bool = False  # the pass's start is known, so its end may move `verified_before`
+    full: bool = False  # this pass skips nothing
+    failed_before: datetime | None = None  # the oldest LastModified of an object whose start failed
+    verified_before: datetime | None = None
+    full_pass_at: datetime | None = None
+    recent: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    def begin_pass(self, moment: datetime) -> None:
+        """A new pass from the start of the inbox; or, for a record whose pass start was lost, the rest
+        of that pass without credit."""
+        self.credited = not self.after
+        self.pass_started = moment
+        self.failed_before = None
+        self.full = self.full_pass_at is None or moment - self.full_pass_at >= FULL_PASS_EVERY
+
+    def is_settled(self, key: str, etag: str, modified: datetime | None) -> bool:
+        if self.full or modified is None:
+            return False
+        if self.verified_before is not None and modified < self.verified_before:
+            return True
+        known = self.recent.get(key)
+        return known is not None and known[0] == etag
+
+    def settled(self, key: str, etag: str, modified: datetime | None) -> None:
+        if modified is not None and (key in self.recent or len(self.recent) < RECENT_LIMIT):
+            self.recent[key] = (etag, modified)
+
+    def failed(self, key: str, modified: datetime | None) -> None:
+        self.recent.pop(key, None)
+        if modified is not None and (self.failed_before is None or modified < self.failed_before):
+            self.failed_before = modified
+
+    def end_pass(self) -> None:
+        if self.credited and self.pass_started is not None:
+            verified = self.pass_started - SETTLE_MARGIN
+            if self.failed_before is not None:
+                verified = min(verified, self.failed_before)
+            self.verified_before = verified
+            self.recent = {k: v for k, v in self.recent.items() if v[1] >= verified}
+            if self.full:
+                self.full_pass_at = self.pass_started
+        self.after, self.pass_started, self.credited, self.full, self.failed_before = (
+            "",
+            None,
+            False,
+            False,
+            None,
+        )
+
+    @classmethod
+    def parse(cls, raw: bytes | None) -> Watermark:
+        try:
+            data = json.loads(raw) if raw is not None else {}
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            return cls()
+        return cls(
+            _text(data.get("scope")),
+            _text(data.get("after")),
+            _time(data.get("pass_started")),
+            data.get("credited") is True,
+            data.get("full") is True,
+            _time(data.get("failed_before")),
+            _time(data.get("verified_before")),
+            _time(data.get("full_pass_at")),
+            _recent(data.get("recent")),
+        )
+
+    def encode(self) -> bytes:
+        data = {
+            "scope": self.scope,
+            "after": self.after,
+            "pass_started": _iso(self.pass_started),
+            "credited": self.credited,
+            "full": self.full,
+            "failed_before": _iso(self.failed_before),
+            "verified_before": _iso(self.verified_before),
+            "full_pass_at": _iso(self.full_pass_at),
+            "recent": {key: [etag, _iso(when)] for key, (etag, when) in self.recent.items()},
+        }
+        return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _time(value: object) -> datetime | None:
+    """An ISO time from the record; anything else (absent, damaged) as unknown, which is safe: an unknown
+    `verified_before` skips nothing, an unknown pass start earns no credit."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _recent(value: Any) -> dict[str, tuple[str, datetime]]:
+    if not isinstance(value, dict):
+        return {}
+    recent = {}
+    for key, entry in value.items():
+        if isinstance(key, str) and isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):
+            when = _time(entry[1])
+            if when is not None:
+                recent[key] = (entry[0], when)
+    return recent

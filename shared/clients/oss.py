@@ -589,7 +589,7 @@ class OssClient(ServiceClient):
 def delete_document(keys: list[str]) -> bytes:
     """The quiet DeleteMultipleObjects body for `keys` (each XML-safe).
 
-    >>> delete_document(["a&b.json"])[-70:]
+    >>> delete_document(["a&b.json"])[-68:]
     b'<Quiet>true</Quiet><Object><Key>a&amp;b.json</Key></Object></Delete>'
     """
     entries = "".join(f"<Object><Key>{_xml_text(key)}</Key></Object>" for key in keys)

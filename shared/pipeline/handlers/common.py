@@ -7,12 +7,16 @@ imports its own event models and steps only (issue 11).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.pipeline.provider import PipelineProvider
 from shared.runtime.context import FcContext
+from shared.runtime.handler import fc_handler
 
-__all__ = ["FETCH_RESULTS", "ON_NOTIFY", "ON_UPLOAD", "EventHandler", "initializer"]
+if TYPE_CHECKING:
+    from shared.pipeline.orchestrator import Orchestrator
+
+__all__ = ["FETCH_RESULTS", "ON_NOTIFY", "ON_UPLOAD", "EventHandler", "initializer", "orchestrated_handler"]
 
 ON_UPLOAD = "on_upload"
 ON_NOTIFY = "on_notify"
@@ -29,3 +33,21 @@ def initializer(provider: PipelineProvider) -> Callable[[Any], None]:
         provider.initialize(fc_context)
 
     return initialize
+
+
+def orchestrated_handler(
+    name: str,
+    handle: Callable[[bytes, Orchestrator], dict[str, Any]],
+    provider: PipelineProvider | None,
+    *,
+    uses_dashscope: bool,
+) -> EventHandler:
+    """FC's `handler(event, context)` for an event function whose body needs only the orchestrator: the
+    provider builds it once per credentials and settings, `fc_handler` does FC's part around it."""
+    source = provider or PipelineProvider(name, uses_dashscope=uses_dashscope)
+
+    @fc_handler(name)
+    def handler(event: bytes, context: FcContext) -> dict[str, Any]:
+        return handle(event, source.orchestrator(context))
+
+    return handler

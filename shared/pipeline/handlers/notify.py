@@ -11,25 +11,18 @@ from typing import Any
 from shared.errors import InvalidRequestError
 from shared.events.mns import MnsMessage
 from shared.events.notifications import IceCallback, parse_notification
-from shared.pipeline.handlers.common import ON_NOTIFY, EventHandler
+from shared.pipeline.handlers.common import ON_NOTIFY, EventHandler, orchestrated_handler
 from shared.pipeline.handoff import JobDue, parse_job_due
 from shared.pipeline.orchestrator import Orchestrator
 from shared.pipeline.provider import PipelineProvider
-from shared.runtime.context import FcContext
-from shared.runtime.handler import bind_correlation, fc_handler
+from shared.runtime.handler import bind_correlation
 
 __all__ = ["handle_notification_event", "notify_handler"]
 
 
 def notify_handler(provider: PipelineProvider | None = None) -> EventHandler:
     """on_notify's `handler(event, context)`."""
-    source = provider or PipelineProvider(ON_NOTIFY, uses_dashscope=True)
-
-    @fc_handler(ON_NOTIFY)
-    def handler(event: bytes, context: FcContext) -> dict[str, Any]:
-        return handle_notification_event(event, source.orchestrator(context))
-
-    return handler
+    return orchestrated_handler(ON_NOTIFY, handle_notification_event, provider, uses_dashscope=True)
 
 
 def handle_notification_event(event: bytes, orchestrator: Orchestrator) -> dict[str, Any]:

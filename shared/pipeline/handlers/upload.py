@@ -11,11 +11,10 @@ from shared.errors import ConfigurationError, InvalidRequestError, ServiceError
 from shared.events.oss import OssEvent, OssRecord
 from shared.logging import get_logger
 from shared.pipeline.decide import Accept, Ignore, decide_upload
-from shared.pipeline.handlers.common import ON_UPLOAD, EventHandler
+from shared.pipeline.handlers.common import ON_UPLOAD, EventHandler, orchestrated_handler
 from shared.pipeline.orchestrator import Orchestrator
 from shared.pipeline.provider import PipelineProvider
-from shared.runtime.context import FcContext
-from shared.runtime.handler import bind_correlation, fc_handler
+from shared.runtime.handler import bind_correlation
 
 __all__ = ["handle_upload_event", "upload_handler"]
 
@@ -24,13 +23,7 @@ log = get_logger("shared.pipeline.handlers")
 
 def upload_handler(provider: PipelineProvider | None = None) -> EventHandler:
     """on_upload's `handler(event, context)`. The function has no DashScope key: it only starts jobs."""
-    source = provider or PipelineProvider(ON_UPLOAD, uses_dashscope=False)
-
-    @fc_handler(ON_UPLOAD)
-    def handler(event: bytes, context: FcContext) -> dict[str, Any]:
-        return handle_upload_event(event, source.orchestrator(context))
-
-    return handler
+    return orchestrated_handler(ON_UPLOAD, handle_upload_event, provider, uses_dashscope=False)
 
 
 def handle_upload_event(event: bytes, orchestrator: Orchestrator) -> dict[str, Any]:

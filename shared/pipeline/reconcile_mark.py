@@ -36,7 +36,7 @@ __all__ = ["FULL_PASS_EVERY", "RECENT_LIMIT", "SETTLE_MARGIN", "Watermark", "inb
 
 SETTLE_MARGIN = timedelta(minutes=15)
 FULL_PASS_EVERY = timedelta(hours=24)
-RECENT_LIMIT = 5000
+RECENT_LIMIT = 2000  # ~300 KB of record, read and written each tick
 
 
 def inbox_scope(bucket: str, prefix: str, suffixes: tuple[str, ...]) -> str:

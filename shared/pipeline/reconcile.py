@@ -59,6 +59,7 @@ class InboxLister(Protocol):
 class ReconcileReport:
     listed: int = 0
     settled: int = 0  # listed, but settled by an earlier pass: not read again
+    young: int = 0  # younger than min_age: left to their events this pass
     started: int = 0  # uploads with no job that got one now
     failed: int = 0  # uploads whose start failed (retried next pass)
     wrapped: bool = False  # the listing reached the end of the inbox; the next tick starts over
@@ -86,13 +87,16 @@ class InboxReconciler:
             settings.bucket, settings.inbox_prefix, page_size=min(limit, 1000), start_after=mark.after or None
         )
         for summary in (item for page in pages for item in page.objects):
-            if report.listed >= limit:
+            if report.listed + report.young >= limit:
                 break
+            mark.after = summary.key
             modified = as_utc(summary.last_modified) if summary.last_modified is not None else None
             if modified is not None and moment - modified < self.min_age:
-                break  # left to its event for now; the watermark stays before it
+                # Left to its event. Newer than any `verified_before` this pass can earn, so the next
+                # pass checks it; stopping here instead let one key rewritten every minute stall the pass.
+                report.young += 1
+                continue
             report.listed += 1
-            mark.after = summary.key
             if mark.is_settled(summary.key, summary.etag, modified):
                 report.settled += 1
             elif self._settle(summary.key, summary.etag, summary.size, report):
@@ -106,17 +110,23 @@ class InboxReconciler:
         return report
 
     def _settle(self, key: str, etag: str, size: int, report: ReconcileReport) -> bool:
-        """Check one listed object and start its job if it has none; False when that start failed."""
+        """Check one listed object and start its job if it has none; False when that failed (the object
+        is then checked again on the next pass, and the others go on: one object that always fails, a
+        damaged claim say, must not stop reconciliation of every key after it)."""
         orchestrator = self.orchestrator
         record = _record(orchestrator.settings.bucket, key, etag, size)
-        decision = decide_upload(record, orchestrator.settings)
-        if not isinstance(decision, Accept) or self._has_job(decision):
-            return True
         try:
+            decision = decide_upload(record, orchestrator.settings)
+            if not isinstance(decision, Accept) or self._has_job(decision):
+                return True
             view = orchestrator.handle_upload(record)
         except (ServiceError, InvalidRequestError) as error:
             report.failed += 1
             log.warning("reconcile.upload.failed", key=key, code=error.code)
+            return False
+        except Exception:
+            report.failed += 1
+            log.exception("reconcile.upload.failed", key=key, code="InternalError")
             return False
         if view is not None:
             report.started += 1

@@ -5,11 +5,14 @@ Two records say an object is settled (it has its job, or is not one for the chai
 
 - `verified_before`: every object whose LastModified is older was met and settled by a pass. It is set at
   the end of a pass to the pass's start less SETTLE_MARGIN (which covers any skew between the function's
-  clock and OSS's: OSS refuses requests signed more than 15 minutes off, so the skew is below that), or
-  to the oldest LastModified of an object whose start failed in the pass, whichever is earlier;
+  clock and OSS's: OSS refuses requests signed more than 15 minutes off, so the skew is below that);
 - `recent`: key → ETag (and LastModified) of the objects settled since, newer than `verified_before`; an
   object is skipped only while its ETag is the one settled. At most RECENT_LIMIT are kept; beyond that
   they are simply read again.
+
+An object whose check or start failed goes into `retry` and is checked on every pass, whatever its age,
+until it is settled; only when more than RETRY_LIMIT fail does `verified_before` stay at the oldest of the
+others (`failed_before`), so that one broken object never makes every pass read everything again.
 
 A full pass, which skips nothing, runs once every FULL_PASS_EVERY: whatever these rules could miss (an
 object listed later than its LastModified suggests, say) waits a day at most, not for ever. The record is
@@ -32,11 +35,12 @@ from typing import Any
 
 from shared.auth.clock import as_utc
 
-__all__ = ["FULL_PASS_EVERY", "RECENT_LIMIT", "SETTLE_MARGIN", "Watermark", "inbox_scope"]
+__all__ = ["FULL_PASS_EVERY", "RECENT_LIMIT", "RETRY_LIMIT", "SETTLE_MARGIN", "Watermark", "inbox_scope"]
 
 SETTLE_MARGIN = timedelta(minutes=15)
 FULL_PASS_EVERY = timedelta(hours=24)
 RECENT_LIMIT = 2000  # ~300 KB of record, read and written each tick
+RETRY_LIMIT = 500
 
 
 def inbox_scope(bucket: str, prefix: str, suffixes: tuple[str, ...]) -> str:
@@ -56,10 +60,11 @@ class Watermark:
     pass_started: datetime | None = None
     credited: bool = False  # the pass's start is known, so its end may move `verified_before`
     full: bool = False  # this pass skips nothing
-    failed_before: datetime | None = None  # the oldest LastModified of an object whose start failed
+    failed_before: datetime | None = None  # the oldest failed object that found no room in `retry`
     verified_before: datetime | None = None
     full_pass_at: datetime | None = None
     recent: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    retry: set[str] = field(default_factory=set)
 
     def begin_pass(self, moment: datetime) -> None:
         """A new pass from the start of the inbox; or, for a record whose pass start was lost, the rest
@@ -68,22 +73,27 @@ class Watermark:
         self.pass_started = moment
         self.failed_before = None
         self.full = self.full_pass_at is None or moment - self.full_pass_at >= FULL_PASS_EVERY
+        if self.full:
+            self.retry.clear()  # a full pass checks everything anyway; keys since deleted drop out here
 
     def is_settled(self, key: str, etag: str, modified: datetime | None) -> bool:
-        if self.full or modified is None:
+        if self.full or modified is None or key in self.retry:
             return False
         if self.verified_before is not None and modified < self.verified_before:
             return True
         known = self.recent.get(key)
-        return known is not None and known[0] == etag
+        return known is not None and known[0].upper() == etag.upper()
 
     def settled(self, key: str, etag: str, modified: datetime | None) -> None:
+        self.retry.discard(key)
         if modified is not None and (key in self.recent or len(self.recent) < RECENT_LIMIT):
             self.recent[key] = (etag, modified)
 
     def failed(self, key: str, modified: datetime | None) -> None:
         self.recent.pop(key, None)
-        if modified is not None and (self.failed_before is None or modified < self.failed_before):
+        if key in self.retry or len(self.retry) < RETRY_LIMIT:
+            self.retry.add(key)
+        elif modified is not None and (self.failed_before is None or modified < self.failed_before):
             self.failed_before = modified
 
     def end_pass(self) -> None:
@@ -121,6 +131,7 @@ class Watermark:
             _time(data.get("verified_before")),
             _time(data.get("full_pass_at")),
             _recent(data.get("recent")),
+            _keys(data.get("retry")),
         )
 
     def encode(self) -> bytes:
@@ -134,6 +145,7 @@ class Watermark:
             "verified_before": _iso(self.verified_before),
             "full_pass_at": _iso(self.full_pass_at),
             "recent": {key: [etag, _iso(when)] for key, (etag, when) in self.recent.items()},
+            "retry": sorted(self.retry),
         }
         return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
@@ -155,6 +167,10 @@ def _time(value: object) -> datetime | None:
         return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         return None
+
+
+def _keys(value: Any) -> set[str]:
+    return {key for key in value if isinstance(key, str)} if isinstance(value, list) else set()
 
 
 def _recent(value: Any) -> dict[str, tuple[str, datetime]]:

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.errors import ServiceError
-from shared.events.oss import OssEvent
-from shared.jobs.model import JobState
+from shared.events.oss import OssEvent, OssRecord
+from shared.jobs.model import JobState, JobView
+from shared.pipeline import reconcile_mark
 from shared.pipeline.handlers import handle_timer_event
 from shared.pipeline.reconcile import InboxReconciler
 from tests.unit.functions.helpers import BUCKET, oss_event
@@ -107,8 +108,8 @@ def test_a_job_whose_creator_stopped_after_its_claim_is_completed(monkeypatch: p
         original(key, data)
 
     monkeypatch.setattr(world.backend, "put", failing_marker)
-    with pytest.raises(OSError):
-        InboxReconciler(world.orchestrator).run(limit=100)  # the claim is written, the rest is not
+    # The claim is written, the rest is not; counted as failed, and the next pass checks it again.
+    assert InboxReconciler(world.orchestrator).run(limit=100).failed == 1
     monkeypatch.setattr(world.backend, "put", original)
     assert list(world.store.active_jobs()) == []
     report = InboxReconciler(world.orchestrator).run(limit=100)
@@ -218,3 +219,53 @@ def test_a_re_upload_under_a_settled_key_is_checked_and_once_a_day_everything_is
     assert reconciler.run(now=T0 + timedelta(hours=12)).settled == 3 and reads == []
     full = reconciler.run(now=T0 + timedelta(hours=24, minutes=10))  # a day after the first full pass
     assert (full.settled, full.started, len(reads)) == (0, 0, 6)
+
+
+def test_an_object_that_always_fails_is_retried_alone_without_the_others_being_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reconcile_mark, "RECENT_LIMIT", 5)  # the others cannot all be remembered by ETag
+    world = make_world()
+    _lost_upload(world, "inbox/0-broken.wav", T0)
+    for n in range(20):
+        _upload(world, f"inbox/{n:02}.wav", deliver=True)
+        world.oss.modified[(BUCKET, f"inbox/{n:02}.wav")] = T0 + timedelta(hours=1)
+    original = world.orchestrator.handle_upload
+    denied = ServiceError("denied", service="oss", code="AccessDenied", status=403)
+
+    def refusing_one(record: OssRecord) -> JobView | None:
+        if record.key == "inbox/0-broken.wav":
+            raise denied
+        return original(record)
+
+    monkeypatch.setattr(world.orchestrator, "handle_upload", refusing_one)
+    reconciler = InboxReconciler(world.orchestrator)
+    for hour in range(3, 6):
+        assert reconciler.run(now=T0 + timedelta(hours=hour)).failed == 1
+    reads = _counting_reads(world, monkeypatch)
+    report = reconciler.run(now=T0 + timedelta(hours=7))
+    assert (report.failed, report.settled, len(reads)) == (1, 20, 2)  # the broken one's claim and job.json
+
+
+def test_a_key_rewritten_every_minute_does_not_stall_the_pass() -> None:
+    world = make_world()
+    _lost_upload(world, "inbox/b-lost.wav", T0)
+    reconciler = InboxReconciler(world.orchestrator)
+    started = 0
+    for minute in range(60, 75):
+        now = T0 + timedelta(minutes=minute)
+        _lost_upload(world, "inbox/a-live.wav", now - timedelta(seconds=30))  # always young
+        report = reconciler.run(now=now)
+        started += report.started
+        assert report.young == 1
+    assert started == 1
+
+
+def test_one_object_that_breaks_the_check_does_not_stop_the_keys_after_it() -> None:
+    world = make_world()
+    etag = _upload(world, "inbox/a.wav", deliver=False)
+    world.oss.modified[(BUCKET, "inbox/a.wav")] = T0
+    world.backend.put(world.store.layout.claim(f"upload:{BUCKET}/inbox/a.wav@{etag}"), b"{}")  # damaged
+    _lost_upload(world, "inbox/b-lost.wav", T0)
+    report = InboxReconciler(world.orchestrator).run(now=T0 + timedelta(hours=1))
+    assert (report.failed, report.started, report.wrapped) == (1, 1, True)

@@ -41,6 +41,7 @@ SETTLE_MARGIN = timedelta(minutes=15)
 FULL_PASS_EVERY = timedelta(hours=24)
 RECENT_LIMIT = 2000  # ~300 KB of record, read and written each tick
 RETRY_LIMIT = 500
+RECENT_KEY_LIMIT = 200  # characters
 
 
 def inbox_scope(bucket: str, prefix: str, suffixes: tuple[str, ...]) -> str:
@@ -86,7 +87,9 @@ class Watermark:
 
     def settled(self, key: str, etag: str, modified: datetime | None) -> None:
         self.retry.discard(key)
-        if modified is not None and (key in self.recent or len(self.recent) < RECENT_LIMIT):
+        if modified is None or len(key) > RECENT_KEY_LIMIT:
+            return  # a long key is read again until older than `verified_before`: the record stays small
+        if key in self.recent or len(self.recent) < RECENT_LIMIT:
             self.recent[key] = (etag, modified)
 
     def failed(self, key: str, modified: datetime | None) -> None:

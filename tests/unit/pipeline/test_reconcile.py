@@ -269,3 +269,20 @@ def test_one_object_that_breaks_the_check_does_not_stop_the_keys_after_it() -> N
     _lost_upload(world, "inbox/b-lost.wav", T0)
     report = InboxReconciler(world.orchestrator).run(now=T0 + timedelta(hours=1))
     assert (report.failed, report.started, report.wrapped) == (1, 1, True)
+
+
+def test_a_long_key_is_not_remembered_by_etag_but_still_settled_by_age(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world()
+    long_key = "inbox/" + "会" * 300 + ".wav"
+    _lost_upload(world, long_key, T0)
+    reconciler = InboxReconciler(world.orchestrator)
+    assert reconciler.run(now=T0 + timedelta(minutes=5)).started == 1
+    stored = world.backend.get("jobs/_reconcile/inbox.json")
+    assert stored is not None and long_key not in json.loads(stored)["recent"]
+    assert reconciler.run(now=T0 + timedelta(minutes=6)).settled == 0  # read again: not remembered
+    reconciler.run(now=T0 + timedelta(minutes=40))  # a pass starting 15 minutes after the upload...
+    assert (
+        reconciler.run(now=T0 + timedelta(minutes=41)).settled == 1
+    )  # ...makes it older than verified_before

@@ -5,8 +5,9 @@ For each function `<name>` (its CodeUri is `build/<name>.zip`) it writes `build/
 caches) and httpx, pydantic, structlog with their dependencies vendored for linux x86_64 / CPython 3.10.
 Nothing from localcloud or the development extras is packaged. `build/manifest.json` records versions,
 sizes and sha256 digests; equal inputs give byte-identical zips. When a CPython 3.10 interpreter is found
-(on PATH or under pyenv), each package is imported by it in isolation (no site-packages, no environment)
-to prove it is self-contained and that shared/ runs on 3.10.
+(on PATH or under pyenv), it compiles each package's bytecode (`deploy.bytecode`: FC's code directory is
+read-only, so a package without it compiles every module on each cold start) and then imports the package in
+isolation (no site-packages, no environment) to prove it is self-contained and that shared/ runs on 3.10.
 
     $ .venv/bin/python -m deploy.build
     api            build/api.zip                  3.5 MB zipped      10.3 MB unpacked   429 files  import ok
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from deploy.bytecode import compile_package
 from deploy.packaging import PackageInfo, assemble, describe, write_zip
 from deploy.rules import TARGET_PYTHON, TARGET_RUNTIME
 from deploy.template import iter_functions, load_template
@@ -33,6 +35,7 @@ from deploy.vendor import PLATFORM, deployed_pins, vendor, vendored_versions
 from shared.errors import ConfigurationError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BYTECODE_TAG = "cpython-" + TARGET_PYTHON.replace(".", "")  # the cache tag of the .pyc files compiled
 # Run by CPython 3.10 inside a package: the handler, every module of shared/ (catches code that needs a
 # newer Python), and each vendored top-level module named on the command line.
 _IMPORT_PROBE = """
@@ -84,11 +87,13 @@ def handler_sources(names: Sequence[str], root: Path) -> dict[str, Path]:
 
 
 def build_packages(
-    names: Sequence[str], *, root: Path, out: Path, site_packages: Path | None
+    names: Sequence[str], *, root: Path, out: Path, site_packages: Path | None, python: str | None = None
 ) -> list[BuiltFunction]:
-    """Assemble and zip each named function from `root`'s sources into `out`.
+    """Assemble and zip each named function from `root`'s sources into `out`, with bytecode compiled by
+    `python` when one is given.
 
-    Raises ConfigurationError naming every function whose `functions/<name>/index.py` is missing.
+    Raises ConfigurationError naming every function whose `functions/<name>/index.py` is missing, or the
+    modules that did not compile.
     """
     handlers = handler_sources(names, root)
     shared_dir = root / "shared"
@@ -102,15 +107,24 @@ def build_packages(
             )
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from exc
+        if python is not None:
+            compile_package(package_dir, python)
         write_zip(package_dir, zip_path)
         built.append(BuiltFunction(name, package_dir, zip_path, describe(package_dir, zip_path)))
     return built
 
 
-def manifest(built: Sequence[BuiltFunction], requirements: Sequence[str], vendored: Mapping[str, str]) -> str:
-    """The manifest document: deterministic JSON (sorted keys, no timestamps), ending in a newline."""
+def manifest(
+    built: Sequence[BuiltFunction],
+    requirements: Sequence[str],
+    vendored: Mapping[str, str],
+    bytecode: str | None = None,
+) -> str:
+    """The manifest document: deterministic JSON (sorted keys, no timestamps), ending in a newline.
+    `bytecode`: the interpreter cache tag the packages' .pyc files carry, None when none were compiled."""
     document = {
         "runtime": TARGET_RUNTIME,
+        "bytecode": bytecode,
         "platform": PLATFORM,
         "requirements": list(requirements),
         "vendored": dict(vendored),
@@ -197,14 +211,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         handler_sources(names, root)  # before vendoring: a missing handler should not cost a download
         requirements, constraints = deployed_pins()
         site_packages = vendor(out_dir / ".vendor", requirements, constraints)
-        built = build_packages(names, root=root, out=out_dir, site_packages=site_packages)
+        python = target_python(args.python)
+        built = build_packages(names, root=root, out=out_dir, site_packages=site_packages, python=python)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=out)
         return 2
+    bytecode = BYTECODE_TAG if python is not None else None
     (out_dir / "manifest.json").write_text(
-        manifest(built, requirements, vendored_versions(site_packages)), encoding="utf-8"
+        manifest(built, requirements, vendored_versions(site_packages), bytecode), encoding="utf-8"
     )
-    python = target_python(args.python)
+    if python is None:
+        print(
+            f"warning: no CPython {TARGET_PYTHON} found: the packages carry no bytecode, so each cold start "
+            "compiles every module it imports (about twice the CPU)",
+            file=out,
+        )
     vendored_modules = top_level_modules(site_packages)
     failures = 0
     for function in built:

@@ -73,7 +73,9 @@ def measure(python: str, package_dir: Path, rounds: int) -> tuple[list[float], l
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=21)
-    parser.add_argument("--without-bytecode", action="store_true", help="delete the packaged .pyc files first")
+    parser.add_argument(
+        "--without-bytecode", action="store_true", help="delete the packaged .pyc files first"
+    )
     args = parser.parse_args()
     zips = sorted(path for path in BUILD.glob("*.zip") if (BUILD / path.stem / "index.py").is_file())
     if not zips:

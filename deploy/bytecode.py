@@ -49,11 +49,8 @@ def compile_package(package_dir: Path, python: str) -> None:
     Raises ConfigurationError naming what failed to compile: a module the runtime could not compile either.
     """
     common = ["-q", "-s", str(package_dir)]
-    _compileall(
-        python,
-        [*common, "--invalidation-mode", "unchecked-hash", "-x", own_sources_pattern(package_dir), str(package_dir)],
-        package_dir,
-    )
+    dependencies = ["-x", own_sources_pattern(package_dir), str(package_dir)]
+    _compileall(python, [*common, "--invalidation-mode", "unchecked-hash", *dependencies], package_dir)
     own = [str(package_dir / name) for name in OWN_SOURCES if (package_dir / name).exists()]
     _compileall(python, [*common, "-f", "--invalidation-mode", "checked-hash", *own], package_dir)
 

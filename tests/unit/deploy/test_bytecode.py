@@ -31,9 +31,8 @@ def _pyc(package: Path, module: str) -> Path:
 def _run(package: Path, code: str) -> str:
     """`code` run the way FC runs a package: only the package on the path, nothing written (-B)."""
     snippet = f"import sys; sys.path.insert(0, '.'); {code}"
-    completed = subprocess.run(
-        [sys.executable, "-I", "-S", "-B", "-c", snippet], cwd=package, capture_output=True, text=True, check=True
-    )
+    command = [sys.executable, "-I", "-S", "-B", "-c", snippet]
+    completed = subprocess.run(command, cwd=package, capture_output=True, text=True, check=True)
     return completed.stdout.strip()
 
 
@@ -47,7 +46,7 @@ def test_dependencies_load_unchecked_and_our_own_sources_are_checked(fake_repo: 
     assert _flags(_pyc(package, "shared/ops/base.py")) == _CHECKED
 
 
-def test_a_source_edited_after_the_build_is_not_shadowed_by_its_bytecode(fake_repo: Path, tmp_path: Path) -> None:
+def test_a_source_edited_after_the_build_is_not_shadowed(fake_repo: Path, tmp_path: Path) -> None:
     package = tmp_path / "api"
     assemble_api(fake_repo, package, fake_site_packages(tmp_path))
     compile_package(package, sys.executable)
@@ -67,9 +66,10 @@ def test_the_bytecode_is_what_python_loads(fake_repo: Path, tmp_path: Path) -> N
 
 def test_equal_inputs_give_byte_identical_zips_with_bytecode(fake_repo: Path, tmp_path: Path) -> None:
     site = fake_site_packages(tmp_path)
-    first = build_packages(FUNCTIONS, root=fake_repo, out=tmp_path / "one", site_packages=site, python=sys.executable)
-    second = build_packages(
-        FUNCTIONS, root=fake_repo, out=tmp_path / "two", site_packages=site, python=sys.executable
+    python = sys.executable
+    first, second = (
+        build_packages(FUNCTIONS, root=fake_repo, out=tmp_path / out, site_packages=site, python=python)
+        for out in ("one", "two")
     )
     for a, b in zip(first, second, strict=True):
         assert a.zip_path.read_bytes() == b.zip_path.read_bytes()

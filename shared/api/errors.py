@@ -25,8 +25,8 @@ The codes are stable: clients may branch on them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from shared.errors import ConfigurationError, CredentialsError, InvalidRequestError, ServiceError
 from shared.jobs.errors import IdempotencyConflict, JobNotFound, JobStateConflict
@@ -57,8 +57,7 @@ class ApiErrorCode(str, Enum):
     API_TOKEN_NOT_CONFIGURED = "ApiTokenNotConfigured"
 
 
-@dataclass(frozen=True)
-class ErrorInfo:
+class ErrorInfo(NamedTuple):
     code: ApiErrorCode
     status: int
     meaning: str

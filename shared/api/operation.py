@@ -7,7 +7,7 @@ operations without importing the table that serves its document.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -20,8 +20,7 @@ from shared.runtime.wsgi import HttpRequest
 __all__ = ["ApiCall", "Handler", "HeaderParameter", "Operation", "ResponseSpec"]
 
 
-@dataclass(frozen=True)
-class ApiCall:
+class ApiCall(NamedTuple):
     """One request as a route sees it: the request, where to get an orchestrator, the FC path prefix."""
 
     request: HttpRequest
@@ -35,23 +34,20 @@ class ApiCall:
 Handler = Callable[[ApiCall], HttpResponse]
 
 
-@dataclass(frozen=True)
-class ResponseSpec:
+class ResponseSpec(NamedTuple):
     status: int
     description: str
     model: type[BaseModel] | None = None
     headers: Mapping[str, str] | None = None  # header name -> description
 
 
-@dataclass(frozen=True)
-class HeaderParameter:
+class HeaderParameter(NamedTuple):
     name: str
     description: str
     max_length: int | None = None
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One route: how it is called, what it answers, and the error codes it may return."""
 
     method: str

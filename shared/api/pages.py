@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from shared.auth.oss_target import object_url
@@ -61,8 +61,7 @@ log = get_logger(__name__)
 PageHandler = Callable[[HttpRequest], HttpResponse]
 
 
-@dataclass(frozen=True)
-class StaticFile:
+class StaticFile(NamedTuple):
     name: str
     body: bytes
     content_type: str

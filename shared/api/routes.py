@@ -25,7 +25,6 @@ from typing import Any
 from shared.api import control
 from shared.api.errors import IDEMPOTENCY_HEADER, ApiErrorCode, api_error
 from shared.api.models import HealthStatus, JobList, JobListQuery, JobResults, OutputLink
-from shared.api.openapi import build_openapi, with_servers
 from shared.api.operation import ApiCall, Handler, HeaderParameter, Operation, ResponseSpec
 from shared.clients.errors import ObjectNotFound
 from shared.errors import ConfigurationError, InvalidRequestError
@@ -75,6 +74,8 @@ def _health(call: ApiCall) -> HttpResponse:
 
 
 def _openapi(call: ApiCall) -> HttpResponse:
+    from shared.api.openapi import with_servers  # only this route describes the API (cold start, issue 11)
+
     return json_response(with_servers(openapi_document(), call.base_path))
 
 
@@ -364,4 +365,6 @@ OPERATIONS: tuple[Operation, ...] = (
 @functools.lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     """The document for the API's own routes (built on first use, then kept). Do not mutate it."""
+    from shared.api.openapi import build_openapi
+
     return build_openapi(OPERATIONS)

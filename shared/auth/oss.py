@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import httpx
 
@@ -206,8 +206,7 @@ def oss_v4_authorization(
     return f"{OSS_V4_ALGORITHM} " + ",".join(parts)
 
 
-@dataclass(frozen=True)
-class OssV4AuthorizationHeader:
+class OssV4AuthorizationHeader(NamedTuple):
     """The parts of an `OSS4-HMAC-SHA256` Authorization header, as a server reads them."""
 
     access_key_id: str

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 from urllib.parse import unquote
 
 import httpx
@@ -51,8 +52,7 @@ _CONTENT_TYPES = {
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 
-@dataclass(frozen=True)
-class PutObjectResult:
+class PutObjectResult(NamedTuple):
     etag: str
     request_id: str | None
 
@@ -92,8 +92,7 @@ class ObjectInfo:
         )
 
 
-@dataclass(frozen=True)
-class ObjectSummary:
+class ObjectSummary(NamedTuple):
     """One entry of a listing."""
 
     key: str
@@ -103,8 +102,7 @@ class ObjectSummary:
     storage_class: str | None = None
 
 
-@dataclass(frozen=True)
-class ListResult:
+class ListResult(NamedTuple):
     """One page of ListObjectsV2: objects, folded prefixes, and the token for the next page."""
 
     objects: tuple[ObjectSummary, ...]

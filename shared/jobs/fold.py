@@ -27,8 +27,8 @@ queued before any event, else running.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from shared.jobs.model import (
     JOB_CANCELLED,
@@ -45,8 +45,7 @@ from shared.jobs.model import (
 )
 
 
-@dataclass(frozen=True)
-class StepFacts:
+class StepFacts(NamedTuple):
     """A step's fold plus what the store needs to act on it."""
 
     view: StepView

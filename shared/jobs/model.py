@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -229,14 +229,12 @@ class Claim:
         return self.record.id
 
 
-@dataclass(frozen=True)
-class JobPage:
+class JobPage(NamedTuple):
     jobs: list[JobView]
     next_cursor: str | None
 
 
-@dataclass(frozen=True)
-class TaskRef:
+class TaskRef(NamedTuple):
     """Which attempt of which step submitted a service task (the `_tasks/` index)."""
 
     job_id: str

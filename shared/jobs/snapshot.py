@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -34,8 +34,7 @@ from shared.jobs.model import JobRecord, JobView, StepEvent
 SNAPSHOT_SCHEMA = 2
 
 
-@dataclass(frozen=True)
-class SnapshotDocument:
+class SnapshotDocument(NamedTuple):
     """A decoded `state.json`: the record, events by their storage key, and the view folded when written."""
 
     record: JobRecord

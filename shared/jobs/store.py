@@ -35,7 +35,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -89,8 +89,7 @@ _SETTLE_ROUNDS = 4  # each round needs a new racing event to be needed again: a 
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class JobSnapshot:
+class JobSnapshot(NamedTuple):
     """A job read in full: its record, its events, and their fold at the time it was read."""
 
     record: JobRecord
@@ -122,8 +121,7 @@ class HeldClaim(Claim):
     snapshot: JobSnapshot = field(compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class DueEntry:
+class DueEntry(NamedTuple):
     """One entry of the sweep's due index: look at `job_id` once `at` has come."""
 
     at: datetime

@@ -18,8 +18,7 @@ time) stands in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from shared.pipeline.settings import PipelineSettings
 
@@ -29,8 +28,7 @@ if TYPE_CHECKING:
 APPEND_EVENT = "ObjectCreated:AppendObject"
 
 
-@dataclass(frozen=True)
-class Accept:
+class Accept(NamedTuple):
     """Start (or find) the job for this object version."""
 
     bucket: str
@@ -45,8 +43,7 @@ class Accept:
     event_type: str
 
 
-@dataclass(frozen=True)
-class Ignore:
+class Ignore(NamedTuple):
     """Nothing to do; `reason` is a stable code for logs and metrics."""
 
     reason: str

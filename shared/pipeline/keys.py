@@ -23,7 +23,7 @@ service writes lives under `work/<job_id>/` or `outputs/<job_id>/` (see `job_id_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from shared.jobs.ids import job_id_from_work_key
 from shared.jobs.model import JobRecord, JobType, StepName
@@ -47,8 +47,7 @@ _MAX_STEM_BYTES = 200
 _MAX_KEY_BYTES = 1023
 
 
-@dataclass(frozen=True)
-class OutputKeys:
+class OutputKeys(NamedTuple):
     """The four transcript renderings of one job; with several channels recognised, each channel's own
     SRT, VTT and TXT beside them (`transcript.ch1.srt`, named `srt_ch1` among the outputs)."""
 

@@ -21,8 +21,7 @@ a WAV would hold, in about half the bytes, and both Qwen-ASR models accept it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel
 
@@ -75,8 +74,7 @@ _IMM_FORMATS: dict[AudioFormat, tuple[ImmContainer, ImmAudioCodec]] = {
 }
 
 
-@dataclass(frozen=True)
-class OssConvertPlan:
+class OssConvertPlan(NamedTuple):
     """POST `source_key` with audio/convert; the output lands at `target_key`."""
 
     source_key: str
@@ -87,8 +85,7 @@ class OssConvertPlan:
         return self.request.saveas.object
 
 
-@dataclass(frozen=True)
-class OssConcatPlan:
+class OssConcatPlan(NamedTuple):
     request: AudioConcatRequest
 
     @property
@@ -96,14 +93,12 @@ class OssConcatPlan:
         return self.request.saveas.object
 
 
-@dataclass(frozen=True)
-class ImmMergePlan:
+class ImmMergePlan(NamedTuple):
     request: CreateMediaConvertTaskRequest
     target_key: str
 
 
-@dataclass(frozen=True)
-class SpeechPlan:
+class SpeechPlan(NamedTuple):
     request: SubmitAudioProduceJobRequest
 
     @property
@@ -111,23 +106,20 @@ class SpeechPlan:
         return self.request.output_key
 
 
-@dataclass(frozen=True)
-class SyncPlan:
+class SyncPlan(NamedTuple):
     """Recognise now with qwen3-asr-flash (DashScope synchronous): text, language, emotion; no timings."""
 
     request: MultimodalGenerationRequest
 
 
-@dataclass(frozen=True)
-class CompatiblePlan:
+class CompatiblePlan(NamedTuple):
     """Recognise now with qwen3-asr-flash through the OpenAI-compatible API, streamed (less exposed to read
     timeouts than one long answer): text, language, emotion; no timings."""
 
     request: ChatCompletionRequest
 
 
-@dataclass(frozen=True)
-class FiletransPlan:
+class FiletransPlan(NamedTuple):
     """Submit to qwen3-asr-flash-filetrans and poll: sentences and words with timings."""
 
     request: FiletransRequest
@@ -341,8 +333,7 @@ def plan_speech(record: JobRecord, settings: PipelineSettings) -> SpeechPlan:
     return SpeechPlan(request)
 
 
-@dataclass(frozen=True)
-class RecognitionOptions:
+class RecognitionOptions(NamedTuple):
     """What a job asks of recognition, from an API job's input or an upload's (rule, metadata, defaults)."""
 
     mode: TranscribeMode

@@ -7,8 +7,7 @@ makes are listed, with the arguments it passes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 # Annotations only: importing the service models here would put them all on every cold start.
 if TYPE_CHECKING:
@@ -78,8 +77,7 @@ class IcePort(Protocol):
     def get_smart_handle_job(self, job_id: str) -> GetSmartHandleJobResponse: ...
 
 
-@dataclass(frozen=True)
-class Clients:
+class Clients(NamedTuple):
     """The service clients of one orchestrator; those a function never uses may be None."""
 
     oss: OssPort

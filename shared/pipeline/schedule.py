@@ -24,8 +24,8 @@ sweep, not a DELETE per job looked at), after filing each job's next one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 from shared.errors import ServiceError
 from shared.jobs.model import StepState
@@ -64,8 +64,7 @@ def next_poll(started: datetime, now: datetime, task_timeout: timedelta) -> date
 _HINT = re.compile(r"dashscope~(\d{1,15})~([A-Za-z0-9-]{1,128})")
 
 
-@dataclass(frozen=True)
-class PollHint:
+class PollHint(NamedTuple):
     """A submitted recognition task the sweep may poll without reading its job, filed in the job's
     due-index entry: most polls find the task still queued or running, and then only GetTask and the
     refiling are needed (the job's GET and LIST were the larger part of a poll's cost, issue 11).

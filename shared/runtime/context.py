@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.auth.credentials import Credentials, FcContextCredentialsProvider
 from shared.errors import CredentialsError, InvalidRequestError
@@ -27,8 +27,7 @@ from shared.errors import CredentialsError, InvalidRequestError
 _OPERATION = "FC context"
 
 
-@dataclass(frozen=True)
-class FunctionInfo:
+class FunctionInfo(NamedTuple):
     """`context.function`: which function runs, with its memory (MB) and timeout (s)."""
 
     name: str = ""
@@ -37,8 +36,7 @@ class FunctionInfo:
     timeout: int | None = None
 
 
-@dataclass(frozen=True)
-class ServiceInfo:
+class ServiceInfo(NamedTuple):
     """`context.service`: the FC service, its Log Service destination and the invoked qualifier."""
 
     name: str = ""

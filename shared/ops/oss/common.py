@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError, ValidationInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -44,8 +44,7 @@ _MAX_DIGITS = 15
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class WireStep:
+class WireStep(NamedTuple):
     """One step or sub-step as written: its name, its parameters in written order, and its error label."""
 
     name: str
@@ -63,8 +62,7 @@ class WireStep:
         return qualify(self.label, key)
 
 
-@dataclass(frozen=True)
-class ProcessParts:
+class ProcessParts(NamedTuple):
     """A process string split into its action step, the action's clips, and the output destination."""
 
     action_step: WireStep

@@ -9,8 +9,7 @@ amr 8/16 kHz and exactly 1 channel.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, NamedTuple
 
 from pydantic import BeforeValidator, Field, model_validator
 from typing_extensions import Self
@@ -46,8 +45,7 @@ OptionalWireInt = Annotated[int | None, BeforeValidator(whole_number)]
 MAX_MILLISECONDS = 2**31 - 1  # OSS reads offsets and durations as 32-bit integers
 
 
-@dataclass(frozen=True)
-class FormatLimits:
+class FormatLimits(NamedTuple):
     """What one output format accepts for sample rate (`ar`) and channel count (`ac`)."""
 
     sample_rates: frozenset[int]

@@ -217,15 +217,24 @@ class JobStore:
         snapshot = self._load(record.id, self._now(now), missing_ok=True)
         return (snapshot or self._materialize(record, self._now(now))).view
 
-    def has_job_for(self, idempotency_key: str) -> bool:
-        """Whether the job for `idempotency_key` was created in full: its claim and its job.json (two GETs;
-        `find` reads the whole job). A creator that stopped between the two left a job no sweep sees,
-        which only `create_or_get` completes: False then, so the caller starts the upload again."""
+    def created_view(self, idempotency_key: str) -> JobView | None:
+        """The job created in full for `idempotency_key`, as its snapshot (`state.json`) shows it: two GETs,
+        the claim and the snapshot. None when there is no claim, or when its creator stopped before
+        job.json: a job no sweep sees, which only `create_or_get` completes, so the caller starts the upload
+        again. The snapshot may lag the events by a transition in flight; a caller
+        that acts on the state checks it again where it acts (`retry_job` does)."""
         raw = self.backend.get(self.layout.claim(check_idempotency_key(idempotency_key)))
         if raw is None:
-            return False
+            return None
         record = JobRecord.model_validate_json(raw)
-        return self.backend.get(self.layout.job(record.id)) is not None
+        state = self.backend.get(self.layout.state(record.id))
+        view = listed_view(state, record.id) if state is not None else None
+        if view is not None:
+            return view
+        if self.backend.get(self.layout.job(record.id)) is None:
+            return None
+        snapshot = self._load(record.id, self._now(None), missing_ok=True)  # rebuilds the snapshot
+        return snapshot.view if snapshot is not None else None
 
     def get(self, job_id: str, *, now: datetime | None = None) -> JobView:
         """The job folded from its events (exact); raises JobNotFound."""

@@ -6,7 +6,9 @@ Each tick lists at most `limit` inbox objects after a *watermark* (the last key 
 whatever the bucket's size; at the end of the inbox the watermark wraps to the start. An object younger
 than `min_age` is left to its event (most are in flight for a second or two), so reconciliation does not
 race the trigger; when it does meet a job it finds it through the same idempotency key, so it never
-creates a second one.
+creates a second one. A job found failed before the object's LastModified is an upload of the same content
+made after the failure whose event was lost: it is retried, as that event would have had it
+(`shared.pipeline.reupload`).
 
 An object's job is read once, not on every pass: the watermark also records which objects earlier passes
 settled (`shared.pipeline.reconcile_mark`), and later passes list them without reading their jobs.
@@ -30,10 +32,12 @@ from shared.auth.clock import as_utc
 from shared.clients.oss_models import ListResult
 from shared.errors import InvalidRequestError, ServiceError
 from shared.events.oss import OssRecord
+from shared.jobs.model import JobState, JobView
 from shared.logging import get_logger
 from shared.pipeline.decide import Accept, decide_upload
 from shared.pipeline.orchestrator import Orchestrator
 from shared.pipeline.reconcile_mark import Watermark, inbox_scope
+from shared.pipeline.reupload import retry_after_reupload
 from shared.pipeline.settings import PipelineSettings
 
 DEFAULT_LIMIT = 200
@@ -61,6 +65,7 @@ class ReconcileReport:
     settled: int = 0  # listed, but settled by an earlier pass: not read again
     young: int = 0  # younger than min_age: left to their events this pass
     started: int = 0  # uploads with no job that got one now
+    retried: int = 0  # failed jobs of objects uploaded again after the failure (their event lost)
     failed: int = 0  # uploads whose start failed (retried next pass)
     wrapped: bool = False  # the listing reached the end of the inbox; the next tick starts over
 
@@ -99,7 +104,7 @@ class InboxReconciler:
             report.listed += 1
             if mark.is_settled(summary.key, summary.etag, modified):
                 report.settled += 1
-            elif self._settle(summary.key, summary.etag, summary.size, report):
+            elif self._settle(summary.key, summary.etag, summary.size, modified, report):
                 mark.settled(summary.key, summary.etag, modified)
             else:
                 mark.failed(summary.key, modified)
@@ -109,15 +114,22 @@ class InboxReconciler:
         self._save_watermark(mark)
         return report
 
-    def _settle(self, key: str, etag: str, size: int, report: ReconcileReport) -> bool:
-        """Check one listed object and start its job if it has none; False when that failed (the object
-        is then checked again on the next pass, and the others go on: one object that always fails, a
-        damaged claim say, must not stop reconciliation of every key after it)."""
+    def _settle(
+        self, key: str, etag: str, size: int, modified: datetime | None, report: ReconcileReport
+    ) -> bool:
+        """Check one listed object and start its job if it has none (or retry it if it failed before the
+        object was written); False when that failed (the object is then checked again on the next pass, and
+        the others go on: one object that always fails, a damaged claim say, must not stop reconciliation
+        of every key after it)."""
         orchestrator = self.orchestrator
-        record = _record(orchestrator.settings.bucket, key, etag, size)
+        record = _record(orchestrator.settings.bucket, key, etag, size, modified)
         try:
             decision = decide_upload(record, orchestrator.settings)
-            if not isinstance(decision, Accept) or self._has_job(decision):
+            if not isinstance(decision, Accept):
+                return True
+            existing = self._existing_job(decision)
+            if existing is not None:
+                self._retry_if_uploaded_again(existing, record, report)
                 return True
             view = orchestrator.handle_upload(record)
         except (ServiceError, InvalidRequestError) as error:
@@ -133,17 +145,29 @@ class InboxReconciler:
             log.warning("reconcile.upload.started", key=key, job_id=view.id)
         return True
 
-    def _has_job(self, decision: Accept) -> bool:
+    def _existing_job(self, decision: Accept) -> JobView | None:
         store = self.orchestrator.store
-        if store.has_job_for(decision.idempotency_key):
-            return True
+        found = store.created_view(decision.idempotency_key)
+        if found is not None:
+            return found
         # An event's ETag and a listing's may differ in case (producers disagree): try the other spelling.
         etag = decision.etag or ""
         for spelling in {etag.upper(), etag.lower()} - {etag}:
             key = decision.idempotency_key[: -len(etag)] + spelling if etag else ""
-            if key and store.has_job_for(key):
-                return True
-        return False
+            found = store.created_view(key) if key else None
+            if found is not None:
+                return found
+        return None
+
+    def _retry_if_uploaded_again(self, job: JobView, record: OssRecord, report: ReconcileReport) -> None:
+        """The same content uploaded again after its job failed, whose event was lost: retried from the
+        failed step, as the event would have had it (a job that failed after the upload is left alone)."""
+        if job.state is not JobState.FAILED:
+            return
+        if retry_after_reupload(self.orchestrator.store, job, record):
+            report.retried += 1
+            log.warning("reconcile.upload.retried", key=record.raw_key, job_id=job.id)
+            self.orchestrator.advance(job.id)
 
     def _watermark(self, settings: PipelineSettings) -> Watermark:
         mark = Watermark.parse(self.orchestrator.store.backend.get(self._watermark_key))
@@ -154,16 +178,18 @@ class InboxReconciler:
         self.orchestrator.store.backend.put(self._watermark_key, mark.encode())
 
 
-def _record(bucket: str, key: str, etag: str, size: int) -> OssRecord:
-    """The OSS event the object's upload would have delivered (what the handler decides on).
+def _record(bucket: str, key: str, etag: str, size: int, modified: datetime | None = None) -> OssRecord:
+    """The OSS event the object's upload would have delivered (what the handler decides on), timed at
+    the object's LastModified when the listing gives one.
 
     The key goes URL-encoded, so that its first reading (the decoded one, see OssRecord.candidate_keys) is
     the key itself whatever `%` or `+` it holds: the idempotency key is then the one its event makes.
     """
     encoded = quote(key, safe="/")
-    return OssRecord.model_validate(
-        {
-            "eventName": "ObjectCreated:PutObject",
-            "oss": {"bucket": {"name": bucket}, "object": {"key": encoded, "eTag": etag, "size": size}},
-        }
-    )
+    document: dict[str, object] = {
+        "eventName": "ObjectCreated:PutObject",
+        "oss": {"bucket": {"name": bucket}, "object": {"key": encoded, "eTag": etag, "size": size}},
+    }
+    if modified is not None:
+        document["eventTime"] = modified.isoformat()
+    return OssRecord.model_validate(document)

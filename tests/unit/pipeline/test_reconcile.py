@@ -15,7 +15,7 @@ from shared.pipeline import reconcile_mark
 from shared.pipeline.handlers import handle_timer_event
 from shared.pipeline.reconcile import InboxReconciler
 from tests.unit.functions.helpers import BUCKET, oss_event
-from tests.unit.pipeline.fakes import World, make_world
+from tests.unit.pipeline.fakes import World, make_world, notification_for
 
 
 def _upload(world: World, key: str, *, deliver: bool) -> str:
@@ -92,9 +92,9 @@ def test_an_upload_that_has_its_job_costs_one_read(monkeypatch: pytest.MonkeyPat
     report = InboxReconciler(world.orchestrator).run(limit=100)
     assert (report.listed, report.started) == (20, 0)
     job_reads = [key for key in reads if key != "jobs/_reconcile/inbox.json"]
-    assert len(job_reads) == 40  # each upload's claim and its job.json
+    assert len(job_reads) == 40  # each upload's claim and its snapshot
     assert sum(key.startswith("jobs/_claims/") for key in job_reads) == 20
-    assert sum(key.endswith("/job.json") for key in job_reads) == 20
+    assert sum(key.endswith("/state.json") for key in job_reads) == 20
 
 
 def test_a_job_whose_creator_stopped_after_its_claim_is_completed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -286,3 +286,41 @@ def test_a_long_key_is_not_remembered_by_etag_but_still_settled_by_age(
     assert (
         reconciler.run(now=T0 + timedelta(minutes=41)).settled == 1
     )  # ...makes it older than verified_before
+
+
+def _failed_upload(world: World, key: str) -> str:
+    """An upload whose event arrived and whose job failed (its conversion refused), at the store's time."""
+    _upload(world, key, deliver=True)
+    failed = notification_for(world.oss.submissions[-1], status="Failed", Code="InvalidParameter.Bad")
+    view = world.orchestrator.handle_notification(failed)
+    assert view is not None and view.state is JobState.FAILED
+    return view.id
+
+
+def test_the_same_content_uploaded_again_after_a_failure_is_retried_when_its_event_was_lost() -> None:
+    world = make_world()
+    job_id = _failed_upload(world, "inbox/talk.wav")
+    failed_at = world.store.get(job_id).updated_at
+    # Uploaded again (same bytes, same ETag, same job) after the failure; the event never came.
+    world.oss.modified[(BUCKET, "inbox/talk.wav")] = failed_at + timedelta(minutes=5)
+    world.clock.now = failed_at + timedelta(minutes=10)  # the store's clock: the retry happens now
+    report = InboxReconciler(world.orchestrator).run(now=failed_at + timedelta(minutes=10))
+    assert (report.retried, report.started) == (1, 0)
+    assert world.store.get(job_id).state is JobState.RUNNING
+    assert len(world.oss.submissions) == 2 and len(world.store.list().jobs) == 1
+    # Settled: the next passes do not retry it again, even once the retried attempt fails too.
+    world.orchestrator.handle_notification(
+        notification_for(world.oss.submissions[-1], status="Failed", Code="InvalidParameter.Bad")
+    )
+    later = InboxReconciler(world.orchestrator).run(now=failed_at + timedelta(hours=25))  # a full pass
+    assert later.retried == 0 and len(world.oss.submissions) == 2
+
+
+def test_a_job_that_failed_after_its_upload_is_left_failed() -> None:
+    world = make_world()
+    job_id = _failed_upload(world, "inbox/talk.wav")
+    failed_at = world.store.get(job_id).updated_at
+    world.oss.modified[(BUCKET, "inbox/talk.wav")] = failed_at - timedelta(minutes=1)  # the original upload
+    report = InboxReconciler(world.orchestrator).run(now=failed_at + timedelta(minutes=10))
+    assert (report.retried, report.started, report.settled) == (0, 0, 0)
+    assert world.store.get(job_id).state is JobState.FAILED and len(world.oss.submissions) == 1

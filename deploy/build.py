@@ -35,7 +35,6 @@ from deploy.vendor import PLATFORM, deployed_pins, vendor, vendored_versions
 from shared.errors import ConfigurationError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BYTECODE_TAG = "cpython-" + TARGET_PYTHON.replace(".", "")  # the cache tag of the .pyc files compiled
 # Run by CPython 3.10 inside a package: the handler, every module of shared/ (catches code that needs a
 # newer Python), and each vendored top-level module named on the command line.
 _IMPORT_PROBE = """
@@ -121,7 +120,8 @@ def manifest(
     bytecode: str | None = None,
 ) -> str:
     """The manifest document: deterministic JSON (sorted keys, no timestamps), ending in a newline.
-    `bytecode`: the interpreter cache tag the packages' .pyc files carry, None when none were compiled."""
+    `bytecode`: the interpreter that compiled the packages' .pyc files ("CPython 3.10.13": equal zips need
+    the same release), None when none were compiled."""
     document = {
         "runtime": TARGET_RUNTIME,
         "bytecode": bytecode,
@@ -159,6 +159,13 @@ def target_python(explicit: str | None = None) -> str | None:
         if completed.stdout.split() == ["CPython", TARGET_PYTHON]:
             return candidate
     return None
+
+
+def interpreter_version(python: str) -> str:
+    """ "CPython 3.10.13": the implementation and release of `python`."""
+    probe = "import platform; print(platform.python_implementation(), platform.python_version())"
+    completed = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False, timeout=60)
+    return completed.stdout.strip() or "unknown"
 
 
 def top_level_modules(site_packages: Path) -> list[str]:
@@ -202,21 +209,26 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.build", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root (sources)")
     parser.add_argument("--out", type=Path, help="output directory (default: <root>/build)")
-    parser.add_argument("--python", help=f"CPython {TARGET_PYTHON} interpreter for the import check")
+    parser.add_argument(
+        "--python", help=f"the CPython {TARGET_PYTHON} that compiles the bytecode and checks the imports"
+    )
     args = parser.parse_args(argv)
     root: Path = args.root.resolve()
     out_dir: Path = (args.out or root / "build").resolve()
+    python = target_python(args.python)
+    if args.python and python is None:
+        print(f"error: --python {args.python} is not a CPython {TARGET_PYTHON} interpreter", file=out)
+        return 2
     try:
         names = function_names(load_template(root / "template.yaml"))
         handler_sources(names, root)  # before vendoring: a missing handler should not cost a download
         requirements, constraints = deployed_pins()
         site_packages = vendor(out_dir / ".vendor", requirements, constraints)
-        python = target_python(args.python)
         built = build_packages(names, root=root, out=out_dir, site_packages=site_packages, python=python)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=out)
         return 2
-    bytecode = BYTECODE_TAG if python is not None else None
+    bytecode = interpreter_version(python) if python is not None else None
     (out_dir / "manifest.json").write_text(
         manifest(built, requirements, vendored_versions(site_packages), bytecode), encoding="utf-8"
     )

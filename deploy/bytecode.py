@@ -3,8 +3,8 @@
 FC unpacks a code package into /code, which is read-only: "[Errno 30] Read-only file system: '/code/.xxx'"
 (https://www.alibabacloud.com/help/doc-detail/181824.htm). Python cannot write the `__pycache__` it would
 otherwise keep there, so a package without bytecode makes every new instance compile each module it imports,
-its dependencies' included: `api` took 0.56 s of CPU to import that way and 0.26 s with the bytecode shipped
-(`python -m bench.cold_start`, bench/RESULTS.md).
+its dependencies' included: `api` took 0.57 s of CPU to import that way and 0.26 s with the bytecode shipped
+(`python -m bench.cold_start [--without-bytecode]`, bench/RESULTS.md).
 
 The .pyc files are hash-based (PEP 552), because a zip entry's time is fixed at 1980 (`deploy.packaging`)
 and an unpacker may or may not restore it, so a timestamp-checked .pyc could never be trusted:
@@ -48,24 +48,33 @@ def compile_package(package_dir: Path, python: str) -> None:
 
     Raises ConfigurationError naming what failed to compile: a module the runtime could not compile either.
     """
+    # Absolute: compileall runs in the package directory, and a relative path would name nothing there
+    # (it then compiles nothing and still succeeds).
+    package_dir = package_dir.resolve()
     common = ["-q", "-s", str(package_dir)]
     dependencies = ["-x", own_sources_pattern(package_dir), str(package_dir)]
     _compileall(python, [*common, "--invalidation-mode", "unchecked-hash", *dependencies], package_dir)
     own = [str(package_dir / name) for name in OWN_SOURCES if (package_dir / name).exists()]
-    _compileall(python, [*common, "-f", "--invalidation-mode", "checked-hash", *own], package_dir)
+    if own:  # with no path at all, compileall would compile everything on the interpreter's sys.path
+        _compileall(python, [*common, "-f", "--invalidation-mode", "checked-hash", *own], package_dir)
 
 
 def _compileall(python: str, arguments: Sequence[str], package_dir: Path) -> None:
     # -S: no site-packages; not -I or -E, which would ignore PYTHONHASHSEED.
-    completed = subprocess.run(
-        [python, "-S", "-m", "compileall", *arguments],
-        cwd=package_dir,
-        env=_ENVIRONMENT,
-        capture_output=True,
-        text=True,
-        timeout=_TIMEOUT_S,
-        check=False,
-    )
+    try:
+        completed = subprocess.run(
+            [python, "-S", "-m", "compileall", *arguments],
+            cwd=package_dir,
+            env=_ENVIRONMENT,
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigurationError(
+            f"{package_dir.name}: bytecode compilation with {python} failed: {exc}"
+        ) from exc
     if completed.returncode != 0:
         problem = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-8:])
         raise ConfigurationError(f"{package_dir.name}: bytecode compilation failed:\n{problem}")

@@ -1,7 +1,9 @@
 """What the OSS client returns, and the rules it checks before sending anything.
 
-Plain frozen dataclasses rather than pydantic models: they are built from headers and XML we already
-validated, and they are handed around a lot (listings of thousands of objects).
+Plain NamedTuples (and one frozen dataclass, `ObjectInfo`, whose metadata needs a default factory) rather
+than pydantic models: they are built from headers and XML we already validated, they are handed around a lot
+(listings of thousands of objects), and every function imports them (a NamedTuple is the cheapest record to
+define at cold start, see ARCHITECTURE.md).
 """
 
 from __future__ import annotations

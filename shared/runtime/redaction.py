@@ -156,6 +156,9 @@ def redact(value: Any, *, key: str | None = None, _depth: int = 0) -> Any:
             (scrub_text(k) if isinstance(k, str) else k): redact(v, key=str(k), _depth=_depth + 1)
             for k, v in value.items()
         }
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        # A NamedTuple record (shared's small records are): by field name, as a mapping, not a bare list.
+        return redact(value._asdict(), key=key, _depth=_depth)
     if isinstance(value, (list, tuple, set, frozenset)):
         items = list(value)
         # A (name, value) header pair: the name decides, as for a mapping.

@@ -72,7 +72,7 @@ def test_the_manifest_records_versions_sizes_and_digests(fake_repo: Path, tmp_pa
     document = json.loads(manifest(built, ["httpx==0.28.1"], {"httpx": "0.28.1", "idna": "3.20"}))
     assert document["runtime"] == "python3.10"
     assert document["bytecode"] is None  # no interpreter was given to compile it
-    assert json.loads(manifest(built, [], {}, "cpython-310"))["bytecode"] == "cpython-310"
+    assert json.loads(manifest(built, [], {}, "CPython 3.10.13"))["bytecode"] == "CPython 3.10.13"
     assert document["platform"] == "manylinux2014_x86_64"
     assert document["requirements"] == ["httpx==0.28.1"]
     assert document["vendored"] == {"httpx": "0.28.1", "idna": "3.20"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import platform
 import subprocess
 import sys
 import zipfile
@@ -9,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import build
 from deploy.build import build_packages
 from deploy.bytecode import compile_package
 from shared.errors import ConfigurationError
@@ -83,3 +87,54 @@ def test_a_module_that_does_not_compile_fails_the_build_by_name(fake_repo: Path,
     (package / "httpx" / "broken.py").write_text("def broken(:\n")
     with pytest.raises(ConfigurationError, match=r"api: bytecode compilation failed:(.|\n)*broken\.py"):
         compile_package(package, sys.executable)
+
+
+def test_set_constants_compile_to_the_same_bytes_whatever_the_build(fake_repo: Path, tmp_path: Path) -> None:
+    # `in {...}` compiles to a frozenset constant, which CPython 3.10's marshal writes in hash order (3.11
+    # sorts it): without a fixed PYTHONHASHSEED two builds differ. Hence the runtime's own interpreter.
+    python = build.target_python()
+    if python is None:
+        pytest.skip("no CPython 3.10 here (the build then ships no bytecode)")
+    names = ", ".join(f"'name-{n}'" for n in range(40))
+    (fake_repo / "shared" / "ops" / "names.py").write_text(
+        f"def known(name):\n    return name in {{{names}}}\n"
+    )
+    compiled = []
+    for out in ("one", "two", "three"):
+        package = tmp_path / out
+        assemble_api(fake_repo, package)
+        compile_package(package, python)
+        pyc = package / "shared" / "ops" / "__pycache__" / "names.cpython-310.pyc"
+        compiled.append(pyc.read_bytes())
+    assert compiled[0] == compiled[1] == compiled[2]
+
+
+def test_a_relative_package_path_is_compiled_too(
+    fake_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assemble_api(fake_repo, tmp_path / "api")
+    monkeypatch.chdir(tmp_path)
+    compile_package(Path("api"), sys.executable)
+    assert _pyc(tmp_path / "api", "shared/ops/base.py").is_file()
+
+
+def test_the_command_ships_bytecode_and_names_its_interpreter(
+    fake_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = fake_site_packages(tmp_path)
+    monkeypatch.setattr(build, "target_python", lambda explicit=None: sys.executable)
+    monkeypatch.setattr(build, "deployed_pins", lambda: ([], []))
+    monkeypatch.setattr(build, "vendor", lambda *args, **kwargs: site)
+    monkeypatch.setattr(build, "import_check", lambda *args, **kwargs: None)
+    assert build.main(["--root", str(fake_repo)], out=io.StringIO()) == 0
+    manifest = json.loads((fake_repo / "build" / "manifest.json").read_text())
+    assert manifest["bytecode"] == f"CPython {platform.python_version()}"
+    with zipfile.ZipFile(fake_repo / "build" / "api.zip") as archive:
+        assert f"__pycache__/index.{_TAG}.pyc" in archive.namelist()
+
+
+def test_an_interpreter_asked_for_that_cannot_compile_stops_the_build(fake_repo: Path) -> None:
+    out = io.StringIO()
+    assert build.main(["--root", str(fake_repo), "--python", "/nonexistent/python3.10"], out=out) == 2
+    assert "is not a CPython 3.10 interpreter" in out.getvalue()
+    assert not (fake_repo / "build").exists()

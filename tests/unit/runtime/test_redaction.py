@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import NamedTuple
 
 import pytest
 
@@ -156,3 +157,15 @@ def test_secrets_written_in_other_spellings_are_scrubbed_too(text: str, secret: 
 def test_a_presigned_url_used_as_a_mapping_key_is_scrubbed() -> None:
     logged = redact({"by_url": {"https://b.oss-cn-hangzhou.aliyuncs.com/a?x-oss-signature=deadbeef": 200}})
     assert "deadbeef" not in str(logged)
+
+
+class _Record(NamedTuple):
+    name: str
+    url: str
+
+
+def test_a_record_is_logged_by_field_name_with_its_secrets_scrubbed() -> None:
+    record = _Record("token", "https://b.oss.example.com/k?OSSAccessKeyId=AK&Signature=abc")
+    logged = redact(record)
+    assert isinstance(logged, dict) and set(logged) == {"name", "url"}
+    assert logged["name"] == "token" and "abc" not in logged["url"]  # not mistaken for a header pair

@@ -15,8 +15,7 @@ decide in one place. Clients translate httpx and service errors into this tree w
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic_core import PydanticCustomError
 
@@ -30,8 +29,7 @@ class AudiochainError(Exception):
     code: str = "InternalError"
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One reason a request was refused: which field, which rule, and a sentence for humans."""
 
     field: str

@@ -16,7 +16,6 @@ Errors raised while parsing name the wire field the way the string spells it: `a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple, TypeVar
 
@@ -79,11 +78,11 @@ class ProcessParts(NamedTuple):
         return self.action_step.params
 
 
-@dataclass
 class ProblemCollector:
     """Gathers the problems of several independent parts so one error reports all of them."""
 
-    problems: list[Problem] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
 
     def add(self, field_name: str, rule: str, message: str) -> None:
         self.problems.append(Problem(field_name, rule, message))

@@ -23,6 +23,9 @@ ENV_ASR_ENGINE = "LOCALCLOUD_ASR_ENGINE"  # "auto", "whisper[:dir]", "pocketsphi
 ENV_ASR_WORKERS = "LOCALCLOUD_ASR_WORKERS"  # recognition worker processes (default: the cores, at least 2)
 ENV_WORKERS = "LOCALCLOUD_WORKERS"
 ENV_FC_VERSION = "LOCALCLOUD_FC_VERSION"  # 2 (WSGI HTTP functions, the default) or 3 (FC 3.0 JSON events)
+# Where the multilingual Whisper model is assembled (default: $XDG_CACHE_HOME or ~/.cache, audiochain/models);
+# read by localcloud.engines.whisper_models when a recognition worker first needs the model.
+ENV_MODEL_CACHE = "LOCALCLOUD_MODEL_CACHE"
 
 
 @dataclass(frozen=True)

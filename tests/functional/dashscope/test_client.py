@@ -149,11 +149,12 @@ def test_a_channel_the_file_lacks_fails_the_task(
 def test_a_language_the_engine_lacks_fails_the_task_with_advice(
     asr_cloud: LocalCloud, client: DashScopeClient, speech: Speech
 ) -> None:
-    request = FiletransRequest.for_file(presigned(asr_cloud, speech.short.key), language="de")
+    # Filipino: a Qwen-ASR language that no bundled engine knows (Whisper has no code for it).
+    request = FiletransRequest.for_file(presigned(asr_cloud, speech.short.key), language="fil")
     status = _run(asr_cloud, client, request)
 
     assert status.failure is not None and status.failure.code == "UNSUPPORTED_LANGUAGE"
-    assert "English (en) only" in status.failure.message
+    assert "only, not 'fil'" in status.failure.message
     assert "LOCALCLOUD_ASR_ENGINE" in status.failure.message
 
 

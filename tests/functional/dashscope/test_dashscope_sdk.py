@@ -111,12 +111,12 @@ def test_multimodal_conversation_with_another_language_fails_clearly(
         api_key=API_KEY,
         model="qwen3-asr-flash-us",
         messages=_messages(presigned(cloud, speech.short.key)),
-        asr_options={"language": "ja"},
+        asr_options={"language": "fil"},  # Filipino: a Qwen-ASR language no bundled engine knows
     )
 
     assert response.status_code == 400
     assert response.code == "UnsupportedLanguage"
-    assert "English (en) only" in response.message and "LOCALCLOUD_ASR_ENGINE" in response.message
+    assert "only, not 'fil'" in response.message and "LOCALCLOUD_ASR_ENGINE" in response.message
 
 
 def test_qwen_transcription_runs_a_filetrans_task_with_word_timings(

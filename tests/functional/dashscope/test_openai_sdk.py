@@ -158,12 +158,12 @@ def test_a_language_the_local_engine_cannot_recognise_is_refused_with_advice(
         _client(asr_cloud).chat.completions.create(
             model=MODEL,
             messages=_messages(presigned(asr_cloud, speech.short.key)),
-            extra_body={"asr_options": {"language": "zh"}},
+            extra_body={"asr_options": {"language": "fil"}},  # Filipino: no bundled engine knows it
         )
 
     assert caught.value.code == "unsupported_language"
     assert caught.value.param == "asr_options.language"
-    assert "English (en) only" in caught.value.message
+    assert "only, not 'fil'" in caught.value.message
     assert "LOCALCLOUD_ASR_ENGINE" in caught.value.message
 
 

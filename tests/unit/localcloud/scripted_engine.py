@@ -11,6 +11,7 @@ refuse, fail or die inside localcloud's worker process.
     language     raise UnsupportedLanguage
     channel      raise InvalidRequestError naming channel_id
     media        raise MediaError
+    config       raise ConfigurationError (as a model the engine assembles on first use may)
     unpicklable  return a Recognition that cannot be pickled
     foreign      return a Recognition holding an object of a module only the worker can import
     wrong-type   return something that is not a Recognition
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from localcloud.engines.asr import Recognition, RecognizedSentence, UnsupportedLanguage
 from localcloud.engines.errors import MediaError
-from shared.errors import InvalidRequestError
+from shared.errors import ConfigurationError, InvalidRequestError
 
 SPEC = f"{__name__}:make_engine"
 FAILING_SPEC = f"{__name__}:make_failing_engine"
@@ -61,6 +62,8 @@ class ScriptedEngine:
             )
         elif action == "media":
             raise MediaError(MediaError.INVALID_SOURCE, f"{audio_path}: not a readable media file")
+        elif action == "config":
+            raise ConfigurationError("the model joined from its parts has the wrong sha256")
         elif action == "unpicklable":
             sentence = RecognizedSentence(0, 1000, "Hello.", words=[lambda: None])  # type: ignore[list-item]
             return Recognition(language or "en", 1000, 16000, "wav", [sentence])

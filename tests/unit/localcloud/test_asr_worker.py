@@ -17,7 +17,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from localcloud.services.dashscope.errors import RecognitionFailure
-from localcloud.services.dashscope.recognition import Recognizer
+from localcloud.services.dashscope.recognition import Recognizer, _language_message
 from localcloud.services.dashscope.worker import EngineDescription, WorkerStopped
 from tests.unit.localcloud.scripted_engine import SPEC, heard_pid
 
@@ -102,6 +102,24 @@ def test_an_unexpected_engine_error_is_an_internal_error_logged_with_its_traceba
     [entry] = [entry for entry in logs if entry["event"] == "dashscope.recognition.engine_failed"]
     assert "the model crashed" in entry["traceback"]
     assert "scripted_engine.py" in entry["traceback"]
+
+
+def test_a_model_the_engine_cannot_set_up_is_an_internal_error_that_says_why(
+    recognizer: Recognizer, tmp_path: Path
+) -> None:
+    failure = _failure(recognizer, tmp_path / "config.wav")
+
+    assert failure.code == "InternalError"
+    assert failure.message == "no recognition engine: the model joined from its parts has the wrong sha256"
+
+
+def test_an_english_whisper_refusing_a_language_points_at_the_multilingual_model() -> None:
+    english = EngineDescription("whisper", frozenset({"en"}))
+    routed = EngineDescription("whisper", frozenset({"en", "zh"}))
+
+    assert "`make install-multilingual`" in _language_message("zh", english)
+    assert "LOCALCLOUD_ASR_ENGINE" in _language_message("zh", english)
+    assert "make install-multilingual" not in _language_message("fil", routed)
 
 
 @pytest.mark.parametrize("stem", ["unpicklable", "wrong-type"])
@@ -191,7 +209,7 @@ def test_a_script_without_a_main_guard_runs_once_and_recognises(tmp_path: Path) 
         textwrap.dedent(
             f"""
             from pathlib import Path
-            from localcloud.services.dashscope.recognition import Recognizer
+            from localcloud.services.dashscope.recognition import Recognizer, _language_message
 
             print("script started")
             recognizer = Recognizer({SPEC!r})

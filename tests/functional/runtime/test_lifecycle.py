@@ -182,7 +182,9 @@ def test_localcloud_up_runs_the_template_and_prints_the_http_url_and_the_generat
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=10)
+            # More than the recognition workers' own exit wait (10 s, then killed): a loaded CI machine
+            # can take that long to let a worker that is still starting go.
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

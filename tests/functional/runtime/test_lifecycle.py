@@ -165,9 +165,15 @@ def test_localcloud_up_runs_the_template_and_prints_the_http_url_and_the_generat
         "--template", str(root / "template.yaml"), "--parameter", f"RecordDir={root / 'records'}",
     ]  # fmt: skip
     environ = {**os.environ, "AUDIOCHAIN_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environ
-    )
+    # Not ignored in the child: an "ignored" SIGINT in this pytest process would be inherited through exec,
+    # and Python then never turns Ctrl-C into KeyboardInterrupt (a handler is reset to the default instead).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environ
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         assert process.stdout is not None
         lines: list[str] = []

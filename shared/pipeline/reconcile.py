@@ -3,7 +3,8 @@ trigger was being wired) are found by listing the inbox and started, a bounded s
 
 Each tick lists at most `limit` inbox objects after a *watermark* (the last key looked at, kept in
 `jobs/_reconcile/inbox.json`), so the cost per tick is one LIST page plus two GETs per object it checks,
-whatever the bucket's size; at the end of the inbox the watermark wraps to the start. An object younger
+whatever the bucket's size; at the end of the inbox the watermark wraps to the start, and the next pass
+waits until PASS_INTERVAL after this one ended (`shared.pipeline.reconcile_mark`). An object younger
 than `min_age` is left to its event (most are in flight for a second or two), so reconciliation does not
 race the trigger; when it does meet a job it finds it through the same idempotency key, so it never
 creates a second one. A job found failed before the object's LastModified is an upload of the same content
@@ -36,7 +37,7 @@ from shared.jobs.model import JobState, JobView
 from shared.logging import get_logger
 from shared.pipeline.decide import Accept, decide_upload
 from shared.pipeline.orchestrator import Orchestrator
-from shared.pipeline.reconcile_mark import Watermark, inbox_scope
+from shared.pipeline.reconcile_mark import PASS_INTERVAL, Watermark, inbox_scope
 from shared.pipeline.reupload import retry_after_reupload
 from shared.pipeline.settings import PipelineSettings
 
@@ -67,13 +68,21 @@ class ReconcileReport:
     started: int = 0  # uploads with no job that got one now
     retried: int = 0  # failed jobs of objects uploaded again after the failure (their event lost)
     failed: int = 0  # uploads whose start failed (retried next pass)
-    wrapped: bool = False  # the listing reached the end of the inbox; the next tick starts over
+    wrapped: bool = False  # the listing reached the end of the inbox; the next pass starts over
+    resting: bool = False  # the last pass ended less than `pass_interval` ago: nothing listed this tick
 
 
 class InboxReconciler:
-    def __init__(self, orchestrator: Orchestrator, *, min_age: timedelta = DEFAULT_MIN_AGE) -> None:
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        *,
+        min_age: timedelta = DEFAULT_MIN_AGE,
+        pass_interval: timedelta = PASS_INTERVAL,
+    ) -> None:
         self.orchestrator = orchestrator
         self.min_age = min_age
+        self.pass_interval = pass_interval
         self._watermark_key = orchestrator.store.layout.prefix + WATERMARK_NAME
 
     def run(self, *, limit: int = DEFAULT_LIMIT, now: datetime | None = None) -> ReconcileReport:
@@ -86,6 +95,9 @@ class InboxReconciler:
         settings = orchestrator.settings
         moment = as_utc(now if now is not None else orchestrator.clock())
         mark = self._watermark(settings)
+        if mark.resting(moment, self.pass_interval):
+            report.resting = True
+            return report
         if not mark.after or mark.pass_started is None:
             mark.begin_pass(moment)
         pages = lister.iter_list_pages(
@@ -110,7 +122,7 @@ class InboxReconciler:
                 mark.failed(summary.key, modified)
         else:
             report.wrapped = True
-            mark.end_pass()
+            mark.end_pass(moment)
         self._save_watermark(mark)
         return report
 

@@ -14,6 +14,12 @@ An object whose check or start failed goes into `retry` and is checked on every 
 until it is settled; only when more than RETRY_LIMIT fail does `verified_before` stay at the oldest of the
 others (`failed_before`), so that one broken object never makes every pass read everything again.
 
+A pass that reached the end of the inbox records when (`pass_ended`), and the next one starts no sooner than
+PASS_INTERVAL later: a tick between passes costs one GET of this record, not a LIST of the inbox. Deployed,
+the timer fires once a minute and every tick starts a pass as before; `localcloud run` ticks every 2 s, and
+listing a 200-file inbox on each of those ticks grew the run's cost with its files times its length (issue
+11). Nothing reconciliation looks for is younger than two minutes, so a pass every minute loses nothing.
+
 A full pass, which skips nothing, runs once every FULL_PASS_EVERY: whatever these rules could miss (an
 object listed later than its LastModified suggests, say) waits a day at most, not for ever. The record is
 tied to the inbox it was made for (`scope`: bucket, prefix, accepted suffixes); a change starts afresh.
@@ -23,6 +29,9 @@ tied to the inbox it was made for (`scope`: bucket, prefix, accepted suffixes); 
     ('inbox/b.wav', 10, False, None)
     >>> Watermark.parse(mark.encode()) == mark, Watermark.parse(b"not json") == Watermark()
     (True, True)
+    >>> mark.end_pass(mark.pass_started + timedelta(seconds=3))
+    >>> [mark.resting(mark.pass_ended + timedelta(seconds=s)) for s in (-5, 0, 49, 50)]
+    [False, True, True, False]
 """
 
 from __future__ import annotations
@@ -35,10 +44,20 @@ from typing import Any
 
 from shared.auth.clock import as_utc
 
-__all__ = ["FULL_PASS_EVERY", "RECENT_LIMIT", "RETRY_LIMIT", "SETTLE_MARGIN", "Watermark", "inbox_scope"]
+__all__ = [
+    "FULL_PASS_EVERY",
+    "PASS_INTERVAL",
+    "RECENT_LIMIT",
+    "RETRY_LIMIT",
+    "SETTLE_MARGIN",
+    "Watermark",
+    "inbox_scope",
+]
 
 SETTLE_MARGIN = timedelta(minutes=15)
 FULL_PASS_EVERY = timedelta(hours=24)
+# Below the deployed timer's minute, so that each deployed tick still starts a pass.
+PASS_INTERVAL = timedelta(seconds=50)
 RECENT_LIMIT = 2000  # ~300 KB of record, read and written each tick
 RETRY_LIMIT = 500
 RECENT_KEY_LIMIT = 200  # characters
@@ -64,6 +83,7 @@ class Watermark:
     failed_before: datetime | None = None  # the oldest failed object that found no room in `retry`
     verified_before: datetime | None = None
     full_pass_at: datetime | None = None
+    pass_ended: datetime | None = None  # when the last pass reached the end of the inbox
     recent: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     retry: set[str] = field(default_factory=set)
 
@@ -76,6 +96,13 @@ class Watermark:
         self.full = self.full_pass_at is None or moment - self.full_pass_at >= FULL_PASS_EVERY
         if self.full:
             self.retry.clear()  # a full pass checks everything anyway; keys since deleted drop out here
+
+    def resting(self, moment: datetime, interval: timedelta = PASS_INTERVAL) -> bool:
+        """Whether this tick starts no pass: the last one ended less than `interval` ago. A pass in
+        progress always goes on, and a `pass_ended` in the future (a clock set back) never holds one up."""
+        if self.after or self.pass_ended is None:
+            return False
+        return timedelta(0) <= moment - self.pass_ended < interval
 
     def is_settled(self, key: str, etag: str, modified: datetime | None) -> bool:
         if self.full or modified is None or key in self.retry:
@@ -99,7 +126,8 @@ class Watermark:
         elif modified is not None and (self.failed_before is None or modified < self.failed_before):
             self.failed_before = modified
 
-    def end_pass(self) -> None:
+    def end_pass(self, moment: datetime) -> None:
+        self.pass_ended = moment
         if self.credited and self.pass_started is not None:
             verified = self.pass_started - SETTLE_MARGIN
             if self.failed_before is not None:
@@ -133,6 +161,7 @@ class Watermark:
             _time(data.get("failed_before")),
             _time(data.get("verified_before")),
             _time(data.get("full_pass_at")),
+            _time(data.get("pass_ended")),
             _recent(data.get("recent")),
             _keys(data.get("retry")),
         )
@@ -147,6 +176,7 @@ class Watermark:
             "failed_before": _iso(self.failed_before),
             "verified_before": _iso(self.verified_before),
             "full_pass_at": _iso(self.full_pass_at),
+            "pass_ended": _iso(self.pass_ended),
             "recent": {key: [etag, _iso(when)] for key, (etag, when) in self.recent.items()},
             "retry": sorted(self.retry),
         }

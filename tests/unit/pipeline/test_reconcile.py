@@ -18,6 +18,12 @@ from tests.unit.functions.helpers import BUCKET, oss_event
 from tests.unit.pipeline.fakes import World, make_world, notification_for
 
 
+def _reconciler(world: World) -> InboxReconciler:
+    """A reconciler that starts a pass on every run: these tests call it tick after tick within a second,
+    and the rest between passes has tests of its own below."""
+    return InboxReconciler(world.orchestrator, pass_interval=timedelta(0))
+
+
 def _upload(world: World, key: str, *, deliver: bool) -> str:
     etag = world.oss.add(BUCKET, key, b"RIFF-audio-" + key.encode())
     if deliver:
@@ -48,7 +54,7 @@ def test_each_tick_looks_at_a_bounded_slice_and_wraps_around() -> None:
     world = make_world()
     for n in range(5):
         _upload(world, f"inbox/{n}.wav", deliver=False)
-    reconciler = InboxReconciler(world.orchestrator)
+    reconciler = _reconciler(world)
     reports = [reconciler.run(limit=2) for _ in range(3)]
     assert [r.listed for r in reports] == [2, 2, 1]
     assert [r.wrapped for r in reports] == [False, False, True]
@@ -62,7 +68,7 @@ def test_a_young_upload_is_left_to_its_event() -> None:
     world = make_world()
     _upload(world, "inbox/young.wav", deliver=False)
     future = datetime(2100, 1, 1, tzinfo=timezone.utc)
-    reconciler = InboxReconciler(world.orchestrator)
+    reconciler = _reconciler(world)
     # The fake lists no modification time; with one "just now" the object waits for its event.
     original = world.oss.iter_list_pages
 
@@ -89,7 +95,7 @@ def test_an_upload_that_has_its_job_costs_one_read(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(world.backend, "get", counting_get)
     monkeypatch.setattr(world.backend, "list", lambda *a, **k: pytest.fail("no job is listed"))
-    report = InboxReconciler(world.orchestrator).run(limit=100)
+    report = _reconciler(world).run(limit=100)
     assert (report.listed, report.started) == (20, 0)
     job_reads = [key for key in reads if key != "jobs/_reconcile/inbox.json"]
     assert len(job_reads) == 40  # each upload's claim and its snapshot
@@ -109,10 +115,10 @@ def test_a_job_whose_creator_stopped_after_its_claim_is_completed(monkeypatch: p
 
     monkeypatch.setattr(world.backend, "put", failing_marker)
     # The claim is written, the rest is not; counted as failed, and the next pass checks it again.
-    assert InboxReconciler(world.orchestrator).run(limit=100).failed == 1
+    assert _reconciler(world).run(limit=100).failed == 1
     monkeypatch.setattr(world.backend, "put", original)
     assert list(world.store.active_jobs()) == []
-    report = InboxReconciler(world.orchestrator).run(limit=100)
+    report = _reconciler(world).run(limit=100)
     assert report.started == 1
     (job,) = world.store.list().jobs
     assert list(world.store.active_jobs()) == [job.id] and job.state is JobState.RUNNING
@@ -140,7 +146,7 @@ def test_an_object_settled_by_a_complete_pass_is_not_read_again(monkeypatch: pyt
         _upload(world, f"inbox/{n}.wav", deliver=True)
         world.oss.modified[(BUCKET, f"inbox/{n}.wav")] = T0
     reads = _counting_reads(world, monkeypatch)
-    reconciler = InboxReconciler(world.orchestrator)
+    reconciler = _reconciler(world)
     first = reconciler.run(limit=8, now=T0 + timedelta(minutes=10))  # a pass over three ticks
     second = reconciler.run(limit=8, now=T0 + timedelta(minutes=11))
     third = reconciler.run(limit=8, now=T0 + timedelta(minutes=12))
@@ -168,7 +174,7 @@ def test_an_upload_whose_start_failed_is_checked_again_while_the_others_stay_set
     original = world.orchestrator.handle_upload
     failure = ServiceError("throttled", service="oss", code="Throttling", status=503)
     monkeypatch.setattr(world.orchestrator, "handle_upload", lambda record: (_ for _ in ()).throw(failure))
-    reconciler = InboxReconciler(world.orchestrator)
+    reconciler = _reconciler(world)
     failed = reconciler.run(now=T0 + timedelta(hours=1))
     assert (failed.failed, failed.started, failed.wrapped) == (1, 0, True)
     monkeypatch.setattr(world.orchestrator, "handle_upload", original)
@@ -187,7 +193,7 @@ def test_an_upload_listed_after_a_pass_that_began_later_by_its_clock_is_still_st
     than its LastModified (a slow one): the pass that went by before it appeared settles nothing for it."""
     world = make_world()
     _lost_upload(world, "inbox/a.wav", T0 - timedelta(hours=2))
-    reconciler = InboxReconciler(world.orchestrator)
+    reconciler = _reconciler(world)
     assert reconciler.run(now=T0 + timedelta(minutes=5)).wrapped  # by the function's clock
     _lost_upload(world, "inbox/m.wav", T0 - timedelta(minutes=3))  # by OSS's, and listed only now
     reports = [reconciler.run(now=T0 + timedelta(minutes=10 * n)) for n in range(1, 4)]
@@ -197,10 +203,10 @@ def test_an_upload_listed_after_a_pass_that_began_later_by_its_clock_is_still_st
 def test_another_inbox_starts_afresh_instead_of_inheriting_what_was_settled() -> None:
     world = make_world()
     _lost_upload(world, "inbox/a.wav", T0)
-    assert InboxReconciler(world.orchestrator).run(now=T0 + timedelta(hours=2)).wrapped
+    assert _reconciler(world).run(now=T0 + timedelta(hours=2)).wrapped
     _lost_upload(world, "uploads/lost.wav", T0 + timedelta(minutes=30))
     world.orchestrator.settings = world.orchestrator.settings.model_copy(update={"inbox_prefix": "uploads/"})
-    assert InboxReconciler(world.orchestrator).run(now=T0 + timedelta(hours=3)).started == 1
+    assert _reconciler(world).run(now=T0 + timedelta(hours=3)).started == 1
 
 
 def test_a_re_upload_under_a_settled_key_is_checked_and_once_a_day_everything_is(
@@ -209,7 +215,7 @@ def test_a_re_upload_under_a_settled_key_is_checked_and_once_a_day_everything_is
     world = make_world()
     for n in range(3):
         _lost_upload(world, f"inbox/{n}.wav", T0)
-    reconciler = InboxReconciler(world.orchestrator)
+    reconciler = _reconciler(world)
     assert reconciler.run(now=T0 + timedelta(minutes=10)).started == 3
     _lost_upload(world, "inbox/1.wav", T0 + timedelta(minutes=1))  # new content, new ETag
     world.oss.objects[(BUCKET, "inbox/1.wav")] = b"other take"
@@ -239,7 +245,7 @@ def test_an_object_that_always_fails_is_retried_alone_without_the_others_being_r
         return original(record)
 
     monkeypatch.setattr(world.orchestrator, "handle_upload", refusing_one)
-    reconciler = InboxReconciler(world.orchestrator)
+    reconciler = _reconciler(world)
     for hour in range(3, 6):
         assert reconciler.run(now=T0 + timedelta(hours=hour)).failed == 1
     reads = _counting_reads(world, monkeypatch)
@@ -250,7 +256,7 @@ def test_an_object_that_always_fails_is_retried_alone_without_the_others_being_r
 def test_a_key_rewritten_every_minute_does_not_stall_the_pass() -> None:
     world = make_world()
     _lost_upload(world, "inbox/b-lost.wav", T0)
-    reconciler = InboxReconciler(world.orchestrator)
+    reconciler = _reconciler(world)
     started = 0
     for minute in range(60, 75):
         now = T0 + timedelta(minutes=minute)
@@ -267,7 +273,7 @@ def test_one_object_that_breaks_the_check_does_not_stop_the_keys_after_it() -> N
     world.oss.modified[(BUCKET, "inbox/a.wav")] = T0
     world.backend.put(world.store.layout.claim(f"upload:{BUCKET}/inbox/a.wav@{etag}"), b"{}")  # damaged
     _lost_upload(world, "inbox/b-lost.wav", T0)
-    report = InboxReconciler(world.orchestrator).run(now=T0 + timedelta(hours=1))
+    report = _reconciler(world).run(now=T0 + timedelta(hours=1))
     assert (report.failed, report.started, report.wrapped) == (1, 1, True)
 
 
@@ -277,7 +283,7 @@ def test_a_long_key_is_not_remembered_by_etag_but_still_settled_by_age(
     world = make_world()
     long_key = "inbox/" + "会" * 300 + ".wav"
     _lost_upload(world, long_key, T0)
-    reconciler = InboxReconciler(world.orchestrator)
+    reconciler = _reconciler(world)
     assert reconciler.run(now=T0 + timedelta(minutes=5)).started == 1
     stored = world.backend.get("jobs/_reconcile/inbox.json")
     assert stored is not None and long_key not in json.loads(stored)["recent"]
@@ -304,7 +310,7 @@ def test_the_same_content_uploaded_again_after_a_failure_is_retried_when_its_eve
     # Uploaded again (same bytes, same ETag, same job) after the failure; the event never came.
     world.oss.modified[(BUCKET, "inbox/talk.wav")] = failed_at + timedelta(minutes=5)
     world.clock.now = failed_at + timedelta(minutes=10)  # the store's clock: the retry happens now
-    report = InboxReconciler(world.orchestrator).run(now=failed_at + timedelta(minutes=10))
+    report = _reconciler(world).run(now=failed_at + timedelta(minutes=10))
     assert (report.retried, report.started) == (1, 0)
     assert world.store.get(job_id).state is JobState.RUNNING
     assert len(world.oss.submissions) == 2 and len(world.store.list().jobs) == 1
@@ -312,7 +318,7 @@ def test_the_same_content_uploaded_again_after_a_failure_is_retried_when_its_eve
     world.orchestrator.handle_notification(
         notification_for(world.oss.submissions[-1], status="Failed", Code="InvalidParameter.Bad")
     )
-    later = InboxReconciler(world.orchestrator).run(now=failed_at + timedelta(hours=25))  # a full pass
+    later = _reconciler(world).run(now=failed_at + timedelta(hours=25))  # a full pass
     assert later.retried == 0 and len(world.oss.submissions) == 2
 
 
@@ -321,6 +327,45 @@ def test_a_job_that_failed_after_its_upload_is_left_failed() -> None:
     job_id = _failed_upload(world, "inbox/talk.wav")
     failed_at = world.store.get(job_id).updated_at
     world.oss.modified[(BUCKET, "inbox/talk.wav")] = failed_at - timedelta(minutes=1)  # the original upload
-    report = InboxReconciler(world.orchestrator).run(now=failed_at + timedelta(minutes=10))
+    report = _reconciler(world).run(now=failed_at + timedelta(minutes=10))
     assert (report.retried, report.started, report.settled) == (0, 0, 0)
     assert world.store.get(job_id).state is JobState.FAILED and len(world.oss.submissions) == 1
+
+
+def test_between_passes_a_tick_reads_the_watermark_and_lists_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = make_world()
+    _upload(world, "inbox/lost.wav", deliver=False)
+    reconciler = InboxReconciler(world.orchestrator)
+    assert reconciler.run(now=T0).started == 1
+    lost_later = "inbox/lost-later.wav"
+    _upload(world, lost_later, deliver=False)
+    listings: list[object] = []
+    original = world.oss.iter_list_pages
+
+    def counted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        listings.append(args)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world.oss, "iter_list_pages", counted)
+    resting = reconciler.run(now=T0 + reconcile_mark.PASS_INTERVAL - timedelta(seconds=1))
+    assert resting.resting and resting.started == 0 and listings == []
+    after = reconciler.run(now=T0 + reconcile_mark.PASS_INTERVAL)
+    assert not after.resting and after.started == 1 and len(listings) == 1
+    assert sorted(job.input["key"] for job in world.store.list().jobs) == [
+        "inbox/lost-later.wav",
+        "inbox/lost.wav",
+    ]
+
+
+def test_a_pass_in_progress_goes_on_at_the_next_tick_and_a_clock_set_back_holds_nothing_up() -> None:
+    world = make_world()
+    for n in range(3):
+        _upload(world, f"inbox/{n}.wav", deliver=False)
+    reconciler = InboxReconciler(world.orchestrator)
+    first = reconciler.run(limit=2, now=T0)
+    second = reconciler.run(limit=2, now=T0 + timedelta(seconds=1))
+    assert (first.listed, first.wrapped, second.listed, second.wrapped) == (2, False, 1, True)
+    _upload(world, "inbox/3.wav", deliver=False)
+    assert reconciler.run(now=T0 + timedelta(seconds=2)).resting
+    earlier = reconciler.run(now=T0 - timedelta(hours=1))  # the function's clock went back an hour
+    assert not earlier.resting and earlier.started == 1

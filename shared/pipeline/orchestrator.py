@@ -60,7 +60,15 @@ from shared.pipeline.recognition import rule_for
 from shared.pipeline.results import completion_message
 from shared.pipeline.retry import retry_due
 from shared.pipeline.reupload import INVALID_UPLOAD, retry_after_reupload
-from shared.pipeline.schedule import DroppedEntries, PollHint, next_check, next_poll, poll_hint
+from shared.pipeline.schedule import (
+    KEEP_IN_PLACE,
+    DroppedEntries,
+    PollHint,
+    PollTimes,
+    next_check,
+    next_poll,
+    poll_hint,
+)
 from shared.pipeline.settings import PipelineSettings
 from shared.pipeline.steps import StepRunner
 from shared.pipeline.upload_options import upload_options
@@ -92,8 +100,9 @@ class SweepReport:
 
 
 class Orchestrator:
-    """Runs jobs through their steps. Stateless apart from its collaborators: safe to share between the
-    threads of an instance (`InstanceConcurrency > 1`)."""
+    """Runs jobs through their steps. Stateless apart from its collaborators and a memory of when to poll
+    running recognitions next (`PollTimes`, an optimisation): safe to share between the threads of an
+    instance (`InstanceConcurrency > 1`)."""
 
     def __init__(
         self,
@@ -118,6 +127,7 @@ class Orchestrator:
         self.clients = Clients(oss=oss, mns=mns, dashscope=dashscope, imm=imm, ice=ice)
         self.clock = clock
         self.runner = StepRunner(settings, store, self.clients)
+        self.poll_times = PollTimes()
         self.outbox = CompletionOutbox(store.backend, store.layout)
         self.webhooks = WebhookDispatcher(
             settings, WebhookLog(store.backend, store.layout.prefix), webhook_sender
@@ -391,6 +401,9 @@ class Orchestrator:
         due, report.waiting = self._due_jobs(moment, dropped)
         try:
             for job_id, fired in due:
+                if self._poll_later(fired, moment):
+                    report.waiting += 1  # its entry is kept in place, its next poll still to come
+                    continue
                 if limit is not None and report.examined >= limit:
                     break
                 if deadline is not None and time.monotonic() >= deadline:
@@ -427,11 +440,16 @@ class Orchestrator:
         timeout = self.settings.task_timeout
         hint = self._running_task(fired, moment)
         if hint is not None:
-            # Only GetTask was needed: the job is filed again with its hint, never read.
+            # Only GetTask was needed: the job is not read, and filed again with its hint only when its
+            # next poll is far off (`shared.pipeline.schedule`: KEEP_IN_PLACE).
             report.polled += 1
-            dropped.keep(
-                self.store.schedule(job_id, next_poll(hint.submitted_at, moment, timeout), hint.encode())
-            )
+            due = next_poll(hint.submitted_at, moment, timeout)
+            if due - moment < KEEP_IN_PLACE:
+                self.poll_times.remember(hint.task_id, due)
+                dropped.keep(fired[-1])
+            else:
+                self.poll_times.forget(hint.task_id)
+                dropped.keep(self.store.schedule(job_id, due, hint.encode()))
             return
         after = self._sweep_job(job_id, moment, report)
         if after is not None:
@@ -443,6 +461,11 @@ class Orchestrator:
                     hinted.encode() if hinted is not None else None,
                 )
             )
+
+    def _poll_later(self, fired: list[DueEntry], now: datetime) -> bool:
+        """Whether the job's fired entry is a kept one whose task this instance polls later."""
+        hint = PollHint.parse(fired[-1].hint) if fired else None
+        return hint is not None and self.poll_times.waiting(hint.task_id, now)
 
     def _running_task(self, fired: list[DueEntry], now: datetime) -> PollHint | None:
         """The hint of the job's latest entry when the DashScope task it names is still queued or running
@@ -457,6 +480,8 @@ class Orchestrator:
         except ServiceError:
             return None
         running = status.status in (DashScopeTaskStatus.PENDING, DashScopeTaskStatus.RUNNING)
+        if not running:
+            self.poll_times.forget(hint.task_id)
         return hint if running else None
 
     def _due_jobs(

@@ -19,6 +19,13 @@ that is due, not the number of unfinished jobs. What a job is due for depends on
 - anything else (queued, a step that could not be claimed, a final job whose completion is still to be
   published): the next tick.
 
+A running recognition's entry stays where it is while its next poll is less than KEEP_IN_PLACE away, the
+time remembered by the instance (`PollTimes`) instead: re-filing it cost a PUT and a DELETE per poll, two
+thirds of a poll's requests (issue 11). Deployed, where the timer ticks once a minute, an entry due within a
+minute is due at the next tick either way, so keeping it changes nothing there; `localcloud run` ticks every
+2 s, and there the memory says which ticks to skip. A fresh instance, which remembers nothing, polls such a
+task at its next tick: at most KEEP_IN_PLACE early, once.
+
 A sweep drops the entries it is done with in batches (`DroppedEntries`: one DeleteMultipleObjects per
 sweep, not a DELETE per job looked at), after filing each job's next one.
 
@@ -34,6 +41,7 @@ sweep, not a DELETE per job looked at), after filing each job's next one.
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -53,6 +61,8 @@ POLL_CAP = timedelta(minutes=5)
 # Services whose every task announces its outcome on the pipeline topic (see the module docstring).
 NOTIFIED_SERVICES = frozenset({"oss", "imm"})
 NOTIFIED_FIRST_LOOK = timedelta(seconds=30)
+# A poll due sooner than this keeps its entry where it is (see the module docstring): the deployed tick.
+KEEP_IN_PLACE = timedelta(minutes=1)
 # Due at once: the next sweep, whatever the timer's period (a deployed minute, 2 s in `localcloud run`).
 NEXT_TICK = timedelta(0)
 
@@ -140,6 +150,40 @@ def next_check(snapshot: JobSnapshot, now: datetime, lease: timedelta, task_time
     return now + NEXT_TICK
 
 
+class PollTimes:
+    """When this instance polls each running recognition whose due entry was kept in place: an
+    optimisation only (forgetting a time makes the task due at the next tick), so it holds at most
+    `capacity` tasks, the oldest forgotten first. Safe to share between threads.
+
+    >>> times, t0 = PollTimes(capacity=2), datetime(2026, 12, 6, tzinfo=timezone.utc)
+    >>> times.remember("a", t0 + timedelta(seconds=5)); times.remember("b", t0); times.remember("c", t0)
+    >>> times.waiting("a", t0), times.waiting("b", t0), times.waiting("c", t0 - timedelta(seconds=1))
+    (False, False, True)
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._due: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, task_id: str, due: datetime) -> None:
+        with self._lock:
+            self._due.pop(task_id, None)
+            self._due[task_id] = due
+            while len(self._due) > self.capacity:
+                del self._due[next(iter(self._due))]
+
+    def forget(self, task_id: str) -> None:
+        with self._lock:
+            self._due.pop(task_id, None)
+
+    def waiting(self, task_id: str, now: datetime) -> bool:
+        """Whether the task's next poll is still to come."""
+        with self._lock:
+            due = self._due.get(task_id)
+        return due is not None and now < due
+
+
 # Due entries dropped per DeleteMultipleObjects: a sweep stopped by its function's timeout leaves at most
 # this many behind, and those only make their jobs due once more (a sweep is idempotent).
 UNSCHEDULE_BATCH = 500
@@ -176,6 +220,7 @@ class DroppedEntries:
 
 
 __all__ = [
+    "KEEP_IN_PLACE",
     "NEXT_TICK",
     "NOTIFIED_FIRST_LOOK",
     "NOTIFIED_SERVICES",
@@ -183,6 +228,7 @@ __all__ = [
     "UNSCHEDULE_BATCH",
     "DroppedEntries",
     "PollHint",
+    "PollTimes",
     "next_check",
     "next_poll",
     "poll_hint",

@@ -12,7 +12,7 @@ from shared.jobs.ids import new_job_id
 from shared.jobs.model import RETRIES_EXHAUSTED, TASK_TIMED_OUT, JobState, StepState
 from shared.jobs.store import JobSnapshot
 from shared.pipeline.orchestrator import SweepReport
-from shared.pipeline.schedule import DroppedEntries
+from shared.pipeline.schedule import DroppedEntries, PollTimes
 from tests.unit.pipeline.events import oss_record
 from tests.unit.pipeline.fakes import World, make_world
 
@@ -417,3 +417,40 @@ def test_an_announced_conversion_is_looked_at_only_to_repair_a_lost_announcement
         world.clock.advance(seconds=2)
         world.orchestrator.sweep()
     assert world.dashscope.filetrans
+
+
+def test_a_recognition_polled_within_the_minute_keeps_its_entry_and_the_instance_remembers_when() -> None:
+    """With a 2-s timer the recognition is polled at its cadence, not on every tick, and its due entry is
+    neither rewritten nor dropped while the next poll is less than a minute off; an instance that does not
+    remember (a new one) polls it at its next tick, once."""
+    world = make_world()
+    job_id = start(world)
+    world.oss.finish(world.oss.submissions[0])
+    world.timer()  # the conversion is found done; the recognition is submitted
+    world.timer()  # its first poll files the task in the job's due entry
+    (entry,) = world.backend.list("jobs/_due/")
+    assert "/dashscope~" in entry
+    polls, writes = 0, []
+    original_get_task, original_put = world.dashscope.get_task, world.backend.put
+
+    def counting_get_task(task_id: str) -> Any:
+        nonlocal polls
+        polls += 1
+        return original_get_task(task_id)
+
+    def counting_put(key: str, data: bytes) -> None:
+        writes.append(key)
+        original_put(key, data)
+
+    world.dashscope.get_task = counting_get_task  # type: ignore[method-assign]
+    world.backend.put = counting_put  # type: ignore[method-assign]
+    for _ in range(30):  # a minute of 2-s ticks, the task one to two minutes old: polls at 75, 94, 117 s
+        world.clock.advance(seconds=2)
+        world.orchestrator.sweep()
+    assert polls == 3 and writes == [] and list(world.backend.list("jobs/_due/")) == [entry]
+    world.orchestrator.poll_times = PollTimes()  # a new instance
+    world.clock.advance(seconds=2)
+    world.orchestrator.sweep()
+    world.clock.advance(seconds=2)
+    world.orchestrator.sweep()
+    assert polls == 4 and world.store.get(job_id).steps[1].state is StepState.SUBMITTED

@@ -390,35 +390,6 @@ def test_dropped_entries_never_drop_one_just_filed_and_a_failed_drop_does_not_fa
     assert len(world.store.due_index()) == 2
 
 
-def test_an_announced_conversion_is_looked_at_only_to_repair_a_lost_announcement() -> None:
-    """OSS reports the conversion on the pipeline topic, so the sweep's look is a repair path: it comes
-    30 s after the submission, then at half the task's age, not at DashScope's cadence of every second."""
-    world = make_world()
-    start(world)
-    heads = 0
-    original = world.oss.head_object
-
-    def counting(bucket: str, key: str) -> Any:
-        nonlocal heads
-        heads += 1
-        return original(bucket, key)
-
-    world.oss.head_object = counting  # type: ignore[method-assign]
-    world.orchestrator.sweep()  # the job has no due entry yet: looked at once, and filed
-    looks = [heads]
-    for _ in range(30):  # a 2-s timer (as `localcloud run` ticks) for a minute
-        world.clock.advance(seconds=2)
-        world.orchestrator.sweep()
-        looks.append(heads)
-    assert looks[0] == 1 and looks[13] == 1  # nothing more until 30 s after the submission
-    assert looks[15] == 2 and looks[-1] == 3  # at 30 s, then at 45 s (half the age): not 30 looks
-    world.oss.finish(world.oss.submissions[0])  # its announcement was lost: the sweep still finds it
-    for _ in range(20):
-        world.clock.advance(seconds=2)
-        world.orchestrator.sweep()
-    assert world.dashscope.filetrans
-
-
 def test_a_recognition_polled_within_the_minute_keeps_its_entry_and_the_instance_remembers_when() -> None:
     """With a 2-s timer the recognition is polled at its cadence, not on every tick, and its due entry is
     neither rewritten nor dropped while the next poll is less than a minute off; an instance that does not

@@ -242,7 +242,27 @@ class Orchestrator:
             recorded = self.runner.succeed(record, step_index, attempt, task_id, held=loaded)
         else:
             recorded = self.runner.task_failed(record, step_index, attempt, code, message, held=loaded)
-        return self._advance(record.id, None, loaded=recorded.snapshot)[0].view
+        after, left = self._advance(record.id, None, loaded=recorded.snapshot)
+        if not left and after.view.current_step != step_index:
+            self._file_moved_on(after)
+        return after.view
+
+    def _file_moved_on(self, snapshot: JobSnapshot) -> None:
+        """File a job a notification moved on to a submitted step, so that the sweep looks at it at that
+        step's cadence: the look filed earlier (the repair look of an announced conversion) may be far off.
+        Best effort: a job with no entry is due at the sweep's next tick anyway. (A new upload's job is
+        not filed: with no entry it is due at once, and the sweep's first look files it.)"""
+        view = snapshot.view
+        index = view.current_step
+        if view.state.is_final or index is None or view.steps[index].state is not StepState.SUBMITTED:
+            return
+        now = self.clock()
+        hinted = poll_hint(snapshot)
+        due = next_check(snapshot, now, self.store.lease, self.settings.task_timeout)
+        try:
+            self.store.schedule(snapshot.record.id, due, hinted.encode() if hinted is not None else None)
+        except ServiceError as error:
+            log.warning("job.schedule.failed", job_id=snapshot.record.id, code=error.code)
 
     def _match(self, notification: Notification) -> tuple[JobRecord, int, int | None, JobSnapshot] | None:
         """The job, step and attempt a notification is about, and the job as read to find them."""

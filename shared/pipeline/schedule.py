@@ -8,6 +8,14 @@ that is due, not the number of unfinished jobs. What a job is due for depends on
   dashscope/client/base_api.py, `BaseAsyncApi.wait`), then back off with the task's age (a quarter of it,
   at most POLL_CAP), so a task that runs for N seconds is polled O(log N) times rather than once per tick,
   and its result is seen at most a quarter of its run time late. The task timeout is never overshot.
+- submitted to OSS or IMM: those tasks always report to the pipeline topic (`shared.pipeline.plans` asks
+  for it), and on_notify records the outcome; the sweep's poll is only the repair path for a lost message,
+  so it first looks NOTIFIED_FIRST_LOOK after the submission, then at half the task's age. Polling them at
+  DashScope's cadence read a job and sent a HEAD up to nine times during a conversion that was announced
+  anyway, and more the longer the media engine's queue (issue 11: 2.3 polls per job at 50 files, 4.2 at 200).
+  So that such a look filed far out does not hold up the job's next step, the notification handler files
+  the job itself once it has moved it on (`Orchestrator.handle_notification`): a recognition submitted by
+  on_notify is then polled at DashScope's cadence.
 - claimed: the next sweep (a holder moves it on within seconds; waiting for the lease would leave the
   step that follows unpolled until then).
 - retrying: when `shared.pipeline.retry.retry_due` allows the next attempt.
@@ -26,6 +34,11 @@ sweep, not a DELETE per job looked at), after filing each job's next one.
 
     >>> [poll_interval(timedelta(seconds=s)).total_seconds() for s in (0, 4, 10, 40, 600, 86400)]
     [1.0, 2.0, 4.0, 10.0, 150.0, 300.0]
+    >>> t0, day = datetime(2026, 12, 6, tzinfo=timezone.utc), timedelta(days=1)
+    >>> def notified_due(age: float) -> float:
+    ...     return (next_poll(t0, t0 + timedelta(seconds=age), day, notified=True) - t0).total_seconds()
+    >>> [notified_due(age) for age in (0, 10, 29, 40, 3600)]
+    [30.0, 30.0, 43.5, 60.0, 3900.0]
 """
 
 from __future__ import annotations
@@ -50,6 +63,9 @@ _SDK_CEILING = timedelta(seconds=5)
 POLL_CAP = timedelta(minutes=5)
 # A poll due sooner than this keeps its entry where it is (see the module docstring): the deployed tick.
 KEEP_IN_PLACE = timedelta(minutes=1)
+# Services whose every task announces its outcome on the pipeline topic (see the module docstring).
+NOTIFIED_SERVICES = frozenset({"oss", "imm"})
+NOTIFIED_FIRST_LOOK = timedelta(seconds=30)
 # Due at once: the next sweep, whatever the timer's period (a deployed minute, 2 s in `localcloud run`).
 NEXT_TICK = timedelta(0)
 
@@ -64,10 +80,18 @@ def poll_interval(age: timedelta) -> timedelta:
     return min(max(age / 4, _SDK_CEILING), POLL_CAP)
 
 
-def next_poll(started: datetime, now: datetime, task_timeout: timedelta) -> datetime:
-    """When a task submitted at `started` is polled next (never past its timeout plus a second)."""
+def next_poll(
+    started: datetime, now: datetime, task_timeout: timedelta, *, notified: bool = False
+) -> datetime:
+    """When a task submitted at `started` is polled next (never past its timeout plus a second);
+    `notified`: the task announces its outcome, and polling only repairs a lost announcement."""
     timeout_at = started + task_timeout
-    return max(now, min(now + poll_interval(now - started), timeout_at + timedelta(seconds=1)))
+    age = now - started
+    if notified:
+        due = max(started + NOTIFIED_FIRST_LOOK, now + min(max(age / 2, _SDK_CEILING), POLL_CAP))
+    else:
+        due = now + poll_interval(age)
+    return max(now, min(due, timeout_at + timedelta(seconds=1)))
 
 
 # The hint's one key segment: "dashscope~<submitted, ms since the epoch>~<task id>".
@@ -120,7 +144,8 @@ def next_check(snapshot: JobSnapshot, now: datetime, lease: timedelta, task_time
         return now + NEXT_TICK
     step = view.steps[index]
     if step.state is StepState.SUBMITTED:
-        return next_poll(step.submitted_at or step.started_at or now, now, task_timeout)
+        started = step.submitted_at or step.started_at or now
+        return next_poll(started, now, task_timeout, notified=step.service in NOTIFIED_SERVICES)
     # A claimed step is looked at on every sweep: its holder usually moves it on within seconds (a
     # submission, a notification), and only then does the job need the sweep, e.g. to poll a recognition.
     if step.state is StepState.RETRYING:
@@ -200,6 +225,8 @@ class DroppedEntries:
 __all__ = [
     "KEEP_IN_PLACE",
     "NEXT_TICK",
+    "NOTIFIED_FIRST_LOOK",
+    "NOTIFIED_SERVICES",
     "POLL_CAP",
     "UNSCHEDULE_BATCH",
     "DroppedEntries",

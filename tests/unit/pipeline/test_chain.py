@@ -184,6 +184,7 @@ def test_a_revived_job_announces_its_new_outcome_once_it_ends_again(world: World
     world.orchestrator.handle_notification(notification_for(submission, status="Failed", Code="Bad"))
     world.orchestrator.handle_notification(notification_for(submission))  # the late success
     world.dashscope.status["asr-task-1"] = "SUCCEEDED"
+    world.clock.advance(seconds=2)  # the notification filed the recognition's first poll a second out
     world.orchestrator.sweep()
     world.orchestrator.sweep()  # nothing new to say: nothing published twice
     assert world.store.get(job_id).state is JobState.SUCCEEDED

@@ -39,6 +39,7 @@ def test_finalisers_racing_between_the_check_and_the_record_publish_once(world: 
         return publish(topic, body)
 
     world.mns.publish = publish_while_others_finalise  # type: ignore[method-assign]
+    world.clock.advance(seconds=2)  # the notification filed the recognition's first poll a second out
     world.orchestrator.sweep()
     world.orchestrator.sweep()
     assert racing, "the race was not exercised"

@@ -14,7 +14,7 @@ from shared.jobs.store import JobSnapshot
 from shared.pipeline.orchestrator import SweepReport
 from shared.pipeline.schedule import DroppedEntries, PollTimes
 from tests.unit.pipeline.events import oss_record
-from tests.unit.pipeline.fakes import World, make_world
+from tests.unit.pipeline.fakes import World, make_world, notification_for
 
 BUCKET = "audiochain"
 
@@ -425,3 +425,47 @@ def test_a_recognition_polled_within_the_minute_keeps_its_entry_and_the_instance
     world.clock.advance(seconds=2)
     world.orchestrator.sweep()
     assert polls == 4 and world.store.get(job_id).steps[1].state is StepState.SUBMITTED
+
+
+def test_an_announced_conversion_is_looked_at_only_to_repair_a_lost_announcement() -> None:
+    """OSS reports the conversion on the pipeline topic, so the sweep's look is a repair path: it comes
+    30 s after the submission, then at half the task's age, not at DashScope's cadence of every second."""
+    world = make_world()
+    start(world)
+    heads = 0
+    original = world.oss.head_object
+
+    def counting(bucket: str, key: str) -> Any:
+        nonlocal heads
+        heads += 1
+        return original(bucket, key)
+
+    world.oss.head_object = counting  # type: ignore[method-assign]
+    world.orchestrator.sweep()  # the job has no due entry yet: looked at once, and filed
+    looks = [heads]
+    for _ in range(30):  # a 2-s timer (as `localcloud run` ticks) for a minute
+        world.clock.advance(seconds=2)
+        world.orchestrator.sweep()
+        looks.append(heads)
+    assert looks[0] == 1 and looks[14] == 1  # nothing more until 30 s after the submission
+    assert looks[15] == 2 and looks[-1] == 3  # at 30 s, then at 45 s (half the age): not 30 looks
+    world.oss.finish(world.oss.submissions[0])  # its announcement was lost: the sweep still finds it
+    for _ in range(20):
+        world.clock.advance(seconds=2)
+        world.orchestrator.sweep()
+    assert world.dashscope.filetrans
+
+
+def test_a_recognition_submitted_on_a_notification_is_polled_at_once_not_at_the_conversions_look() -> None:
+    """The conversion's repair look is filed 30 s out; its notification moves the job on to a recognition,
+    which the notification handler files for its first poll a second later."""
+    world = make_world()
+    job_id = start(world)
+    world.orchestrator.sweep()  # files the conversion's repair look, 30 s out
+    world.oss.finish(world.oss.submissions[0])
+    world.orchestrator.handle_notification(notification_for(world.oss.submissions[0]))
+    (task_id,) = world.dashscope.status
+    world.dashscope.status[task_id] = "SUCCEEDED"
+    world.clock.advance(seconds=2)
+    world.orchestrator.sweep()
+    assert world.store.get(job_id).state is JobState.SUCCEEDED

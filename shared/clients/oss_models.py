@@ -13,7 +13,7 @@ import binascii
 import ipaddress
 import mimetypes
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from shared.clients.xmlsafe import child, child_text, children, parse_xml
+from shared.clients.xmlsafe import child, child_text, child_texts, children, parse_xml
 from shared.encoding import percent_encode
 from shared.errors import InvalidRequestError
 
@@ -114,6 +114,16 @@ class ListResult(NamedTuple):
     key_count: int = 0
 
 
+def _summary(fields: dict[str, str], name: Callable[[str], str]) -> ObjectSummary:
+    return ObjectSummary(
+        key=name(fields.get("Key", "")),
+        size=_int_or_zero(fields.get("Size", "")),
+        etag=strip_etag(fields.get("ETag", "")),
+        last_modified=parse_iso_time(fields.get("LastModified", "")),
+        storage_class=fields.get("StorageClass") or None,
+    )
+
+
 def parse_list_objects_v2(body: bytes) -> ListResult:
     """Parse `<ListBucketResult>`; URL-decodes names when the answer says `<EncodingType>url`.
 
@@ -127,16 +137,7 @@ def parse_list_objects_v2(body: bytes) -> ListResult:
     def name(text: str) -> str:
         return unquote(text) if url_encoded else text
 
-    objects = tuple(
-        ObjectSummary(
-            key=name(child_text(entry, "Key")),
-            size=_int_or_zero(child_text(entry, "Size")),
-            etag=strip_etag(child_text(entry, "ETag")),
-            last_modified=parse_iso_time(child_text(entry, "LastModified")),
-            storage_class=child_text(entry, "StorageClass") or None,
-        )
-        for entry in children(root, "Contents")
-    )
+    objects = tuple(_summary(child_texts(entry), name) for entry in children(root, "Contents"))
     prefixes = tuple(
         name(child_text(entry, "Prefix"))
         for entry in children(root, "CommonPrefixes")

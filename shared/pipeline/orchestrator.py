@@ -243,26 +243,21 @@ class Orchestrator:
         else:
             recorded = self.runner.task_failed(record, step_index, attempt, code, message, held=loaded)
         after, left = self._advance(record.id, None, loaded=recorded.snapshot)
-        if not left and after.view.current_step != step_index:
+        if not left:
             self._file_moved_on(after)
         return after.view
 
     def _file_moved_on(self, snapshot: JobSnapshot) -> None:
-        """File a job a notification moved on to a submitted step, so that the sweep looks at it at that
-        step's cadence: the look filed earlier (the repair look of an announced conversion) may be far off.
-        Best effort: a job with no entry is due at the sweep's next tick anyway. (A new upload's job is
-        not filed: with no entry it is due at once, and the sweep's first look files it.)"""
-        view = snapshot.view
-        index = view.current_step
-        if view.state.is_final or index is None or view.steps[index].state is not StepState.SUBMITTED:
-            return
+        """File a job a notification moved on (a new step submitted, a submission backing off, a
+        completion still to publish) at its next check: the look filed earlier, the repair look of an
+        announced conversion, may be minutes off. Not best effort: a failed PUT fails the notification's
+        handling, the notification is delivered again, and handling it again (idempotent) files the job.
+        A new upload's job is not filed: with no entry it is due at once, and the sweep's first look
+        files it."""
         now = self.clock()
         hinted = poll_hint(snapshot)
         due = next_check(snapshot, now, self.store.lease, self.settings.task_timeout)
-        try:
-            self.store.schedule(snapshot.record.id, due, hinted.encode() if hinted is not None else None)
-        except ServiceError as error:
-            log.warning("job.schedule.failed", job_id=snapshot.record.id, code=error.code)
+        self.store.schedule(snapshot.record.id, due, hinted.encode() if hinted is not None else None)
 
     def _match(self, notification: Notification) -> tuple[JobRecord, int, int | None, JobSnapshot] | None:
         """The job, step and attempt a notification is about, and the job as read to find them."""
@@ -419,6 +414,8 @@ class Orchestrator:
         deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
         dropped = DroppedEntries(self.store)
         due, report.waiting = self._due_jobs(moment, dropped)
+        # Jobs whose kept entry this instance has polled before go last: their entry keeps its old time.
+        due.sort(key=lambda item: self._polled_before(item[1]))
         try:
             for job_id, fired in due:
                 if self._poll_later(fired, moment):
@@ -481,6 +478,12 @@ class Orchestrator:
                     hinted.encode() if hinted is not None else None,
                 )
             )
+
+    def _polled_before(self, fired: list[DueEntry]) -> bool:
+        """Whether the job's fired entry is a kept one this instance has polled: such entries keep their
+        old time and would otherwise come first in every sweep, ahead of jobs never looked at."""
+        hint = PollHint.parse(fired[-1].hint) if fired else None
+        return hint is not None and self.poll_times.known(hint.task_id)
 
     def _poll_later(self, fired: list[DueEntry], now: datetime) -> bool:
         """Whether the job's fired entry is a kept one whose task this instance polls later."""

@@ -14,8 +14,8 @@ that is due, not the number of unfinished jobs. What a job is due for depends on
   DashScope's cadence read a job and sent a HEAD up to nine times during a conversion that was announced
   anyway, and more the longer the media engine's queue (issue 11: 2.3 polls per job at 50 files, 4.2 at 200).
   So that such a look filed far out does not hold up the job's next step, the notification handler files
-  the job itself once it has moved it on (`Orchestrator.handle_notification`): a recognition submitted by
-  on_notify is then polled at DashScope's cadence.
+  the job at its next check once it has moved it on (`Orchestrator.handle_notification`): a recognition
+  submitted by on_notify is then polled at DashScope's cadence, a throttled submission retried on time.
 - claimed: the next sweep (a holder moves it on within seconds; waiting for the lease would leave the
   step that follows unpolled until then).
 - retrying: when `shared.pipeline.retry.retry_due` allows the next attempt.
@@ -27,7 +27,9 @@ time remembered by the instance (`PollTimes`) instead: re-filing it cost a PUT a
 thirds of a poll's requests (issue 11). Deployed, where the timer ticks once a minute, an entry due within a
 minute is due at the next tick either way, so keeping it changes nothing there; `localcloud run` ticks every
 2 s, and there the memory says which ticks to skip. A fresh instance, which remembers nothing, polls such a
-task at its next tick: at most KEEP_IN_PLACE early, once.
+task at its next tick: at most KEEP_IN_PLACE early, once. A kept entry keeps its old time, so the sweep
+takes the jobs whose kept entry it has polled before last: under a `max_jobs` cap or a time budget they
+would otherwise come first on every tick, ahead of jobs never looked at (found in review).
 
 A sweep drops the entries it is done with in batches (`DroppedEntries`: one DeleteMultipleObjects per
 sweep, not a DELETE per job looked at), after filing each job's next one.
@@ -179,6 +181,11 @@ class PollTimes:
     def forget(self, task_id: str) -> None:
         with self._lock:
             self._due.pop(task_id, None)
+
+    def known(self, task_id: str) -> bool:
+        """Whether this instance has polled the task and kept its entry."""
+        with self._lock:
+            return task_id in self._due
 
     def waiting(self, task_id: str, now: datetime) -> bool:
         """Whether the task's next poll is still to come."""

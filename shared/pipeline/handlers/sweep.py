@@ -52,11 +52,12 @@ def handle_timer_event(
     stops after `budget_seconds` (see `sweep_budget`); the next tick carries on.
     """
     limit = sweep_limit(event)
+    tick = orchestrator.clock()  # the reconciler's passes are spaced by ticks, not by sweep durations
     report = orchestrator.sweep(limit=limit, budget_seconds=budget_seconds)
     answer: dict[str, Any] = {"status": "swept", "max_jobs": limit, **asdict(report)}
     if not report.stopped_early:
         # Uploads whose event was lost get their job here, a bounded slice of the inbox per tick.
-        answer["reconcile"] = asdict(InboxReconciler(orchestrator).run())
+        answer["reconcile"] = asdict(InboxReconciler(orchestrator).run(now=tick))
     return answer
 
 

@@ -323,7 +323,10 @@ class Orchestrator:
             loaded = None
             view = snapshot.view
             if view.state.is_final:
-                return snapshot, self._finalize(snapshot, now)
+                finalized = self._finalize(snapshot, now)
+                if not finalized:
+                    self._file_unfinalized(job_id, now)
+                return snapshot, finalized
             index = view.current_step
             assert index is not None  # a job that is not final has a step left
             step = view.steps[index]
@@ -342,6 +345,16 @@ class Orchestrator:
             if claim is not None:
                 # The job as the step's record left it (settled): the next round goes on from it.
                 loaded = self.runner.run(claim)
+
+    def _file_unfinalized(self, job_id: str, now: datetime | None) -> None:
+        """A finished job whose completion is still to go out is due at once, with no hint: its entry may
+        still name the recognition it ran (a job cancelled mid-recognition), and the sweep would poll
+        that task without reading the job until the task ended. Best effort: without it the job is
+        finalised when that task ends or times out."""
+        try:
+            self.store.schedule(job_id, now if now is not None else self.clock())
+        except ServiceError as error:
+            log.warning("job.schedule.failed", job_id=job_id, code=error.code)
 
     def _finalize(self, snapshot: JobSnapshot, now: datetime | None = None) -> bool:
         """Publish the completion message once per outcome, deliver the job's webhook (if it has a

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.errors import ServiceError
-from shared.jobs.model import StepState
+from shared.jobs.control import cancel_job
+from shared.jobs.model import JobState, StepState
 from shared.pipeline.handlers.sweep import handle_timer_event
 from tests.unit.pipeline.events import oss_record
 from tests.unit.pipeline.fakes import World, make_world, notification_for
@@ -108,3 +109,22 @@ def test_a_slow_sweep_makes_the_next_deployed_tick_skip_reconciliation() -> None
     world.oss.add(BUCKET, "inbox/lost.wav")  # its event was lost
     answer = handle_timer_event(b"{}", world.orchestrator)
     assert not answer["reconcile"]["resting"] and answer["reconcile"]["started"] == 1
+
+
+def test_a_cancelled_job_whose_completion_was_not_published_is_finalised_while_its_task_runs() -> None:
+    """The job's entry names its running recognition, and the hinted poll never reads the job: the
+    finaliser that could not publish files the job at once without a hint (older than the kept entries)."""
+
+    world = make_world()
+    job_id = _start_key(world, "inbox/talk.wav")
+    world.oss.finish(world.oss.submissions[0])
+    world.timer()  # the recognition is submitted
+    world.timer()  # its entry now carries the hint
+    cancel_job(world.store, job_id)
+    world.mns.fail = ServiceError("unavailable", service="mns", code="ServiceUnavailable", retryable=True)
+    world.orchestrator.advance(job_id, recognise_now=False)  # the API's finalise fails to publish
+    world.mns.fail = None
+    assert world.store.get(job_id).state is JobState.FAILED and list(world.store.active_jobs()) == [job_id]
+    for _ in range(5):
+        world.timer()
+    assert list(world.store.active_jobs()) == [], "the cancellation is announced only when the task ends"

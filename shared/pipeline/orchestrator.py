@@ -492,22 +492,27 @@ class Orchestrator:
                 )
             )
 
+    @staticmethod
+    def _fired_hint(fired: list[DueEntry]) -> PollHint | None:
+        """The task the job's latest fired entry names, if any (the one entry that counts)."""
+        return PollHint.parse(fired[-1].hint) if fired else None
+
     def _polled_before(self, fired: list[DueEntry]) -> bool:
         """Whether the job's fired entry is a kept one this instance has polled: such entries keep their
         old time and would otherwise come first in every sweep, ahead of jobs never looked at."""
-        hint = PollHint.parse(fired[-1].hint) if fired else None
+        hint = self._fired_hint(fired)
         return hint is not None and self.poll_times.known(hint.task_id)
 
     def _poll_later(self, fired: list[DueEntry], now: datetime) -> bool:
         """Whether the job's fired entry is a kept one whose task this instance polls later."""
-        hint = PollHint.parse(fired[-1].hint) if fired else None
+        hint = self._fired_hint(fired)
         return hint is not None and self.poll_times.waiting(hint.task_id, now)
 
     def _running_task(self, fired: list[DueEntry], now: datetime) -> PollHint | None:
         """The hint of the job's latest entry when the DashScope task it names is still queued or running
         (then the job need not be read). Anything else (no hint, past the task timeout, an error, an
         outcome) gives None: the job goes down the full path, which reads it and polls again."""
-        hint = PollHint.parse(fired[-1].hint) if fired else None
+        hint = self._fired_hint(fired)
         dashscope = self.clients.dashscope
         if hint is None or dashscope is None or now - hint.submitted_at > self.settings.task_timeout:
             return None

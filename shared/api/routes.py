@@ -115,7 +115,7 @@ def _jobs_of_source(orchestrator: Orchestrator, query: JobListQuery) -> JobList:
             started = job_id == query.cursor
             continue
         try:
-            view = orchestrator.store.get(job_id)
+            view = orchestrator.store.read(job_id)
         except JobNotFound:
             continue  # indexed by a creator that stopped before job.json; its retry writes it
         if (query.type and view.type is not query.type) or (query.state and view.state is not query.state):
@@ -183,7 +183,7 @@ def recognised_audio(view: JobView) -> str | None:
 def _job(orchestrator: Orchestrator, job_id: str) -> JobView:
     if not is_job_id(job_id):
         raise JobNotFound(job_id)  # a malformed id names no job: the same answer as an unknown one
-    return orchestrator.store.get(job_id)
+    return orchestrator.store.read(job_id)  # a finished job costs one GET (issue 11)
 
 
 def _idempotency_key(request: HttpRequest) -> str | None:

@@ -240,6 +240,25 @@ class JobStore:
         """The job folded from its events (exact); raises JobNotFound."""
         return self.load(job_id, now=now).view
 
+    def read(self, job_id: str, *, now: datetime | None = None) -> JobView:
+        """The job as the API shows it; raises JobNotFound. A finished job is its `state.json` alone (one
+        GET); an unfinished one is folded as `get` folds it (the snapshot and one listing, exact).
+
+        A finished job's snapshot was written by the writer that finished it, which settled it on every
+        event, and its finaliser read it exactly before taking it out of the sweep. It changes only by an
+        event written after it finished (a retry, a late success), and the writer of such an event puts
+        the job back in the sweep first (`_write`): should that writer stop before rewriting the snapshot,
+        the sweep's next exact read repairs it.
+        """
+        job_id = check_job_id(job_id)
+        raw = self.backend.get(self.layout.state(job_id))
+        view = listed_view(raw, job_id) if raw is not None else None
+        if view is not None and view.state.is_final:
+            return view
+        snapshot = self._load_from(job_id, raw, self._now(now))
+        assert snapshot is not None
+        return snapshot.view
+
     def load(self, job_id: str, *, now: datetime | None = None) -> JobSnapshot:
         """Record, events and fold of a job; raises JobNotFound."""
         snapshot = self._load(check_job_id(job_id), self._now(now))
@@ -552,6 +571,12 @@ class JobStore:
         """GET the snapshot and LIST the events: an event the snapshot lacks is read and the snapshot
         repaired; with no usable snapshot the job is folded from job.json and every event."""
         raw = self.backend.get(self.layout.state(job_id))
+        return self._load_from(job_id, raw, now, missing_ok=missing_ok)
+
+    def _load_from(
+        self, job_id: str, raw: bytes | None, now: datetime, *, missing_ok: bool = False
+    ) -> JobSnapshot | None:
+        """`_load` with the snapshot's bytes (`raw`, None when there is none) already read."""
         document = decode_snapshot(raw, job_id) if raw is not None else None
         if document is not None:
             record, known = document.record, document.events
@@ -629,6 +654,12 @@ class JobStore:
 
     def _write(self, snapshot: JobSnapshot, event: StepEvent, now: datetime) -> Transition:
         key = self._event_key(event)
+        reopened = snapshot.view.state.is_final and all(e.identity != event.identity for e in snapshot.events)
+        if reopened:
+            # `read` serves a finished job's snapshot alone, and only the sweep reads a job exactly
+            # unasked: the job goes back in the sweep before its new event, so that a writer stopping
+            # between the event and the snapshot leaves the repair to the sweep's next read.
+            self.backend.put(self.layout.active(event.job_id), b"")
         recorded = self.backend.put_if_absent(key, encode(event))
         standing: StepEvent | None = event
         if not recorded:
@@ -639,7 +670,7 @@ class JobStore:
         events = (*others, standing) if standing is not None else others
         updated = self._fold(snapshot.record, events, now)
         revived = snapshot.view.state.is_final and not updated.view.state.is_final
-        if revived:
+        if revived and not reopened:
             # A late success undid a failure: the job runs again, so the sweep must see it again.
             self.backend.put(self.layout.active(event.job_id), b"")
         # A recorded event is settled next (a LIST after the write), which folds in whatever a racing
@@ -716,7 +747,7 @@ class JobStore:
         view = listed_view(raw, job_id) if raw is not None else None
         if view is not None:
             return view
-        snapshot = self._load(job_id, self._now(None), missing_ok=True)  # rebuilds the snapshot
+        snapshot = self._load_from(job_id, raw, self._now(None), missing_ok=True)  # rebuilds the snapshot
         return snapshot.view if snapshot is not None else None
 
     def _attempt(self, snapshot: JobSnapshot, step_index: int, attempt: int | None) -> int:

@@ -14,6 +14,7 @@ import pytest
 import shared.jobs.store as store_module
 from shared.jobs.backend import InMemoryBackend
 from shared.jobs.codec import encode
+from shared.jobs.errors import JobNotFound
 from shared.jobs.model import EventKind, JobState, StepEvent, StepState
 from shared.jobs.snapshot import decode_snapshot
 from shared.jobs.store import HeldClaim, JobStore
@@ -281,3 +282,107 @@ def test_a_held_snapshot_older_than_the_limit_is_read_again() -> None:
     backend.calls.clear()
     store.record_submitted(view.id, 0, claim.attempt, service="oss", task_id="t-0", snapshot=claim.snapshot)
     assert backend.calls["get"] >= 1 and backend.calls["list"] == 2  # the read, then the settling LIST
+
+
+# What the API reads: a finished job from its snapshot alone -----------------------------------------
+
+
+class StoppingBackend(CountingBackend):
+    """A writer that stops right after writing an event: every write after it fails, as if its process
+    died there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopped = False
+        self.armed = False
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        self._check()
+        written = super().put_if_absent(key, data)
+        self.stopped = self.armed and written and "/events/" in key
+        return written
+
+    def put(self, key: str, data: bytes) -> None:
+        self._check()
+        super().put(key, data)
+
+    def _check(self) -> None:
+        if self.stopped:
+            raise RuntimeError("the writer stopped here")
+
+
+def failed_job(store: JobStore) -> str:
+    view, _ = store.create_or_get("convert", {"source": "in/a.wav"}, "upload-failed")
+    claim = store.claim_step(view.id, 0)
+    assert claim is not None
+    store.record_failed(view.id, 0, claim.attempt, code="Bad", message="bad input", retryable=False)
+    store.deactivate(view.id)  # finalised: out of the sweep
+    assert store.get(view.id).state is JobState.FAILED
+    return view.id
+
+
+def test_the_api_reads_a_finished_job_from_its_snapshot_alone(clock: Clock) -> None:
+    backend = CountingBackend()
+    store = JobStore(backend, clock=clock)
+    job_id = finished_job(store)
+    backend.calls.clear()
+    assert store.read(job_id) == store.get(job_id)
+    backend.calls.clear()
+    store.read(job_id)
+    assert backend.calls == Counter({"get": 1})
+
+
+def test_the_api_reads_an_unfinished_job_exactly(clock: Clock) -> None:
+    backend = CountingBackend()
+    store = JobStore(backend, clock=clock)
+    view, _ = store.create_or_get("convert", {"source": "in/a.wav"}, "upload-1")
+    claim = store.claim_step(view.id, 0)
+    assert claim is not None
+    lost = StepEvent(
+        job_id=view.id, step_index=0, step="convert", attempt=1, kind=EventKind.SUBMITTED, at=clock.now,
+        service="oss", task_id="t-1",
+    )  # fmt: skip
+    assert backend.put_if_absent(f"jobs/{view.id}/events/00-convert/01-submitted.json", encode(lost))
+    backend.calls.clear()
+    assert store.read(view.id).steps[0].state is StepState.SUBMITTED
+    # The snapshot once (not again for the fold), the listing, the event the snapshot lacked, and the
+    # repair's read of the stored snapshot it merges with: what `get` costs, no more.
+    assert backend.calls == Counter({"get": 3, "list": 1})
+    assert stored_snapshot_keys(backend, view.id) == event_keys(backend, view.id)
+
+
+def test_an_unknown_job_reads_as_not_found(store: JobStore) -> None:
+    with pytest.raises(JobNotFound):
+        store.read("j7ydecbtyzz0000000000000001")
+
+
+def test_a_writer_stopping_after_reopening_a_finished_job_leaves_it_to_the_sweep(clock: Clock) -> None:
+    backend = StoppingBackend()
+    store = JobStore(backend, clock=clock, max_attempts=1)
+    job_id = failed_job(store)
+    snapshot = store.load(job_id)
+    backend.armed = True
+    with pytest.raises(RuntimeError, match="stopped"):
+        store.record_control(snapshot, 0, 1, EventKind.RETRIED)  # the retry's event, then nothing
+    backend.stopped = backend.armed = False
+    assert list(store.active_jobs()) == [job_id]  # put back in the sweep before the event
+    assert store.read(job_id).state is JobState.FAILED  # the snapshot lags until an exact read...
+    assert store.load(job_id).view.state is JobState.RUNNING  # ...such as the sweep's, repairs it
+    assert store.read(job_id).state is JobState.RUNNING
+
+
+def test_a_known_event_written_again_on_a_finished_job_keeps_it_out_of_the_sweep(clock: Clock) -> None:
+    store = JobStore(CountingBackend(), clock=clock)
+    job_id = finished_job(store)
+    store.deactivate(job_id)
+    again = store.record_succeeded(job_id, 2, 1, outputs={"o2": "work/2"})  # a duplicate notification
+    assert not again.recorded
+    assert list(store.active_jobs()) == []
+
+
+def test_a_late_event_on_a_finished_job_puts_it_back_in_the_sweep(clock: Clock) -> None:
+    store = JobStore(CountingBackend(), clock=clock, max_attempts=1)
+    job_id = failed_job(store)
+    late = store.record_submitted(job_id, 0, 1, service="oss", task_id="t-late")  # a stale submitter
+    assert late.recorded and late.view.state is JobState.FAILED
+    assert list(store.active_jobs()) == [job_id]  # the sweep reads it once more and finalises it again

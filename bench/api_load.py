@@ -48,9 +48,10 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def fill(store: JobStore, start: int, stop: int) -> list[str]:
     """Jobs numbered start..stop, finished as most of a bucket's jobs are: each step claimed and recorded
-    succeeded, the job taken out of the sweep. (Left running, the child's fetch_results timer would work
-    through thousands of broken jobs in the same interpreter as the API while it is measured: contention
-    a deployment, where the sweep runs in its own instance, does not have.)"""
+    succeeded, the job taken out of the sweep, and settled (the sweep seals a job's `state.json`
+    SETTLE_QUIET after finalising it: shared/pipeline/settle.py). (Left running, the child's fetch_results
+    timer would work through thousands of broken jobs in the same interpreter as the API while it is
+    measured: contention a deployment, where the sweep runs in its own instance, does not have.)"""
 
     def create(number: int) -> str:
         body = {"source": f"media/file-{number:05d}.wav", "params": {"f": "mp3"}}
@@ -62,6 +63,7 @@ def fill(store: JobStore, start: int, stop: int) -> list[str]:
                     view.id, step.index, claim.attempt, outputs={"audio": f"out/file-{number:05d}.mp3"}
                 )
         store.deactivate(view.id)
+        store.seal(store.load(view.id))
         return view.id
 
     with ThreadPoolExecutor(8) as pool:

@@ -2,7 +2,7 @@
 
     jobs/<job_id>/job.json                              the job definition (immutable)
     jobs/<job_id>/events/<NN>-<step>/<AA>-<kind>.json   one per transition, written create-if-absent
-    jobs/<job_id>/state.json                            snapshot of the fold (for listings; may lag)
+    jobs/<job_id>/state.json                            snapshot of the fold (listings; once sealed, reads)
     jobs/<job_id>/completion.json                       the completion message, once it was published
     jobs/<job_id>/outbox/<outcome>/<NN>.json            who publishes an outcome's message (create-if-absent)
     jobs/<job_id>/outbox/<outcome>/sent.json            that outcome's message, once published
@@ -11,6 +11,7 @@
     jobs/_active/<job_id>                               unfinished jobs, for the timer's sweep
     jobs/_sources/<sha256 of source key>/<job_id>       jobs of one source object (`?source=`)
     jobs/_due/<UTC time>/<job_id>                       when the sweep looks at an unfinished job again
+    jobs/_settle/<UTC time>/<job_id>/<outcome>          when the sweep settles a finished job (seals it)
 
 `_` sorts before `j`, so the index folders never interleave with job folders in a listing.
 
@@ -104,17 +105,25 @@ class JobLayout:
     def due(self, at: datetime, job_id: str, hint: str | None = None) -> str:
         """The due-index key of `job_id` at `at` (UTC to the millisecond: keys sort by time), with the
         sweep's `hint` (what to poll, `shared.pipeline.schedule.PollHint`) as a last segment."""
-        moment = at.astimezone(timezone.utc)
-        key = f"{self.due_folder}{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z/{job_id}"
-        return f"{key}/{hint}" if hint else key
+        return _timed_key(self.due_folder, at, job_id, hint)
 
     def parse_due(self, key: str) -> tuple[datetime, str, str | None] | None:
         """(due time, job id, hint or None) of a due-index key; None for any other key."""
-        match = _DUE_TAIL.fullmatch(key[len(self.due_folder) :]) if key.startswith(self.due_folder) else None
-        if match is None:
-            return None
-        at = datetime.strptime(match[1], "%Y%m%dT%H%M%S.%f").replace(tzinfo=timezone.utc)
-        return at, match[2], match[3]
+        return _parse_timed(self.due_folder, key)
+
+    @property
+    def settle_folder(self) -> str:
+        return f"{self.prefix}_settle/"
+
+    def settle(self, at: datetime, job_id: str, outcome: str) -> str:
+        """The key that has the sweep settle the finished `job_id` at `at` (keys sort by time), with the
+        outcome it was finalised with (`shared.jobs.outbox.outcome_of`) as a last segment."""
+        return _timed_key(self.settle_folder, at, job_id, outcome)
+
+    def parse_settle(self, key: str) -> tuple[datetime, str, str] | None:
+        """(settle time, job id, outcome) of a settle key; None for any other key."""
+        parsed = _parse_timed(self.settle_folder, key)
+        return (parsed[0], parsed[1], parsed[2]) if parsed is not None and parsed[2] else None
 
     @property
     def active_folder(self) -> str:
@@ -131,3 +140,17 @@ class JobLayout:
     def after_job(self, job_id: str) -> str:
         """A `start_after` past every key of `job_id` (`~` sorts after every character we use)."""
         return f"{self.prefix}{job_id}/~"
+
+
+def _timed_key(folder: str, at: datetime, job_id: str, hint: str | None) -> str:
+    moment = at.astimezone(timezone.utc)
+    key = f"{folder}{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z/{job_id}"
+    return f"{key}/{hint}" if hint else key
+
+
+def _parse_timed(folder: str, key: str) -> tuple[datetime, str, str | None] | None:
+    match = _DUE_TAIL.fullmatch(key[len(folder) :]) if key.startswith(folder) else None
+    if match is None:
+        return None
+    at = datetime.strptime(match[1], "%Y%m%dT%H%M%S.%f").replace(tzinfo=timezone.utc)
+    return at, match[2], match[3]

@@ -42,15 +42,20 @@ class SnapshotDocument(NamedTuple):
     view: JobView
 
 
-def encode_snapshot(record: JobRecord, events: Mapping[str, StepEvent], view: JobView) -> bytes:
-    """The bytes of `state.json` (events sorted by key, so equal snapshots encode equally)."""
-    document = {
+def encode_snapshot(
+    record: JobRecord, events: Mapping[str, StepEvent], view: JobView, *, sealed: bool = False
+) -> bytes:
+    """The bytes of `state.json` (events sorted by key, so equal snapshots encode equally). `sealed` only
+    from the sweep's settling read (`JobStore.seal`): every other writer's snapshot is unsealed."""
+    document: dict[str, object] = {
         "schema": SNAPSHOT_SCHEMA,
         "event_count": len(events),
         "record": record.model_dump(mode="json"),
         "events": {key: events[key].model_dump(mode="json") for key in sorted(events)},
         "view": view.model_dump(mode="json"),
     }
+    if sealed:
+        document["sealed"] = True
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -71,11 +76,14 @@ def decode_snapshot(raw: bytes, job_id: str) -> SnapshotDocument | None:
     return SnapshotDocument(record, events, view)
 
 
-def listed_view(raw: bytes, job_id: str) -> JobView | None:
-    """Only the view of a snapshot (a listing needs nothing else); None when there is none to trust."""
+def listed_view(raw: bytes, job_id: str, *, sealed_only: bool = False) -> JobView | None:
+    """Only the view of a snapshot (a listing needs nothing else); None when there is none to trust.
+    `sealed_only`: None too unless the snapshot is sealed (a finished job the sweep settled)."""
     try:
         document = json.loads(raw)
         if not isinstance(document, dict) or document.get("schema") != SNAPSHOT_SCHEMA:
+            return None
+        if sealed_only and document.get("sealed") is not True:
             return None
         view = JobView.model_validate(document["view"])
     except (ValueError, KeyError, TypeError, ValidationError):
@@ -83,4 +91,10 @@ def listed_view(raw: bytes, job_id: str) -> JobView | None:
     return view if view.id == job_id else None
 
 
-__all__ = ["SNAPSHOT_SCHEMA", "SnapshotDocument", "decode_snapshot", "encode_snapshot", "listed_view"]
+__all__ = [
+    "SNAPSHOT_SCHEMA",
+    "SnapshotDocument",
+    "decode_snapshot",
+    "encode_snapshot",
+    "listed_view",
+]

@@ -82,6 +82,11 @@ DEFAULT_LEASE = timedelta(minutes=10)
 # How old a caller's snapshot may be and still stand in for a read (`record_*(snapshot=...)`).
 HELD_SNAPSHOT_AGE = timedelta(seconds=1)
 DEFAULT_MAX_ATTEMPTS = 3
+# How long after finalising a job the sweep seals it (`JobStore.seal`): longer than any writer that read the
+# job unfinished can still be at work. Every writer is a function invocation (template.yaml's longest timeout
+# is 120 s), and the sweep also waits a step lease if that is longer; a few minutes of clock skew between
+# instances fit in the margin. A deployment that raises a function's timeout near this must raise it too.
+SETTLE_QUIET = timedelta(minutes=10)
 _MAX_LIST = 1000
 _SCAN_LIMIT = 1000  # jobs one filtered listing call examines at most (a GET each)
 _SETTLE_ROUNDS = 4  # each round needs a new racing event to be needed again: a handful is plenty
@@ -119,6 +124,16 @@ class HeldClaim(Claim):
     of reading the job again (a GET and a LIST saved per step)."""
 
     snapshot: JobSnapshot = field(compare=False, repr=False)
+
+
+class SettleEntry(NamedTuple):
+    """One entry of the settle index: settle finished `job_id` once `at` has come (`JobStore.seal`), if it
+    still has the `outcome` it was finalised with."""
+
+    at: datetime
+    job_id: str
+    key: str
+    outcome: str
 
 
 class DueEntry(NamedTuple):
@@ -241,18 +256,18 @@ class JobStore:
         return self.load(job_id, now=now).view
 
     def read(self, job_id: str, *, now: datetime | None = None) -> JobView:
-        """The job as the API shows it; raises JobNotFound. A finished job is its `state.json` alone (one
-        GET); an unfinished one is folded as `get` folds it (the snapshot and one listing, exact).
+        """The job as the API shows it; raises JobNotFound. A settled job (finished, and sealed by the
+        sweep's settling read, `seal`) is its `state.json` alone, one GET; any other is read as `get`
+        reads it (the snapshot and one listing of the events: exact).
 
-        A finished job's snapshot was written by the writer that finished it, which settled it on every
-        event, and its finaliser read it exactly before taking it out of the sweep. It changes only by an
-        event written after it finished (a retry, a late success), and the writer of such an event puts
-        the job back in the sweep first (`_write`): should that writer stop before rewriting the snapshot,
-        the sweep's next exact read repairs it.
+        Why a sealed snapshot can be trusted alone: the sweep seals a job only SETTLE_QUIET after it was
+        finalised, longer than any writer that read the job before it finished can still be at work, and
+        from an exact read; a writer that adds an event later starts from the finished job, so it puts the
+        job back in the sweep before its event (`_write`), and any writer's snapshot is unsealed.
         """
         job_id = check_job_id(job_id)
         raw = self.backend.get(self.layout.state(job_id))
-        view = listed_view(raw, job_id) if raw is not None else None
+        view = listed_view(raw, job_id, sealed_only=True) if raw is not None else None
         if view is not None and view.state.is_final:
             return view
         snapshot = self._load_from(job_id, raw, self._now(now))
@@ -549,6 +564,64 @@ class JobStore:
         """Drop the job from `active_jobs()` (once it is final and its completion was published)."""
         self.backend.delete(self.layout.active(check_job_id(job_id)))
 
+    def activate(self, job_id: str) -> None:
+        """Put the job (back) in `active_jobs()`, for the sweep."""
+        self.backend.put(self.layout.active(check_job_id(job_id)), b"")
+
+    # Settling: sealing a finished job's snapshot -----------------------------------------------------
+
+    def settle_later(self, job_id: str, at: datetime, outcome: str) -> SettleEntry:
+        """File the job, finalised with `outcome`, for the sweep's settling read at `at` (see `seal`)."""
+        moment = as_utc(at)
+        key = self.layout.settle(moment, check_job_id(job_id), outcome)
+        self.backend.put(key, b"")
+        return SettleEntry(moment, job_id, key, outcome)
+
+    def settle_due(self, now: datetime, limit: int = _MAX_LIST) -> builtins.list[SettleEntry]:
+        """Settle entries due at `now`, earliest first (at most `limit`; the listing stops at the first
+        entry not due, so it costs a LIST per 1,000 due entries, not per entry filed)."""
+        entries: builtins.list[SettleEntry] = []
+        moment = as_utc(now)
+        for key in self.backend.list(self.layout.settle_folder):
+            parsed = self.layout.parse_settle(key)
+            if parsed is None or not is_job_id(parsed[1]):
+                continue
+            if parsed[0] > moment or len(entries) == limit:
+                break
+            entries.append(SettleEntry(parsed[0], parsed[1], key, parsed[2]))
+        return entries
+
+    def seal(self, snapshot: JobSnapshot) -> bool:
+        """Seal a finished job's `state.json` from `snapshot`, an exact read the sweep has just made: `read`
+        then trusts it alone. True when it stays sealed.
+
+        The events are listed once more after the sealed write: an event written meanwhile (a writer that
+        reopened the job) is merged into an unsealed snapshot and the job put back in the sweep (False).
+        An event written after that listing comes from a writer that read the job finished (a writer that
+        read it unfinished stopped long ago: SETTLE_QUIET), and such a writer puts the job in the sweep
+        before its event and writes an unsealed snapshot after it.
+        """
+        record = snapshot.record
+        if not snapshot.view.state.is_final:
+            raise AudiochainError(f"job {record.id} is not finished: only a finished job is sealed")
+        mine = {self._event_key(event): event for event in snapshot.events}
+        sealed = encode_snapshot(record, mine, snapshot.view, sealed=True)
+        self.backend.put(self.layout.state(record.id), sealed)
+        events, fresh = self._read_events(record.id, mine)
+        if not fresh:
+            return True
+        self.activate(record.id)
+        self._write_snapshot(self._fold(record, events, snapshot.folded_at))
+        log.info("job.settle.reopened", job_id=record.id)
+        return False
+
+    def drop_settle(self, entries: Sequence[SettleEntry]) -> None:
+        """Drop settle entries the sweep is done with (one request where the backend can)."""
+        if len(entries) == 1:
+            self.backend.delete(entries[0].key)
+        elif entries:
+            self.backend.delete_many(entry.key for entry in entries)
+
     # Internals -----------------------------------------------------------------------------------------
 
     def _held_or_loaded(self, job_id: str, held: JobSnapshot | None, now: datetime) -> JobSnapshot:
@@ -712,7 +785,12 @@ class JobStore:
         mine = {self._event_key(event): event for event in snapshot.events}
         if stored is not None and stored.record == snapshot.record:
             if mine.keys() <= stored.events.keys():
+                if mine.keys() == stored.events.keys() and stored.view == snapshot.view:
+                    return snapshot
                 if mine.keys() == stored.events.keys():
+                    # The same events, a different view: a lease ran out since (a step's last attempt
+                    # failing by time writes no event), so the stored view is rewritten.
+                    self.backend.put(key, encode_snapshot(snapshot.record, mine, snapshot.view))
                     return snapshot
                 return self._fold(snapshot.record, _sorted_events(stored.events), snapshot.folded_at)
             if stored.events.keys() - mine.keys():
@@ -777,9 +855,11 @@ __all__ = [
     "DEFAULT_LEASE",
     "DEFAULT_MAX_ATTEMPTS",
     "RETRIES_EXHAUSTED",
+    "SETTLE_QUIET",
     "DueEntry",
     "HeldClaim",
     "JobSnapshot",
     "JobStore",
+    "SettleEntry",
     "Transition",
 ]

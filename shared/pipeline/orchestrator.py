@@ -36,7 +36,7 @@ from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
 from shared.jobs.outbox import CompletionOutbox, outcome_of
-from shared.jobs.store import DueEntry, JobSnapshot, JobStore
+from shared.jobs.store import SETTLE_QUIET, DueEntry, JobSnapshot, JobStore
 from shared.jobs.webhooks import WebhookLog
 from shared.logging import get_logger
 from shared.ops.enums import DashScopeTaskStatus
@@ -70,6 +70,7 @@ from shared.pipeline.schedule import (
     poll_hint,
 )
 from shared.pipeline.settings import PipelineSettings
+from shared.pipeline.settle import settle_due_jobs
 from shared.pipeline.steps import StepRunner
 from shared.pipeline.upload_options import upload_options
 from shared.pipeline.webhooks import WebhookDispatcher, WebhookSender, check_callback_allowed, send_with_httpx
@@ -97,6 +98,8 @@ class SweepReport:
     polled: int = 0  # submitted tasks whose service was asked (or whose target was looked for)
     waiting: int = 0  # unfinished jobs not due yet: not read at all
     stopped_early: bool = False  # the time budget ran out before every unfinished job was examined
+    settled: int = 0  # finished jobs sealed by their second look (shared.pipeline.settle)
+    reopened: int = 0  # finished jobs whose second look found them changed: back in the sweep
 
 
 class Orchestrator:
@@ -386,9 +389,13 @@ class Orchestrator:
                 return False
             self.outbox.mark_sent(view.id, outcome, message)
             self.store.mark_completion_published(view.id, message)
-        if not self.webhooks.deliver(view, record, as_utc(now if now is not None else self.clock())):
+        moment = as_utc(now if now is not None else self.clock())
+        if not self.webhooks.deliver(view, record, moment):
             log.info("webhook.pending_sweep_retries", job_id=view.id)
             return False
+        # The second look is filed before the job leaves the sweep: a failed filing leaves it in the sweep
+        # (shared.pipeline.settle).
+        self.store.settle_later(view.id, moment + max(SETTLE_QUIET, self.store.lease), outcome)
         self.store.deactivate(view.id)
         if view.error is not None:
             log.warning(
@@ -453,6 +460,9 @@ class Orchestrator:
                     log.exception("sweep.job.failed", job_id=job_id)
                     continue
                 dropped.add(fired)
+            settled = settle_due_jobs(self.store, moment, deadline=deadline)
+            report.settled, report.reopened = settled.settled, settled.reopened
+            report.stopped_early = report.stopped_early or settled.stopped_early
         finally:
             dropped.flush()
         log.info("sweep.done", **vars(report))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import shared.jobs.store as store_module
+from shared.errors import AudiochainError
 from shared.jobs.backend import InMemoryBackend
 from shared.jobs.codec import encode
 from shared.jobs.errors import JobNotFound
@@ -311,6 +312,22 @@ class StoppingBackend(CountingBackend):
             raise RuntimeError("the writer stopped here")
 
 
+class RacingBackend(CountingBackend):
+    """Runs `before_put_state` once, just before the next write of a `state.json`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_put_state: Callable[[], object] | None = None
+
+    def put(self, key: str, data: bytes) -> None:
+        hook, self.before_put_state = (
+            (self.before_put_state, None) if key.endswith("/state.json") else (None, self.before_put_state)
+        )
+        if hook is not None:
+            hook()
+        super().put(key, data)
+
+
 def failed_job(store: JobStore) -> str:
     view, _ = store.create_or_get("convert", {"source": "in/a.wav"}, "upload-failed")
     claim = store.claim_step(view.id, 0)
@@ -321,15 +338,56 @@ def failed_job(store: JobStore) -> str:
     return view.id
 
 
-def test_the_api_reads_a_finished_job_from_its_snapshot_alone(clock: Clock) -> None:
+def test_the_api_reads_a_sealed_finished_job_from_its_snapshot_alone(clock: Clock) -> None:
     backend = CountingBackend()
     store = JobStore(backend, clock=clock)
     job_id = finished_job(store)
+    backend.calls.clear()
+    assert store.read(job_id) == store.get(job_id)  # not sealed yet: read exactly
+    assert backend.calls == Counter({"get": 2, "list": 2})
+    assert store.seal(store.load(job_id))
     backend.calls.clear()
     assert store.read(job_id) == store.get(job_id)
     backend.calls.clear()
     store.read(job_id)
     assert backend.calls == Counter({"get": 1})
+
+
+def test_any_writer_unseals_the_snapshot(clock: Clock) -> None:
+    backend = CountingBackend()
+    store = JobStore(backend, clock=clock, max_attempts=1)
+    job_id = failed_job(store)
+    assert store.seal(store.load(job_id))
+    retry = store.record_control(store.load(job_id), 0, 1, EventKind.RETRIED)
+    assert retry.view.state is JobState.RUNNING
+    backend.calls.clear()
+    assert store.read(job_id).state is JobState.RUNNING
+    assert backend.calls["list"] == 1  # read exactly: the retry's snapshot is not sealed
+
+
+def test_only_a_finished_job_is_sealed(store: JobStore) -> None:
+    view, _ = store.create_or_get("convert", {"source": "in/a.wav"}, "upload-open")
+    with pytest.raises(AudiochainError, match="not finished"):
+        store.seal(store.load(view.id))
+
+
+def test_an_event_written_while_sealing_unseals_and_reactivates(clock: Clock) -> None:
+    """A writer that reopened the job between the sealing read and the sealed write: the listing after
+    the write finds its event, so the snapshot is merged unsealed and the job is back in the sweep."""
+    backend = RacingBackend()
+    store = JobStore(backend, clock=clock, max_attempts=1)
+    job_id = failed_job(store)
+    settling = store.load(job_id)
+    retried = StepEvent(
+        job_id=job_id, step_index=0, step="convert", attempt=1, kind=EventKind.RETRIED, at=clock.now,
+    )  # fmt: skip
+    backend.before_put_state = lambda: backend.put_if_absent(
+        f"jobs/{job_id}/events/00-convert/01-retried.json", encode(retried)
+    )
+    assert not store.seal(settling)
+    assert list(store.active_jobs()) == [job_id]
+    assert store.read(job_id).state is JobState.RUNNING
+    assert stored_snapshot_keys(backend, job_id) == event_keys(backend, job_id)
 
 
 def test_the_api_reads_an_unfinished_job_exactly(clock: Clock) -> None:
@@ -360,13 +418,14 @@ def test_a_writer_stopping_after_reopening_a_finished_job_leaves_it_to_the_sweep
     backend = StoppingBackend()
     store = JobStore(backend, clock=clock, max_attempts=1)
     job_id = failed_job(store)
+    assert store.seal(store.load(job_id))
     snapshot = store.load(job_id)
     backend.armed = True
     with pytest.raises(RuntimeError, match="stopped"):
         store.record_control(snapshot, 0, 1, EventKind.RETRIED)  # the retry's event, then nothing
     backend.stopped = backend.armed = False
     assert list(store.active_jobs()) == [job_id]  # put back in the sweep before the event
-    assert store.read(job_id).state is JobState.FAILED  # the snapshot lags until an exact read...
+    assert store.read(job_id).state is JobState.FAILED  # the sealed snapshot lags until an exact read...
     assert store.load(job_id).view.state is JobState.RUNNING  # ...such as the sweep's, repairs it
     assert store.read(job_id).state is JobState.RUNNING
 
@@ -386,3 +445,17 @@ def test_a_late_event_on_a_finished_job_puts_it_back_in_the_sweep(clock: Clock) 
     late = store.record_submitted(job_id, 0, 1, service="oss", task_id="t-late")  # a stale submitter
     assert late.recorded and late.view.state is JobState.FAILED
     assert list(store.active_jobs()) == [job_id]  # the sweep reads it once more and finalises it again
+
+
+def test_a_view_changed_by_time_alone_is_rewritten_for_listings(clock: Clock) -> None:
+    """The last attempt's lease ran out: the fold says failed although no event was written, and the
+    finaliser's snapshot write must carry that view (listings read it, and only it)."""
+    backend = CountingBackend()
+    store = JobStore(backend, clock=clock, max_attempts=1)
+    view, _ = store.create_or_get("convert", {"source": "in/a.wav"}, "upload-expired")
+    assert store.claim_step(view.id, 0) is not None
+    clock.advance(seconds=store.lease.total_seconds() + 1)
+    snapshot = store.load(view.id)
+    assert snapshot.view.state is JobState.FAILED
+    store.write_snapshot(snapshot)
+    assert store.list().jobs[0].state is JobState.FAILED

@@ -1,0 +1,133 @@
+"""Settling: the sweep's second look at a finished job, SETTLE_QUIET after it was finalised, seals its
+`state.json` (the API then reads it with one GET) or, when the job's events changed after it was
+finalised, puts it back in the sweep, which announces the new outcome (shared/pipeline/settle.py)."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections import Counter
+from collections.abc import Iterator
+
+from shared.jobs.codec import encode
+from shared.jobs.model import EventKind, JobState, StepEvent
+from shared.jobs.store import SETTLE_QUIET
+from tests.unit.pipeline.fakes import World, make_world, notification_for
+
+
+def converted_job(world: World, status: str = "Succeeded", **fields: str) -> str:
+    """An API convert job whose OSS task ended with `status`, finalised by its notification."""
+    world.oss.add("audiochain", "media/a.wav")
+    view = world.orchestrator.submit_api_job("convert", {"source": "media/a.wav", "params": {"f": "mp3"}})
+    submission = world.oss.submissions[0]
+    world.oss.finish(submission)
+    world.orchestrator.handle_notification(notification_for(submission, status=status, **fields))
+    assert world.store.get(view.id).state.is_final
+    assert list(world.store.active_jobs()) == []  # finalised: out of the sweep
+    return view.id
+
+
+def announced(world: World) -> list[str]:
+    return [json.loads(body)["state"] for _, body in world.mns.published]
+
+
+def settle_keys(world: World) -> list[str]:
+    return list(world.backend.list("jobs/_settle/"))
+
+
+class CountingReads:
+    """Counts GETs and LISTs of the world's backend while installed."""
+
+    def __init__(self, world: World) -> None:
+        self.calls: Counter[str] = Counter()
+        backend = world.backend
+        get, listing = backend.get, backend.list
+
+        def counting_get(key: str) -> bytes | None:
+            self.calls["get"] += 1
+            return get(key)
+
+        def counting_list(prefix: str, start_after: str = "") -> Iterator[str]:
+            self.calls["list"] += 1
+            return listing(prefix, start_after)
+
+        backend.get = counting_get  # type: ignore[method-assign]
+        backend.list = counting_list  # type: ignore[method-assign]
+
+
+def test_a_finished_job_is_sealed_a_quiet_period_after_it_was_finalised() -> None:
+    world = make_world()
+    job_id = converted_job(world)
+    assert len(settle_keys(world)) == 1
+    assert world.timer().settled == 0  # not before the quiet period
+    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    report = world.timer()
+    assert (report.settled, report.reopened) == (1, 0)
+    assert settle_keys(world) == [] and list(world.store.active_jobs()) == []
+    counting = CountingReads(world)
+    assert world.store.read(job_id) == world.store.get(job_id)
+    counting.calls.clear()
+    assert world.store.read(job_id).state is JobState.SUCCEEDED
+    assert counting.calls == Counter({"get": 1})
+    assert announced(world) == ["succeeded"]  # settling announces nothing again
+
+
+def test_a_late_success_written_after_the_failure_was_announced_is_announced_by_the_second_look() -> None:
+    """A notification handler read the job while its task ran, the task was failed meanwhile and the job
+    finalised as failed; the handler's success event then landed and the handler stopped before its
+    snapshot. Before settling, the job was out of the sweep for good and its outcome never announced."""
+    world = make_world(max_attempts=1)
+    job_id = converted_job(world, status="Failed", Code="InternalError")
+    assert announced(world) == ["failed"]
+    late = StepEvent(
+        job_id=job_id, step_index=0, step="convert", attempt=1, kind=EventKind.SUCCEEDED,
+        at=world.clock.now, outputs={"audio": "outputs/a.mp3"},
+    )  # fmt: skip
+    assert world.backend.put_if_absent(f"jobs/{job_id}/events/00-convert/01-succeeded.json", encode(late))
+    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    report = world.timer()
+    assert report.reopened == 1
+    world.timer()  # the sweep finalises the job again, with its new outcome
+    assert announced(world) == ["failed", "succeeded"]
+    assert world.store.read(job_id).state is JobState.SUCCEEDED
+    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    assert world.timer().settled == 1
+    assert announced(world) == ["failed", "succeeded"]
+
+
+def test_a_job_finalised_twice_is_settled_once_per_pass() -> None:
+    world = make_world()
+    job_id = converted_job(world)
+    world.store.activate(job_id)  # a duplicate notification's finalisation, say
+    world.timer()
+    assert len(settle_keys(world)) == 2
+    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    assert world.timer().settled == 1
+    assert settle_keys(world) == []
+
+
+def test_a_settle_entry_of_a_vanished_job_is_dropped() -> None:
+    world = make_world()
+    job_id = converted_job(world)
+    for key in list(world.backend.list(f"jobs/{job_id}/")):
+        world.backend.delete(key)
+    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    assert world.timer().settled == 0
+    assert settle_keys(world) == []
+
+
+def test_settling_reads_only_the_entries_that_are_due() -> None:
+    world = make_world()
+    converted_job(world)
+    listed: list[builtins.list[str]] = []
+    listing = world.backend.list
+
+    def recording_list(prefix: str, start_after: str = "") -> Iterator[str]:
+        keys = builtins.list(listing(prefix, start_after))
+        if prefix == "jobs/_settle/":
+            listed.append(keys)
+        return iter(keys)
+
+    world.backend.list = recording_list  # type: ignore[method-assign]
+    report = world.timer()
+    assert report.settled == 0 and len(listed) == 1 and len(settle_keys(world)) == 1

@@ -7,6 +7,7 @@ import importlib
 import io
 import json
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -143,13 +144,31 @@ def test_the_real_clients_sign_with_the_contexts_sts_credentials() -> None:
     assert STS.access_key_id in request.headers["authorization"]
 
 
+def _reimported(function: str) -> ModuleType:
+    """`functions.<function>.index` imported afresh, the instance it replaces closed first: under xdist a
+    functional test (tests/functional/functions) may have run in this worker and left that provider with
+    keep-alive connections to a localcloud since stopped; dropped unclosed by the reload, their sockets were
+    reported (a ResourceWarning, an error) in whichever later test the garbage collector happened to run."""
+    module = importlib.import_module(f"functions.{function}.index")
+    module._provider.close()
+    return importlib.reload(module)
+
+
 @pytest.mark.parametrize("function", ["api", "on_upload", "on_notify", "fetch_results"])
 def test_importing_a_function_reads_nothing_and_builds_nothing(
     function: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("AUDIOCHAIN_BUCKET", "AUDIOCHAIN_API_TOKEN", "DASHSCOPE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    module = importlib.reload(importlib.import_module(f"functions.{function}.index"))
+    module = _reimported(function)
     provider: PipelineProvider = module._provider
     assert callable(module.handler) and callable(module.initialize)
     assert (provider._http, dict(provider._settings), dict(provider._orchestrators)) == (None, {}, {})
+
+
+def test_reimporting_a_function_closes_the_provider_it_replaces() -> None:
+    old: PipelineProvider = importlib.import_module("functions.api.index")._provider
+    with old._lock:
+        http = old._shared_http()  # what a functional test's invocations would have left behind
+    assert _reimported("api")._provider is not old
+    assert http.is_closed

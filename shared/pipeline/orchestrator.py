@@ -36,7 +36,7 @@ from shared.jobs.errors import JobNotFound
 from shared.jobs.ids import job_id_time
 from shared.jobs.model import JobRecord, JobType, JobView, StepName, StepState
 from shared.jobs.outbox import CompletionOutbox, outcome_of
-from shared.jobs.store import SETTLE_QUIET, DueEntry, JobSnapshot, JobStore
+from shared.jobs.store import DueEntry, JobSnapshot, JobStore
 from shared.jobs.webhooks import WebhookLog
 from shared.logging import get_logger
 from shared.ops.enums import DashScopeTaskStatus
@@ -70,7 +70,7 @@ from shared.pipeline.schedule import (
     poll_hint,
 )
 from shared.pipeline.settings import PipelineSettings
-from shared.pipeline.settle import settle_due_jobs
+from shared.pipeline.settle import settle_due_jobs, settle_time
 from shared.pipeline.steps import StepRunner
 from shared.pipeline.upload_options import upload_options
 from shared.pipeline.webhooks import WebhookDispatcher, WebhookSender, check_callback_allowed, send_with_httpx
@@ -395,7 +395,7 @@ class Orchestrator:
             return False
         # The second look is filed before the job leaves the sweep: a failed filing leaves it in the sweep
         # (shared.pipeline.settle).
-        self.store.settle_later(view.id, moment + max(SETTLE_QUIET, self.store.lease), outcome)
+        self.store.settle_later(view.id, settle_time(self.store, view, moment), outcome)
         self.store.deactivate(view.id)
         if view.error is not None:
             log.warning(
@@ -460,13 +460,25 @@ class Orchestrator:
                     log.exception("sweep.job.failed", job_id=job_id)
                     continue
                 dropped.add(fired)
-            settled = settle_due_jobs(self.store, moment, deadline=deadline)
-            report.settled, report.reopened = settled.settled, settled.reopened
-            report.stopped_early = report.stopped_early or settled.stopped_early
+            if not report.stopped_early and (limit is None or report.examined < limit):
+                self._settle_due(moment, deadline, report)
         finally:
             dropped.flush()
         log.info("sweep.done", **vars(report))
         return report
+
+    def _settle_due(self, moment: datetime, deadline: float | None, report: SweepReport) -> None:
+        """The sweep's second looks at finished jobs (shared.pipeline.settle), after the unfinished ones;
+        trouble there fails no sweep: its entries stay due."""
+        try:
+            settled = settle_due_jobs(self.store, moment, deadline=deadline)
+        except Exception:
+            report.errors += 1
+            log.exception("sweep.settle.failed")
+            return
+        report.settled, report.reopened = settled.settled, settled.reopened
+        report.errors += settled.errors
+        report.stopped_early = settled.stopped_early
 
     def _sweep_due_job(
         self,

@@ -20,7 +20,7 @@ job finalised twice is settled twice; the second seal changes nothing.
     >>> from shared.jobs.store import JobStore
     >>> store = JobStore(InMemoryBackend())
     >>> settle_due_jobs(store, datetime(2025, 1, 15, tzinfo=timezone.utc))
-    SettleReport(settled=0, reopened=0, stopped_early=False)
+    SettleReport(settled=0, reopened=0, errors=0, stopped_early=False)
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.errors import ServiceError
 from shared.jobs.errors import JobNotFound
+from shared.jobs.model import JobView
 from shared.jobs.outbox import outcome_of
-from shared.jobs.store import JobStore, SettleEntry
+from shared.jobs.store import SETTLE_QUIET, JobStore, SettleEntry
 from shared.logging import get_logger
 
-__all__ = ["SettleReport", "settle_due_jobs"]
+__all__ = ["SettleReport", "settle_due_jobs", "settle_time"]
 
 log = get_logger(__name__)
 
@@ -45,7 +47,15 @@ class SettleReport:
 
     settled: int = 0  # finished jobs whose state.json was sealed
     reopened: int = 0  # jobs put back in the sweep: their events changed after they were finalised
+    errors: int = 0  # jobs that could not be settled (looked at again later)
     stopped_early: bool = False  # the sweep's time budget ran out first
+
+
+def settle_time(store: JobStore, view: JobView, finalised_at: datetime) -> datetime:
+    """When a job finalised at `finalised_at` may be settled: SETTLE_QUIET after the latest moment its
+    outcome can have been reached. That is its last event, or a lease later when its last attempt failed
+    by its lease running out (which writes no event); never before the finalisation that saw it."""
+    return max(finalised_at, view.updated_at + store.lease) + SETTLE_QUIET
 
 
 def settle_due_jobs(store: JobStore, now: datetime, *, deadline: float | None = None) -> SettleReport:
@@ -65,9 +75,12 @@ def settle_due_jobs(store: JobStore, now: datetime, *, deadline: float | None = 
                 # Earliest first: the last entry is the job's latest finalisation, the outcome that counts.
                 _settle(store, entries[-1], now, report)
             except Exception:
-                # One job's trouble must not stop the others; its entries stay due for the next sweep.
+                # One job's trouble must not stop the others, nor its entries sort first for ever ahead of
+                # every other: it is looked at again a quiet period later.
                 log.exception("job.settle.failed", job_id=job_id)
-                continue
+                report.errors += 1
+                if not _file_again(store, entries[-1], now + SETTLE_QUIET):
+                    continue
             done.extend(entries)
     finally:
         store.drop_settle(done)
@@ -81,6 +94,12 @@ def _settle(store: JobStore, entry: SettleEntry, now: datetime, report: SettleRe
         return  # nothing to settle (a bucket cleaned by hand)
     view = snapshot.view
     if view.state.is_final and outcome_of(view, snapshot.events) == entry.outcome:
+        ready = settle_time(store, view, entry.at - SETTLE_QUIET)
+        if now < ready:
+            # An event since the finalisation that filed this entry (the job was revived and ended again
+            # with the same outcome): a writer that read it during that second life may still be at work.
+            _file_again(store, entry, ready, required=True)
+            return
         if store.seal(snapshot):
             report.settled += 1
         else:
@@ -94,3 +113,15 @@ def _settle(store: JobStore, entry: SettleEntry, now: datetime, report: SettleRe
         finalised_as=entry.outcome,
         now_state=view.state.value,
     )
+
+
+def _file_again(store: JobStore, entry: SettleEntry, at: datetime, *, required: bool = False) -> bool:
+    """File `entry`'s job for settling at `at` instead; False when that failed (raised when `required`)."""
+    try:
+        store.settle_later(entry.job_id, at, entry.outcome)
+    except ServiceError as error:
+        if required:
+            raise
+        log.warning("job.settle.refile_failed", job_id=entry.job_id, code=error.code)
+        return False
+    return True

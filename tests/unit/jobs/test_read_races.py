@@ -17,7 +17,9 @@ import pytest
 from shared.events.oss import OssRecord
 from shared.jobs.backend import InMemoryBackend
 from shared.jobs.model import JOB_CANCELLED, EventKind, JobState, StepError
-from shared.jobs.store import HeldClaim, JobStore
+from shared.jobs.outbox import outcome_of
+from shared.jobs.store import SETTLE_QUIET, HeldClaim, JobStore
+from shared.pipeline.settle import settle_due_jobs, settle_time
 from tests.unit.jobs.conftest import Clock
 from tests.unit.pipeline.events import oss_record
 from tests.unit.pipeline.fakes import World, make_world, notification_for
@@ -134,7 +136,7 @@ def test_a_cancel_read_before_the_success_and_dying_after_its_event(clock: Clock
     assert_read_is_truthful_or_swept(store, job_id)
 
 
-def test_a_retry_racing_the_finaliser_loses_its_marker_to_the_finalisers_delete(clock: Clock) -> None:
+def test_a_retry_racing_the_finaliser_is_found_by_the_settling_look(clock: Clock) -> None:
     """The reopening writer does PUT the marker first, but a finaliser that read the job before the
     retry's event deletes the marker afterwards (its DELETE is unconditional); the retry's writer dies
     between its event and its snapshot."""
@@ -147,9 +149,16 @@ def test_a_retry_racing_the_finaliser_loses_its_marker_to_the_finalisers_delete(
     with pytest.raises(RuntimeError, match="died"):
         store.record_control(store.load(job_id), 0, attempt, EventKind.RETRIED)  # retry_job
     backend.revive()
-    store.write_snapshot(finalising)  # _finalize, continued
+    store.write_snapshot(finalising)  # _finalize, continued: its settle entry, then the marker's DELETE
+    outcome = outcome_of(finalising.view, finalising.events)
+    store.settle_later(job_id, settle_time(store, finalising.view, clock.now), outcome)
     store.deactivate(job_id)
     assert_read_is_truthful_or_swept(store, job_id)
+    # The marker is gone, but the settling look finds the retry's event and puts the job back in the sweep.
+    clock.advance(seconds=(store.lease + SETTLE_QUIET).total_seconds())
+    assert settle_due_jobs(store, clock.now).reopened == 1
+    assert list(store.active_jobs()) == [job_id]
+    assert store.read(job_id).state is JobState.RUNNING
 
 
 # What was checked and found fine ------------------------------------------------------------------------

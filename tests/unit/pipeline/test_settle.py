@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 
+from shared.errors import ServiceError
 from shared.jobs.codec import encode
 from shared.jobs.model import EventKind, JobState, StepEvent
 from shared.jobs.store import SETTLE_QUIET
@@ -25,6 +26,12 @@ def converted_job(world: World, status: str = "Succeeded", **fields: str) -> str
     assert world.store.get(view.id).state.is_final
     assert list(world.store.active_jobs()) == []  # finalised: out of the sweep
     return view.id
+
+
+def quiet(world: World) -> float:
+    """Seconds from a job's last event until it is settled: a lease (its last attempt could still end by
+    its lease running out) and SETTLE_QUIET."""
+    return (world.store.lease + SETTLE_QUIET).total_seconds()
 
 
 def announced(world: World) -> list[str]:
@@ -60,7 +67,7 @@ def test_a_finished_job_is_sealed_a_quiet_period_after_it_was_finalised() -> Non
     job_id = converted_job(world)
     assert len(settle_keys(world)) == 1
     assert world.timer().settled == 0  # not before the quiet period
-    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    world.clock.advance(seconds=quiet(world))
     report = world.timer()
     assert (report.settled, report.reopened) == (1, 0)
     assert settle_keys(world) == [] and list(world.store.active_jobs()) == []
@@ -84,26 +91,54 @@ def test_a_late_success_written_after_the_failure_was_announced_is_announced_by_
         at=world.clock.now, outputs={"audio": "outputs/a.mp3"},
     )  # fmt: skip
     assert world.backend.put_if_absent(f"jobs/{job_id}/events/00-convert/01-succeeded.json", encode(late))
-    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    world.clock.advance(seconds=quiet(world))
     report = world.timer()
     assert report.reopened == 1
     world.timer()  # the sweep finalises the job again, with its new outcome
     assert announced(world) == ["failed", "succeeded"]
     assert world.store.read(job_id).state is JobState.SUCCEEDED
-    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    world.clock.advance(seconds=quiet(world))
     assert world.timer().settled == 1
     assert announced(world) == ["failed", "succeeded"]
 
 
-def test_a_job_finalised_twice_is_settled_once_per_pass() -> None:
+def test_a_job_finalised_again_files_the_same_entry() -> None:
+    """A duplicate notification or a sweep finalises a finished job again: its settle time depends on the
+    job's events, not on when it was finalised, so the entries do not pile up."""
     world = make_world()
     job_id = converted_job(world)
-    world.store.activate(job_id)  # a duplicate notification's finalisation, say
-    world.timer()
-    assert len(settle_keys(world)) == 2
-    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    world.store.activate(job_id)
+    assert world.timer().finalized == 1
+    assert len(settle_keys(world)) == 1
+    world.clock.advance(seconds=quiet(world))
     assert world.timer().settled == 1
     assert settle_keys(world) == []
+
+
+def test_an_entry_that_cannot_be_settled_is_looked_at_again_later_not_first_for_ever() -> None:
+    world = make_world()
+    broken = "j7ydecbtyzz0000000000000000"
+    world.backend.put(f"jobs/{broken}/job.json", b"not json")  # reading it raises, and not JobNotFound
+    world.store.settle_later(broken, world.clock.now, "failed-00")
+    report = world.timer()
+    assert (report.errors, report.settled) == (1, 0)
+    assert [key for key in settle_keys(world) if broken in key] != []
+    assert all(world.store.layout.parse_settle(key)[0] > world.clock.now for key in settle_keys(world))  # type: ignore[index]
+
+
+def test_a_failing_settle_listing_fails_no_sweep() -> None:
+    world = make_world()
+    converted_job(world)
+    listing = world.backend.list
+
+    def failing_list(prefix: str, start_after: str = "") -> Iterator[str]:
+        if prefix == "jobs/_settle/":
+            raise ServiceError("oss is unwell", service="oss", retryable=True)
+        return listing(prefix, start_after)
+
+    world.backend.list = failing_list  # type: ignore[method-assign]
+    report = world.timer()
+    assert (report.errors, report.settled) == (1, 0)
 
 
 def test_a_settle_entry_of_a_vanished_job_is_dropped() -> None:
@@ -111,7 +146,7 @@ def test_a_settle_entry_of_a_vanished_job_is_dropped() -> None:
     job_id = converted_job(world)
     for key in list(world.backend.list(f"jobs/{job_id}/")):
         world.backend.delete(key)
-    world.clock.advance(seconds=SETTLE_QUIET.total_seconds())
+    world.clock.advance(seconds=quiet(world))
     assert world.timer().settled == 0
     assert settle_keys(world) == []
 

@@ -88,22 +88,27 @@ def test_every_transition_leaves_a_snapshot_holding_every_event(
     assert stored_snapshot_keys(backend, job_id) == event_keys(backend, job_id)
 
 
-def test_an_event_whose_writer_stopped_before_the_snapshot_is_read_and_repaired(clock: Clock) -> None:
-    backend = CountingBackend()
-    store = JobStore(backend, clock=clock)
+def claimed_with_a_lost_submission(store: JobStore, backend: InMemoryBackend, clock: Clock) -> str:
+    """A claimed convert job whose `submitted` event's writer stopped before rewriting the snapshot."""
     view, _ = store.create_or_get("convert", {"source": "in/a.wav"}, "upload-1")
     claim = store.claim_step(view.id, 0)
     assert claim is not None
-    # A writer that won the `submitted` event and stopped before rewriting the snapshot.
     lost = StepEvent(
         job_id=view.id, step_index=0, step="convert", attempt=1, kind=EventKind.SUBMITTED, at=clock.now,
         service="oss", task_id="t-1",
     )  # fmt: skip
     assert backend.put_if_absent(f"jobs/{view.id}/events/00-convert/01-submitted.json", encode(lost))
-    assert store.get(view.id).steps[0].state is StepState.SUBMITTED  # exact: the listing showed it
-    assert stored_snapshot_keys(backend, view.id) == event_keys(backend, view.id)  # and repaired
+    return view.id
+
+
+def test_an_event_whose_writer_stopped_before_the_snapshot_is_read_and_repaired(clock: Clock) -> None:
+    backend = CountingBackend()
+    store = JobStore(backend, clock=clock)
+    view_id = claimed_with_a_lost_submission(store, backend, clock)
+    assert store.get(view_id).steps[0].state is StepState.SUBMITTED  # exact: the listing showed it
+    assert stored_snapshot_keys(backend, view_id) == event_keys(backend, view_id)  # and repaired
     backend.calls.clear()
-    store.get(view.id)
+    store.get(view_id)
     assert backend.calls == Counter({"get": 1, "list": 1})
 
 
@@ -393,20 +398,13 @@ def test_an_event_written_while_sealing_unseals_and_reactivates(clock: Clock) ->
 def test_the_api_reads_an_unfinished_job_exactly(clock: Clock) -> None:
     backend = CountingBackend()
     store = JobStore(backend, clock=clock)
-    view, _ = store.create_or_get("convert", {"source": "in/a.wav"}, "upload-1")
-    claim = store.claim_step(view.id, 0)
-    assert claim is not None
-    lost = StepEvent(
-        job_id=view.id, step_index=0, step="convert", attempt=1, kind=EventKind.SUBMITTED, at=clock.now,
-        service="oss", task_id="t-1",
-    )  # fmt: skip
-    assert backend.put_if_absent(f"jobs/{view.id}/events/00-convert/01-submitted.json", encode(lost))
+    view_id = claimed_with_a_lost_submission(store, backend, clock)
     backend.calls.clear()
-    assert store.read(view.id).steps[0].state is StepState.SUBMITTED
+    assert store.read(view_id).steps[0].state is StepState.SUBMITTED
     # The snapshot once (not again for the fold), the listing, the event the snapshot lacked, and the
     # repair's read of the stored snapshot it merges with: what `get` costs, no more.
     assert backend.calls == Counter({"get": 3, "list": 1})
-    assert stored_snapshot_keys(backend, view.id) == event_keys(backend, view.id)
+    assert stored_snapshot_keys(backend, view_id) == event_keys(backend, view_id)
 
 
 def test_an_unknown_job_reads_as_not_found(store: JobStore) -> None:

@@ -70,7 +70,7 @@ from shared.pipeline.schedule import (
     poll_hint,
 )
 from shared.pipeline.settings import PipelineSettings
-from shared.pipeline.settle import settle_due_jobs, settle_time
+from shared.pipeline.settle import MAX_SETTLE_ENTRIES, settle_due_jobs, settle_time
 from shared.pipeline.steps import StepRunner
 from shared.pipeline.upload_options import upload_options
 from shared.pipeline.webhooks import WebhookDispatcher, WebhookSender, check_callback_allowed, send_with_httpx
@@ -460,25 +460,35 @@ class Orchestrator:
                     log.exception("sweep.job.failed", job_id=job_id)
                     continue
                 dropped.add(fired)
-            if not report.stopped_early and (limit is None or report.examined < limit):
-                self._settle_due(moment, deadline, report)
+            self._settle_due(moment, deadline, limit, report)
         finally:
             dropped.flush()
         log.info("sweep.done", **vars(report))
         return report
 
-    def _settle_due(self, moment: datetime, deadline: float | None, report: SweepReport) -> None:
-        """The sweep's second looks at finished jobs (shared.pipeline.settle), after the unfinished ones;
-        trouble there fails no sweep: its entries stay due."""
+    def _settle_due(
+        self, moment: datetime, deadline: float | None, limit: int | None, report: SweepReport
+    ) -> None:
+        """The sweep's second looks at finished jobs (shared.pipeline.settle), after the unfinished ones and
+        within the same time budget and `limit`. Trouble there fails no sweep, and a settling backlog does
+        not count as the sweep stopping early (that would hold back inbox reconciliation)."""
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        announced = self.outbox.sent if self.settings.output_topic is not None else None
         try:
-            settled = settle_due_jobs(self.store, moment, deadline=deadline)
+            settled = settle_due_jobs(
+                self.store,
+                moment,
+                announced=announced,
+                deadline=deadline,
+                limit=limit if limit is not None else MAX_SETTLE_ENTRIES,
+            )
         except Exception:
             report.errors += 1
             log.exception("sweep.settle.failed")
             return
         report.settled, report.reopened = settled.settled, settled.reopened
         report.errors += settled.errors
-        report.stopped_early = settled.stopped_early
 
     def _sweep_due_job(
         self,

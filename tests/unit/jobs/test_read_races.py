@@ -18,7 +18,7 @@ from shared.events.oss import OssRecord
 from shared.jobs.backend import InMemoryBackend
 from shared.jobs.model import JOB_CANCELLED, EventKind, JobState, StepError
 from shared.jobs.outbox import outcome_of
-from shared.jobs.store import SETTLE_QUIET, HeldClaim, JobStore
+from shared.jobs.store import SETTLE_QUIET, HeldClaim, JobSnapshot, JobStore
 from shared.pipeline.settle import settle_due_jobs, settle_time
 from tests.unit.jobs.conftest import Clock
 from tests.unit.pipeline.events import oss_record
@@ -76,6 +76,21 @@ def assert_read_is_truthful_or_swept(store: JobStore, job_id: str) -> None:
     )
 
 
+def assert_settling_catches_up(store: JobStore, clock: Clock, job_id: str, finalised: JobSnapshot) -> None:
+    """The settle entry the finaliser filed, then the settling look once due: a job whose outcome changed
+    since it was announced must be back in the sweep (which announces the new one); any other must read
+    as its events say."""
+    announced_as = outcome_of(finalised.view, finalised.events)
+    store.settle_later(job_id, settle_time(store, finalised.view, clock.now), announced_as)
+    clock.advance(seconds=(store.lease + SETTLE_QUIET).total_seconds() + 1)
+    settle_due_jobs(store, clock.now)
+    truth = store.load(job_id)
+    swept = job_id in set(store.active_jobs())
+    if outcome_of(truth.view, truth.events) != announced_as:
+        assert swept, "the outcome changed after it was announced, and no sweep will announce the new one"
+    assert swept or store.read(job_id) == truth.view
+
+
 def test_a_late_success_read_before_the_failure_and_dying_after_its_event(clock: Clock) -> None:
     """The notification handler matched the job while it was `submitted` (its held snapshot is not final);
     meanwhile the sweep timed the task out on its last attempt, finalised and deactivated the job; the
@@ -86,12 +101,14 @@ def test_a_late_success_read_before_the_failure_and_dying_after_its_event(clock:
     held = store.load(job_id)  # orchestrator._match's read
     store.record_failed(job_id, 0, attempt, code="TaskTimedOut", message="too slow", retryable=True)
     assert store.get(job_id).state is JobState.FAILED
+    finalised = store.load(job_id)
     store.deactivate(job_id)  # _finalize: announced `failed`, out of the sweep
     backend.dies_after = lambda key: "/events/" in key
     with pytest.raises(RuntimeError, match="died"):
         store.record_succeeded(job_id, 0, attempt, outputs={"audio": "work/a.mp3"}, snapshot=held)
     backend.revive()
     assert_read_is_truthful_or_swept(store, job_id)
+    assert_settling_catches_up(store, clock, job_id, finalised)
 
 
 def test_a_stale_failure_overwrites_a_finalised_success_then_dies_before_settling(
@@ -108,7 +125,8 @@ def test_a_stale_failure_overwrites_a_finalised_success_then_dies_before_settlin
     job_id, attempt = submitted_convert(store)
     held = store.load(job_id)  # _sweep_job's read
     store.record_succeeded(job_id, 0, attempt, outputs={"audio": "work/a.mp3"})  # the notification
-    store.write_snapshot(store.load(job_id))  # ...and its _finalize
+    finalised = store.load(job_id)
+    store.write_snapshot(finalised)  # ...and its _finalize
     store.deactivate(job_id)
     backend.dies_after = lambda key: key.endswith("/state.json")
     with pytest.raises(RuntimeError, match="died"):
@@ -117,6 +135,7 @@ def test_a_stale_failure_overwrites_a_finalised_success_then_dies_before_settlin
         )
     backend.revive()
     assert_read_is_truthful_or_swept(store, job_id)
+    assert_settling_catches_up(store, clock, job_id, finalised)
 
 
 def test_a_cancel_read_before_the_success_and_dying_after_its_event(clock: Clock) -> None:
@@ -127,6 +146,7 @@ def test_a_cancel_read_before_the_success_and_dying_after_its_event(clock: Clock
     job_id, attempt = submitted_convert(store)
     held = store.load(job_id)  # cancel_job's read
     store.record_succeeded(job_id, 0, attempt, outputs={"audio": "work/a.mp3"})
+    finalised = store.load(job_id)
     store.deactivate(job_id)
     backend.dies_after = lambda key: "/events/" in key
     error = StepError(code=JOB_CANCELLED, message="cancelled", retryable=False)
@@ -134,6 +154,7 @@ def test_a_cancel_read_before_the_success_and_dying_after_its_event(clock: Clock
         store.record_control(held, 0, attempt, EventKind.CANCELLED, error=error)
     backend.revive()
     assert_read_is_truthful_or_swept(store, job_id)
+    assert_settling_catches_up(store, clock, job_id, finalised)
 
 
 def test_a_retry_racing_the_finaliser_is_found_by_the_settling_look(clock: Clock) -> None:

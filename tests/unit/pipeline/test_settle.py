@@ -4,15 +4,17 @@ finalised, puts it back in the sweep, which announces the new outcome (shared/pi
 
 from __future__ import annotations
 
-import builtins
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 from shared.errors import ServiceError
 from shared.jobs.codec import encode
+from shared.jobs.control import retry_job
 from shared.jobs.model import EventKind, JobState, StepEvent
 from shared.jobs.store import SETTLE_QUIET
+from shared.pipeline.settle import settle_time
 from tests.unit.pipeline.fakes import World, make_world, notification_for
 
 
@@ -102,12 +104,14 @@ def test_a_late_success_written_after_the_failure_was_announced_is_announced_by_
     assert announced(world) == ["failed", "succeeded"]
 
 
-def test_a_job_finalised_again_files_the_same_entry() -> None:
-    """A duplicate notification or a sweep finalises a finished job again: its settle time depends on the
-    job's events, not on when it was finalised, so the entries do not pile up."""
+def test_a_job_finalised_again_within_a_lease_files_the_same_entry() -> None:
+    """A duplicate notification or a sweep finalises a finished job again within a lease of its last
+    event: its settle time depends on the job's events, not on when it was finalised, so the entries do
+    not pile up (a later finalisation files a later entry, settled in the same pass as the first)."""
     world = make_world()
     job_id = converted_job(world)
     world.store.activate(job_id)
+    world.clock.advance(seconds=world.store.lease.total_seconds() / 2)
     assert world.timer().finalized == 1
     assert len(settle_keys(world)) == 1
     world.clock.advance(seconds=quiet(world))
@@ -151,18 +155,46 @@ def test_a_settle_entry_of_a_vanished_job_is_dropped() -> None:
     assert settle_keys(world) == []
 
 
-def test_settling_reads_only_the_entries_that_are_due() -> None:
+def test_a_retried_job_that_finished_again_is_not_reopened_by_its_first_entry() -> None:
+    """Failed, retried through the API, succeeded: the first finalisation's entry (`failed-00`) meets a
+    job whose new outcome (`succeeded-01`) was announced, and is dropped rather than reopening it."""
+    world = make_world(max_attempts=1, output_topic="audiochain-output")
+    job_id = converted_job(world, status="Failed", Code="InternalError")
+    retry_job(world.store, job_id)
+    world.timer()  # the sweep runs the retried step: a new OSS task
+    submission = world.oss.submissions[-1]
+    world.oss.finish(submission)
+    world.orchestrator.handle_notification(notification_for(submission))
+    assert announced(world) == ["failed", "succeeded"]
+    assert len(settle_keys(world)) == 2
+    world.clock.advance(seconds=quiet(world) - 60)  # the first entry is due, the second a minute later
+    report = world.orchestrator.sweep()
+    assert (report.settled, report.reopened) == (0, 0)
+    assert list(world.store.active_jobs()) == [] and len(settle_keys(world)) == 1
+    assert world.timer().settled == 1
+    assert announced(world) == ["failed", "succeeded"]
+
+
+def test_settling_runs_when_the_sweep_hit_its_job_limit() -> None:
     world = make_world()
-    converted_job(world)
-    listed: list[builtins.list[str]] = []
-    listing = world.backend.list
+    done = converted_job(world)
+    world.oss.add("audiochain", "media/b.wav")
+    world.orchestrator.submit_api_job("convert", {"source": "media/b.wav", "params": {"f": "mp3"}})
+    world.clock.advance(seconds=quiet(world))
+    report = world.timer(limit=1)
+    assert (report.examined, report.settled) == (1, 1)
+    assert world.store.read(done).state is JobState.SUCCEEDED
 
-    def recording_list(prefix: str, start_after: str = "") -> Iterator[str]:
-        keys = builtins.list(listing(prefix, start_after))
-        if prefix == "jobs/_settle/":
-            listed.append(keys)
-        return iter(keys)
 
-    world.backend.list = recording_list  # type: ignore[method-assign]
-    report = world.timer()
-    assert report.settled == 0 and len(listed) == 1 and len(settle_keys(world)) == 1
+def test_settle_times_are_whole_milliseconds_as_the_keys_are() -> None:
+    """A settle time with microseconds would be truncated in its key: an entry filed again at a time in the
+    same millisecond as its old key would be dropped with the old one, and the job never settled."""
+    world = make_world()
+    job_id = converted_job(world)
+    view = world.store.get(job_id)
+    finalised_at = world.clock.now + world.store.lease + timedelta(seconds=1, microseconds=500)
+    at = settle_time(world.store, view, finalised_at)
+    assert at.microsecond % 1000 == 0
+    assert finalised_at + SETTLE_QUIET <= at < finalised_at + SETTLE_QUIET + timedelta(milliseconds=1)
+    filed = world.store.settle_later(job_id, at, "succeeded-00")
+    assert world.store.layout.parse_settle(filed.key) == (at, job_id, "succeeded-00")

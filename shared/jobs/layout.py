@@ -8,7 +8,7 @@
     jobs/<job_id>/outbox/<outcome>/sent.json            that outcome's message, once published
     jobs/_claims/<sha256 of idempotency key>.json       idempotency key → job (first creator wins)
     jobs/_tasks/<sha256 of task id>.json                service task → job, step, attempt
-    jobs/_active/<job_id>                               unfinished jobs, for the timer's sweep
+    jobs/_active/<job_id>                               jobs the sweep looks after (unfinished, or put back)
     jobs/_sources/<sha256 of source key>/<job_id>       jobs of one source object (`?source=`)
     jobs/_due/<UTC time>/<job_id>                       when the sweep looks at an unfinished job again
     jobs/_settle/<UTC time>/<job_id>/<outcome>          when the sweep settles a finished job (seals it)

@@ -82,10 +82,11 @@ DEFAULT_LEASE = timedelta(minutes=10)
 # How old a caller's snapshot may be and still stand in for a read (`record_*(snapshot=...)`).
 HELD_SNAPSHOT_AGE = timedelta(seconds=1)
 DEFAULT_MAX_ATTEMPTS = 3
-# How long after finalising a job the sweep seals it (`JobStore.seal`): longer than any writer that read the
-# job unfinished can still be at work. Every writer is a function invocation (template.yaml's longest timeout
-# is 120 s), and the sweep also waits a step lease if that is longer; a few minutes of clock skew between
-# instances fit in the margin. A deployment that raises a function's timeout near this must raise it too.
+# How long after the latest moment a finished job's outcome can have been reached (its last event, or a step
+# lease after it: shared.pipeline.settle.settle_time) the sweep seals it (`JobStore.seal`): longer than any
+# writer that read the job unfinished can still be at work. Every writer is a function invocation
+# (template.yaml's longest timeout is 120 s); a few minutes of clock skew between instances fit in the
+# margin. A deployment that raises a function's timeout near this must raise it too.
 SETTLE_QUIET = timedelta(minutes=10)
 _MAX_LIST = 1000
 _SCAN_LIMIT = 1000  # jobs one filtered listing call examines at most (a GET each)
@@ -260,9 +261,9 @@ class JobStore:
         sweep's settling read, `seal`) is its `state.json` alone, one GET; any other is read as `get`
         reads it (the snapshot and one listing of the events: exact).
 
-        Why a sealed snapshot can be trusted alone: the sweep seals a job only SETTLE_QUIET after it was
-        finalised, longer than any writer that read the job before it finished can still be at work, and
-        from an exact read; a writer that adds an event later starts from the finished job, so it puts the
+        Why a sealed snapshot can be trusted alone: the sweep seals a job only SETTLE_QUIET after its
+        outcome was reached (`shared.pipeline.settle.settle_time`), longer than any writer that read the job
+        before it finished can still be at work, and from an exact read; a writer that adds an event later starts from the finished job, so it puts the
         job back in the sweep before its event (`_write`), and any writer's snapshot is unsealed.
         """
         job_id = check_job_id(job_id)

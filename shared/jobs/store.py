@@ -263,8 +263,9 @@ class JobStore:
 
         Why a sealed snapshot can be trusted alone: the sweep seals a job only SETTLE_QUIET after its
         outcome was reached (`shared.pipeline.settle.settle_time`), longer than any writer that read the job
-        before it finished can still be at work, and from an exact read; a writer that adds an event later starts from the finished job, so it puts the
-        job back in the sweep before its event (`_write`), and any writer's snapshot is unsealed.
+        before it finished can still be at work, and from an exact read; a writer that adds an event later
+        starts from the finished job, so it puts the job back in the sweep before its event (`_write`), and
+        any writer's snapshot is unsealed.
         """
         job_id = check_job_id(job_id)
         raw = self.backend.get(self.layout.state(job_id))

@@ -708,7 +708,7 @@ class JobStore:
         The marker goes first: a retry repairs only a missing job.json, so a job.json written before a
         failed marker write would leave a job the sweep never sees (a lost notification would stall it).
         """
-        self.backend.put(self.layout.active(record.id), b"")
+        self.activate(record.id)
         self.backend.put_if_absent(self.layout.job(record.id), encode(record))
         snapshot = self._fold(record, (), now)
         self._write_snapshot(snapshot)
@@ -734,7 +734,7 @@ class JobStore:
             # `read` serves a finished job's snapshot alone, and only the sweep reads a job exactly
             # unasked: the job goes back in the sweep before its new event, so that a writer stopping
             # between the event and the snapshot leaves the repair to the sweep's next read.
-            self.backend.put(self.layout.active(event.job_id), b"")
+            self.activate(event.job_id)
         recorded = self.backend.put_if_absent(key, encode(event))
         standing: StepEvent | None = event
         if not recorded:
@@ -747,7 +747,7 @@ class JobStore:
         revived = snapshot.view.state.is_final and not updated.view.state.is_final
         if revived and not reopened:
             # A late success undid a failure: the job runs again, so the sweep must see it again.
-            self.backend.put(self.layout.active(event.job_id), b"")
+            self.activate(event.job_id)
         # A recorded event is settled next (a LIST after the write), which folds in whatever a racing
         # writer added: the stored snapshot need not be read first to merge with it.
         updated = self._write_snapshot(updated, merge=not recorded)
@@ -756,7 +756,7 @@ class JobStore:
             if not revived and not updated.view.state.is_final and self._was_final_without(updated, event):
                 # The same, seen only now: the caller's snapshot (held since its claim) predates the
                 # failure that ended the job, which the settling listing brought in.
-                self.backend.put(self.layout.active(event.job_id), b"")
+                self.activate(event.job_id)
         if recorded:
             log.info(
                 "job.step.transition",
